@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks and resources. Transforms live in ``nba_precompute.transforms``."""

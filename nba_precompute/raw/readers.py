@@ -1,0 +1,229 @@
+"""Readers of the real NBA.com files under the raw data directory (see its SOURCES.md).
+
+Every reader returns a typed Polars DataFrame with snake_case columns and raises
+:class:`RawDataError` naming the file and the problem when a file is missing, truncated or corrupt,
+a required column is absent, or a value (date, minutes, count, game id) cannot be parsed. Nothing is
+silently coerced to NULL: a value that was present and is unparseable is an error.
+
+Files (relative to the raw data directory):
+
+* ``boxscores/hoopr-nba-project/schedule.csv.gz``          schedule, all game types, 2022-23 ..
+* ``boxscores/hoopr-nba-project/player_game_logs1.csv.gz`` player box scores, DNP rows included
+* ``boxscores/hoopr-nba-project/team_game_logs.csv.gz``    team box scores
+* ``shots/NBA_<season end year>_Shots.csv.zip``            every field-goal attempt (shot chart)
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+import zlib
+from pathlib import Path
+
+import polars as pl
+
+SCHEDULE_FILE = "boxscores/hoopr-nba-project/schedule.csv.gz"
+PLAYER_BOXSCORE_FILE = "boxscores/hoopr-nba-project/player_game_logs1.csv.gz"
+TEAM_GAME_LOG_FILE = "boxscores/hoopr-nba-project/team_game_logs.csv.gz"
+SHOTS_FILE = "shots/NBA_{end_year}_Shots.csv.zip"
+
+
+class RawDataError(ValueError):
+    """A raw input file is missing, corrupt, or holds a value that cannot be parsed."""
+
+
+def _read_text_csv(path: Path) -> pl.DataFrame:
+    """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string."""
+    if not path.exists():
+        raise RawDataError(f"{path}: raw file not found (set NBA_RAW_DATA_DIR to the raw data directory)")
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith(".csv") and not n.startswith("__MACOSX")]
+                if len(names) != 1:
+                    raise RawDataError(f"{path}: expected exactly one CSV in the archive, found {names}")
+                data = zf.read(names[0])
+        elif path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = path.read_bytes()
+    except RawDataError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise RawDataError(f"{path}: truncated or corrupt file ({type(exc).__name__}: {exc})") from exc
+    try:
+        return pl.read_csv(io.BytesIO(data), infer_schema=False, null_values=[""])
+    except pl.exceptions.PolarsError as exc:
+        raise RawDataError(f"{path}: malformed CSV ({exc})") from exc
+
+
+def _require(df: pl.DataFrame, path: Path, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise RawDataError(
+            f"{path}: missing required column(s) {missing}; the file has {df.columns[:40]}"
+        )
+
+
+def _parse(df: pl.DataFrame, path: Path, parsers: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Replace string columns by parsed ones; raise on any present value that failed to parse."""
+    parsed = df.with_columns(**{f"__parsed_{k}": v for k, v in parsers.items()})
+    for col in parsers:
+        bad = parsed.filter(pl.col(col).is_not_null() & pl.col(f"__parsed_{col}").is_null())
+        if bad.height:
+            examples = bad.get_column(col).unique().head(3).to_list()
+            raise RawDataError(
+                f"{path}: column {col!r} has {bad.height} unparseable value(s), e.g. {examples}"
+            )
+    return parsed.drop(list(parsers)).rename({f"__parsed_{k}": k for k in parsers})
+
+
+def _int(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+
+
+def _float(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def _game_id(col: str) -> pl.Expr:
+    """NBA game id with its leading zeros restored (``22200001`` -> ``0022200001``)."""
+    digits = pl.col(col).str.strip_chars().str.replace(r"\.0$", "")
+    return pl.when(digits.str.contains(r"^\d{1,10}$")).then(digits.str.zfill(10)).otherwise(None)
+
+
+def minutes_expr(col: str) -> pl.Expr:
+    """Parse "MM:SS" (or plain "MM") minutes into decimal minutes (Float64); unparseable -> NULL.
+
+    NBA.com box scores contain rounding artefacts such as "17:60"; a seconds field of 60 is read as a
+    full minute (18.0).
+    """
+    s = pl.col(col).str.strip_chars()
+    mm = s.str.extract(r"^(\d{1,3}):(\d{2})$", 1).cast(pl.Float64)
+    ss = s.str.extract(r"^(\d{1,3}):(\d{2})$", 2).cast(pl.Float64)
+    plain = s.str.extract(r"^(\d{1,3}(?:\.\d+)?)$", 1).cast(pl.Float64)
+    return pl.when(mm.is_not_null() & (ss <= 60)).then(mm + ss / 60.0).otherwise(plain)
+
+
+def read_schedule(raw_dir: Path) -> pl.DataFrame:
+    """Schedule: one row per game of any type.
+
+    Returns columns ``game_id`` (str, 10 chars), ``game_date`` (Date), ``season_year`` (Int64, start
+    year), ``home_team_id``, ``away_team_id`` (Int64), ``home_team_abbr``, ``away_team_abbr`` (str).
+    """
+    path = Path(raw_dir) / SCHEDULE_FILE
+    df = _read_text_csv(path)
+    cols = ["season", "game_date", "game_id_nba", "home_team_id", "away_team_id",
+            "home_team_tricode", "away_team_tricode"]
+    _require(df, path, cols)
+    df = _parse(df.select(cols), path, {
+        "season": _int("season"),
+        "game_date": pl.col("game_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+        "game_id_nba": _game_id("game_id_nba"),
+        "home_team_id": _int("home_team_id"),
+        "away_team_id": _int("away_team_id"),
+    })
+    return df.rename({
+        "season": "season_year", "game_id_nba": "game_id",
+        "home_team_tricode": "home_team_abbr", "away_team_tricode": "away_team_abbr",
+    }).select("game_id", "game_date", "season_year", "home_team_id", "away_team_id",
+              "home_team_abbr", "away_team_abbr")
+
+
+_BOX_COUNTS = {
+    "field_goals_made": "fg_makes", "field_goals_attempted": "fg_attempts",
+    "three_pointers_made": "box_three_pt_makes", "three_pointers_attempted": "box_three_pt_attempts",
+    "free_throws_made": "ft_makes", "free_throws_attempted": "ft_attempts",
+    "rebounds_offensive": "offensive_rebounds", "rebounds_defensive": "defensive_rebounds",
+    "rebounds_total": "rebounds", "assists": "assists", "steals": "steals", "blocks": "blocks",
+    "turnovers": "turnovers", "fouls_personal": "personal_fouls", "points": "points",
+}
+
+
+def _regular_season_only(df: pl.DataFrame, path: Path, col: str) -> pl.DataFrame:
+    """Keep regular-season games (ids ``002...``); other game types are not ingested and not parsed."""
+    df = _parse(df, path, {col: _game_id(col)})
+    return df.filter(pl.col(col).str.starts_with("002"))
+
+
+def read_player_boxscores(raw_dir: Path) -> pl.DataFrame:
+    """Player box scores (NBA boxscoretraditionalv3 via hoopR) of regular-season games, DNP rows included.
+
+    Rows of other game types (All-Star, play-in, playoffs) are dropped before their values are parsed.
+
+    Returns ``game_id`` (10 chars), ``team_id``, ``team_abbr``, ``player_id``, ``first_name``,
+    ``family_name``, ``position``, ``comment``, ``minutes_played`` (decimal minutes, NULL when the
+    box score has none), the counting stats renamed as in ``player_game_summary`` (Int64) and
+    ``plus_minus`` (Float64). Raises :class:`RawDataError` on unparseable minutes or counts.
+    """
+    path = Path(raw_dir) / PLAYER_BOXSCORE_FILE
+    df = _read_text_csv(path)
+    cols = ["game_id", "team_id", "team_tricode", "person_id", "first_name", "family_name",
+            "position", "comment", "minutes", "plus_minus_points", *_BOX_COUNTS]
+    _require(df, path, cols)
+    df = _parse(_regular_season_only(df.select(cols), path, "game_id"), path, {
+        "team_id": _int("team_id"),
+        "person_id": _int("person_id"),
+        "minutes": minutes_expr("minutes"),
+        "plus_minus_points": _float("plus_minus_points"),
+        **{c: _int(c) for c in _BOX_COUNTS},
+    })
+    return df.rename({
+        "team_tricode": "team_abbr", "person_id": "player_id", "minutes": "minutes_played",
+        "plus_minus_points": "plus_minus", **_BOX_COUNTS,
+    })
+
+
+def read_team_game_logs(raw_dir: Path) -> pl.DataFrame:
+    """Team box scores: one row per team per regular-season game.
+
+    Returns ``team_id``, ``game_id`` (10 chars), ``game_date`` (Date), ``team_minutes`` and the counts
+    ``fg_makes`` … ``points`` (Int64). Raises :class:`RawDataError` on unparseable values.
+    """
+    path = Path(raw_dir) / TEAM_GAME_LOG_FILE
+    df = _read_text_csv(path)
+    counts = {"fgm": "fg_makes", "fga": "fg_attempts", "fg3m": "three_pt_makes",
+              "fg3a": "three_pt_attempts", "ftm": "ft_makes", "fta": "ft_attempts",
+              "oreb": "offensive_rebounds", "dreb": "defensive_rebounds", "ast": "assists",
+              "tov": "turnovers", "pts": "points", "min": "team_minutes"}
+    cols = ["team_id", "game_id", "game_date", *counts]
+    _require(df, path, cols)
+    df = _parse(_regular_season_only(df.select(cols), path, "game_id"), path, {
+        "team_id": _int("team_id"),
+        "game_date": pl.col("game_date").str.to_titlecase().str.strptime(pl.Date, "%b %d, %Y", strict=False),
+        **{c: _int(c) for c in counts},
+    })
+    return df.rename(counts)
+
+
+def read_shots(raw_dir: Path, season_end_year: int) -> pl.DataFrame:
+    """Shot chart of one season: one row per field-goal attempt.
+
+    Returns ``game_id`` (10 chars), ``game_date`` (Date), ``team_id``, ``player_id`` (Int64),
+    ``shot_made`` (bool), ``shot_type`` ("2PT Field Goal" / "3PT Field Goal"), ``basic_zone`` (str),
+    ``shot_distance`` (Float64, feet). Raises :class:`RawDataError` on a missing/corrupt archive or
+    an unparseable value.
+    """
+    path = Path(raw_dir) / SHOTS_FILE.format(end_year=season_end_year)
+    df = _read_text_csv(path)
+    cols = ["GAME_ID", "GAME_DATE", "TEAM_ID", "PLAYER_ID", "SHOT_MADE", "SHOT_TYPE", "BASIC_ZONE",
+            "SHOT_DISTANCE"]
+    _require(df, path, cols)
+    made = pl.col("SHOT_MADE").str.strip_chars().str.to_uppercase()
+    df = _parse(df.select(cols), path, {
+        "GAME_ID": _game_id("GAME_ID"),
+        "GAME_DATE": pl.col("GAME_DATE").str.strptime(pl.Date, "%m-%d-%Y", strict=False),
+        "TEAM_ID": _int("TEAM_ID"),
+        "PLAYER_ID": _int("PLAYER_ID"),
+        "SHOT_MADE": pl.when(made == "TRUE").then(True).when(made == "FALSE").then(False).otherwise(None),
+        "SHOT_DISTANCE": _float("SHOT_DISTANCE"),
+    })
+    bad_type = df.filter(~pl.col("SHOT_TYPE").is_in(["2PT Field Goal", "3PT Field Goal"]))
+    if bad_type.height:
+        raise RawDataError(
+            f"{path}: column 'SHOT_TYPE' has {bad_type.height} unknown value(s), e.g. "
+            f"{bad_type.get_column('SHOT_TYPE').unique().head(3).to_list()}"
+        )
+    return df.rename({c: c.lower() for c in df.columns})

@@ -1,0 +1,535 @@
+"""One declaration per warehouse table: columns, logical types, units, descriptions, key, partitioning.
+
+Everything that needs a table's shape reads it from here: the DuckDB DDL, the Polars schema used to
+conform a transform's output before it is written, and the Dagster ``TableSchema`` metadata shown in
+the UI. Units follow SPEC §3: every fraction is on the 0–1 scale; the only 0–100 value is
+``fatigue_score``.
+
+Logical types: ``STRING``, ``INT64``, ``FLOAT64``, ``BOOL``, ``DATE``, ``TIMESTAMP`` and
+``STRING_LIST`` (a list of strings; DuckDB ``VARCHAR[]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "STRING": pl.String(),
+    "INT64": pl.Int64(),
+    "FLOAT64": pl.Float64(),
+    "BOOL": pl.Boolean(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us", "UTC"),
+    "STRING_LIST": pl.List(pl.String()),
+}
+
+_DUCKDB_TYPES: dict[str, str] = {
+    "STRING": "VARCHAR",
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "BOOL": "BOOLEAN",
+    "DATE": "DATE",
+    "TIMESTAMP": "TIMESTAMPTZ",
+    "STRING_LIST": "VARCHAR[]",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, logical type, description and unit (``None`` for ids and labels)."""
+
+    name: str
+    type: str
+    description: str
+    unit: str | None = None
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type not in _POLARS_TYPES:
+            raise ValueError(f"column {self.name!r}: unknown logical type {self.type!r}")
+
+    @property
+    def polars_type(self) -> pl.DataType:
+        return _POLARS_TYPES[self.type]
+
+    @property
+    def duckdb_type(self) -> str:
+        return _DUCKDB_TYPES[self.type]
+
+    @property
+    def full_description(self) -> str:
+        return f"{self.description} [{self.unit}]" if self.unit else self.description
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table.
+
+    ``partition_column`` is the DATE column that carries the Dagster partition key (one calendar day
+    per partition); ``key`` is the grain (unique per partition); ``cluster_by`` are the id columns a
+    warehouse may cluster on.
+    """
+
+    schema: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    partition_column: str
+    cluster_by: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def asset_key_path(self) -> list[str]:
+        return [self.schema, self.name]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.polars_type for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.qualified_name} has no column {name!r}")
+
+    def duckdb_ddl(self) -> str:
+        cols = ",\n  ".join(
+            f'"{c.name}" {c.duckdb_type}{"" if c.nullable else " NOT NULL"}' for c in self.columns
+        )
+        return f"CREATE TABLE IF NOT EXISTS {self.schema}.{self.name} (\n  {cols}\n)"
+
+    def conform(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Select and cast ``df`` to exactly this table's columns, in order.
+
+        Raises:
+            ValueError: a declared column is missing from ``df``, ``df`` has undeclared columns, or a
+                value cannot be cast to the declared type (strict cast), naming the table and columns.
+        """
+        missing = [c for c in self.column_names if c not in df.columns]
+        extra = [c for c in df.columns if c not in self.column_names]
+        if missing or extra:
+            raise ValueError(
+                f"{self.qualified_name}: frame does not match the declared schema "
+                f"(missing columns {missing}, undeclared columns {extra})"
+            )
+        try:
+            return df.select([pl.col(c.name).cast(c.polars_type, strict=True) for c in self.columns])
+        except pl.exceptions.PolarsError as exc:  # pragma: no cover - message passthrough
+            raise ValueError(f"{self.qualified_name}: cannot cast to the declared types: {exc}") from exc
+
+    def empty_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.polars_schema)
+
+
+def _c(name: str, type_: str, description: str, unit: str | None = None, nullable: bool = True) -> Column:
+    return Column(name, type_, description, unit, nullable)
+
+
+FRACTION = "fraction 0-1"
+PER_GAME = "per game"
+PROCESSED_AT = _c("processed_at", "TIMESTAMP", "When the row was written (UTC)", nullable=False)
+
+# --------------------------------------------------------------------------- Phase 3: nba_analytics
+
+NBA_SCHEDULE = TableSpec(
+    schema="nba_analytics",
+    name="nba_schedule",
+    description="Every NBA game scheduled on the partition's date (all game types), with its season "
+    "calendar. Source: hoopR schedule.csv.gz.",
+    columns=(
+        _c("game_id", "STRING", "10-character NBA game id, leading zeros restored", nullable=False),
+        _c("game_date", "DATE", "Game date (US Eastern, as the NBA dates it)", nullable=False),
+        _c("season_year", "INT64", "Season start year (2022 = 2022-23)", nullable=False),
+        _c("season_type", "STRING", "regular_season, play_in, playoffs, all_star or in_season_final"),
+        _c("home_team_id", "INT64", "NBA team id of the home team"),
+        _c("away_team_id", "INT64", "NBA team id of the away team"),
+        _c("home_team_abbr", "STRING", "Home team tricode"),
+        _c("away_team_abbr", "STRING", "Away team tricode"),
+        _c("season_start_date", "DATE", "Opening night: first regular-season game date of the season"),
+        _c("season_end_date", "DATE", "Last regular-season game date of the season"),
+        PROCESSED_AT,
+    ),
+    key=("game_id",),
+    partition_column="game_date",
+    cluster_by=("game_id",),
+)
+
+PLAYER_GAME_SUMMARY = TableSpec(
+    schema="nba_analytics",
+    name="player_game_summary",
+    description="One row per player listed on a regular-season box score (DNP rows kept). Box-score "
+    "counts from hoopR player_game_logs1; shot zones from NBA_<year>_Shots (SPEC §3 classifier).",
+    columns=(
+        _c("game_id", "STRING", "10-character NBA game id", nullable=False),
+        _c("game_date", "DATE", "Game date", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Full name folded to lowercase ASCII letters", nullable=False),
+        _c("player_name", "STRING", "Display name"),
+        _c("team_id", "INT64", "NBA team id"),
+        _c("team_abbr", "STRING", "Player's team tricode", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent tricode"),
+        _c("is_home", "BOOL", "Player's team is the home team"),
+        _c("is_starter", "BOOL", "Listed with a starting position"),
+        _c("is_active", "BOOL", "No DNP/DND/NWT comment on the box score"),
+        _c("is_dnp", "BOOL", "Did not play: no minutes recorded, or 0:00 minutes"),
+        _c("dnp_reason", "STRING", "Box-score comment, e.g. 'DNP - Coach's Decision'"),
+        _c("minutes_played", "FLOAT64", "Minutes played; NULL for DNP rows without minutes", "minutes"),
+        _c("points", "INT64", "Points", "points"),
+        _c("fg_makes", "INT64", "Field goals made (box score)", "FGM"),
+        _c("fg_attempts", "INT64", "Field goals attempted (box score)", "FGA"),
+        _c("box_three_pt_makes", "INT64", "Three-pointers made (box score)", "3PM"),
+        _c("box_three_pt_attempts", "INT64", "Three-pointers attempted (box score)", "3PA"),
+        _c("ft_makes", "INT64", "Free throws made", "FTM"),
+        _c("ft_attempts", "INT64", "Free throws attempted", "FTA"),
+        _c("offensive_rebounds", "INT64", "Offensive rebounds", "ORB"),
+        _c("defensive_rebounds", "INT64", "Defensive rebounds", "DRB"),
+        _c("rebounds", "INT64", "Total rebounds", "REB"),
+        _c("assists", "INT64", "Assists", "AST"),
+        _c("steals", "INT64", "Steals", "STL"),
+        _c("blocks", "INT64", "Blocks", "BLK"),
+        _c("turnovers", "INT64", "Turnovers", "TOV"),
+        _c("personal_fouls", "INT64", "Personal fouls", "PF"),
+        _c("plus_minus", "FLOAT64", "Plus-minus", "points"),
+        _c("paint_attempts", "INT64", "2-pt attempts in the Restricted Area or In The Paint (Non-RA)", "FGA"),
+        _c("paint_makes", "INT64", "Made paint attempts", "FGM"),
+        _c("mid_range_attempts", "INT64", "Every other 2-pt attempt", "FGA"),
+        _c("mid_range_makes", "INT64", "Made mid-range attempts", "FGM"),
+        _c("three_pt_attempts", "INT64", "3-pt attempts from the shot chart", "FGA"),
+        _c("three_pt_makes", "INT64", "3-pt makes from the shot chart", "FGM"),
+        _c("assisted_fg_makes", "INT64", "Not in the sources: always NULL"),
+        _c("unassisted_fg_makes", "INT64", "Not in the sources: always NULL"),
+        _c("has_complete_shot_zones", "BOOL", "Shot-chart FGA/FGM/3PA equal the box score"),
+        _c("data_quality_issues", "STRING_LIST", "Source disagreements found for this player-game"),
+        _c("usage_rate", "FLOAT64", "Usage rate: (FGA + 0.44 FTA + TOV) x (team minutes / 5) / "
+           "(minutes x (team FGA + 0.44 team FTA + team TOV)); NULL without minutes or if > 1", FRACTION),
+        _c("ts_pct", "FLOAT64", "True shooting: points / (2 x (FGA + 0.44 FTA)); NULL when the "
+           "denominator is 0", FRACTION),
+        _c("win_flag", "BOOL", "Player's team won (from the team game log)"),
+        PROCESSED_AT,
+    ),
+    key=("game_id", "player_id"),
+    partition_column="game_date",
+    cluster_by=("player_id", "team_abbr"),
+)
+
+TEAM_OFFENSE_GAME_SUMMARY = TableSpec(
+    schema="nba_analytics",
+    name="team_offense_game_summary",
+    description="One row per team per regular-season game: box score, possessions, pace, offensive "
+    "rating. Source: hoopR team_game_logs.",
+    columns=(
+        _c("game_id", "STRING", "10-character NBA game id", nullable=False),
+        _c("game_date", "DATE", "Game date", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("team_id", "INT64", "NBA team id"),
+        _c("team_abbr", "STRING", "Team tricode", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent tricode"),
+        _c("is_home", "BOOL", "Home team"),
+        _c("points", "INT64", "Points scored", "points"),
+        _c("opponent_points", "INT64", "Points allowed", "points"),
+        _c("fg_makes", "INT64", "FGM", "FGM"),
+        _c("fg_attempts", "INT64", "FGA", "FGA"),
+        _c("three_pt_makes", "INT64", "3PM", "3PM"),
+        _c("three_pt_attempts", "INT64", "3PA", "3PA"),
+        _c("ft_makes", "INT64", "FTM", "FTM"),
+        _c("ft_attempts", "INT64", "FTA", "FTA"),
+        _c("offensive_rebounds", "INT64", "ORB", "ORB"),
+        _c("defensive_rebounds", "INT64", "DRB", "DRB"),
+        _c("assists", "INT64", "AST", "AST"),
+        _c("turnovers", "INT64", "TOV", "TOV"),
+        _c("team_minutes", "INT64", "Team minutes (240 in regulation, +25 per overtime)", "minutes"),
+        _c("possessions", "FLOAT64", "FGA + 0.44 FTA + TOV - ORB", "possessions"),
+        _c("pace", "FLOAT64", "possessions x 48 / (team minutes / 5)", "possessions per 48 minutes"),
+        _c("offensive_rating", "FLOAT64", "points / possessions x 100", "points per 100 possessions"),
+        _c("win_flag", "BOOL", "points > opponent points"),
+        _c("margin_of_victory", "INT64", "points - opponent points", "points"),
+        PROCESSED_AT,
+    ),
+    key=("game_id", "team_abbr"),
+    partition_column="game_date",
+    cluster_by=("team_abbr",),
+)
+
+TEAM_DEFENSE_GAME_SUMMARY = TableSpec(
+    schema="nba_analytics",
+    name="team_defense_game_summary",
+    description="One row per defending team per regular-season game: the opponent's shots by zone "
+    "(shot chart, SPEC §3 classifier) and box score, flipped to the defense.",
+    columns=(
+        _c("game_id", "STRING", "10-character NBA game id", nullable=False),
+        _c("game_date", "DATE", "Game date", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("defending_team_abbr", "STRING", "Defending team tricode", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Shooting (offensive) team tricode"),
+        _c("points_allowed", "INT64", "Opponent points", "points"),
+        _c("opp_fg_attempts", "INT64", "Opponent FGA (box score)", "FGA"),
+        _c("opp_fg_makes", "INT64", "Opponent FGM (box score)", "FGM"),
+        _c("opp_ft_attempts", "INT64", "Opponent FTA", "FTA"),
+        _c("opp_offensive_rebounds", "INT64", "Opponent ORB", "ORB"),
+        _c("opp_turnovers", "INT64", "Opponent TOV", "TOV"),
+        _c("opp_paint_attempts", "INT64", "Opponent paint attempts (shot chart)", "FGA"),
+        _c("opp_paint_makes", "INT64", "Opponent paint makes", "FGM"),
+        _c("opp_mid_range_attempts", "INT64", "Opponent mid-range attempts", "FGA"),
+        _c("opp_mid_range_makes", "INT64", "Opponent mid-range makes", "FGM"),
+        _c("opp_three_pt_attempts", "INT64", "Opponent 3-pt attempts (shot chart)", "FGA"),
+        _c("opp_three_pt_makes", "INT64", "Opponent 3-pt makes (shot chart)", "FGM"),
+        _c("points_in_paint_allowed", "INT64", "opp_paint_makes x 2 (free throws excluded)", "points"),
+        _c("mid_range_points_allowed", "INT64", "opp_mid_range_makes x 2", "points"),
+        _c("three_pt_points_allowed", "INT64", "opp_three_pt_makes x 3", "points"),
+        _c("blocks_paint", "INT64", "Blocks by zone: not in the sources, NULL"),
+        _c("blocks_mid_range", "INT64", "Not in the sources, NULL"),
+        _c("blocks_three_pt", "INT64", "Not in the sources, NULL"),
+        _c("opponent_possessions", "FLOAT64", "Opponent FGA + 0.44 FTA + TOV - ORB", "possessions"),
+        _c("defensive_rating", "FLOAT64", "points allowed / opponent possessions x 100",
+           "points per 100 possessions"),
+        _c("opponent_pace", "FLOAT64", "Opponent possessions x 48 / (team minutes / 5), the same "
+           "definition as team_offense_game_summary.pace", "possessions per 48 minutes"),
+        PROCESSED_AT,
+    ),
+    key=("game_id", "defending_team_abbr"),
+    partition_column="game_date",
+    cluster_by=("defending_team_abbr",),
+)
+
+UPCOMING_PLAYER_GAME_CONTEXT = TableSpec(
+    schema="nba_analytics",
+    name="upcoming_player_game_context",
+    description="One row per player who played in a regular-season game on D: rest, load and pace "
+    "context from their own played games before D (reference §3.5 / §6.4, SPEC §4).",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("game_id", "STRING", "Game on D", nullable=False),
+        _c("game_date", "DATE", "D", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("team_abbr", "STRING", "Player's team on D", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent on D"),
+        _c("home_game", "BOOL", "Player's team is at home"),
+        _c("days_rest", "INT64", "Calendar days since the player's previous played game this season "
+           "(NULL for his first)", "days"),
+        _c("back_to_back", "BOOL", "days_rest = 1"),
+        _c("opponent_days_rest", "INT64", "Calendar days since the opponent's previous game this season",
+           "days"),
+        _c("season_phase", "STRING", "regular_season"),
+        _c("player_status", "STRING", "Injury status: no source, NULL"),
+        _c("games_in_last_7_days", "INT64", "Played games in [D-7, D)", "games"),
+        _c("games_in_last_14_days", "INT64", "Played games in [D-14, D)", "games"),
+        _c("minutes_in_last_7_days", "FLOAT64", "Minutes in [D-7, D)", "minutes"),
+        _c("minutes_in_last_14_days", "FLOAT64", "Minutes in [D-14, D)", "minutes"),
+        _c("back_to_backs_last_14_days", "INT64", "Consecutive-day pairs of played games inside [D-14, D)",
+           "count"),
+        _c("avg_minutes_per_game_last_7", "FLOAT64", "minutes_in_last_7_days / games_in_last_7_days",
+           "minutes per game"),
+        _c("avg_usage_rate_last_7_games", "FLOAT64", "Mean usage rate over the last 7 played games "
+           "(games, not days: legacy bug B5)", FRACTION),
+        _c("fourth_quarter_minutes_last_7", "FLOAT64", "Not in the sources, NULL", "minutes"),
+        _c("player_age", "FLOAT64", "Not in the sources, NULL", "years"),
+        _c("projected_usage_rate", "FLOAT64", "Season usage average before D (a deliberate, simple "
+           "projection; SPEC §5)", FRACTION),
+        _c("star_teammates_out", "INT64", "Teammates listed DNP/inactive on D averaging >= 20 points "
+           "this season before D", "players"),
+        _c("team_pace_last_10", "FLOAT64", "Mean pace of the team's last 10 games before D this season",
+           "possessions per 48 minutes"),
+        _c("opponent_pace_last_10", "FLOAT64", "Mean pace of the opponent's last 10 games before D",
+           "possessions per 48 minutes"),
+        _c("pace_differential", "FLOAT64", "team_pace_last_10 - opponent_pace_last_10",
+           "possessions per 48 minutes"),
+        _c("game_total", "FLOAT64", "Betting total: no source, NULL", "points"),
+        _c("game_spread", "FLOAT64", "Betting spread: no source, NULL", "points"),
+        _c("has_prop_line", "BOOL", "A points prop line is known (no source here: FALSE)"),
+        _c("current_points_line", "FLOAT64", "No source, NULL", "points"),
+        _c("prop_over_streak", "INT64", "No source, NULL"),
+        _c("prop_under_streak", "INT64", "No source, NULL"),
+        _c("is_production_ready", "BOOL", "Rest and load history present (player has a previous game)"),
+        PROCESSED_AT,
+    ),
+    key=("game_date", "player_id"),
+    partition_column="game_date",
+    cluster_by=("player_id", "team_abbr"),
+)
+
+UPCOMING_TEAM_GAME_CONTEXT = TableSpec(
+    schema="nba_analytics",
+    name="upcoming_team_game_context",
+    description="One row per team playing a regular-season game on D: opponent, home/away and rest.",
+    columns=(
+        _c("team_abbr", "STRING", "Team tricode", nullable=False),
+        _c("game_id", "STRING", "Game on D", nullable=False),
+        _c("game_date", "DATE", "D", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent tricode"),
+        _c("home_game", "BOOL", "Team is at home"),
+        _c("days_rest", "INT64", "Days since the team's previous game this season (NULL for the first)",
+           "days"),
+        _c("back_to_back", "BOOL", "days_rest = 1"),
+        _c("opponent_days_rest", "INT64", "Opponent's days_rest", "days"),
+        _c("game_total", "FLOAT64", "Betting total: no source, NULL", "points"),
+        _c("game_spread", "FLOAT64", "Betting spread: no source, NULL", "points"),
+        _c("is_production_ready", "BOOL", "Schedule context present"),
+        PROCESSED_AT,
+    ),
+    key=("game_date", "team_abbr"),
+    partition_column="game_date",
+    cluster_by=("team_abbr",),
+)
+
+# --------------------------------------------------------------------------- Phase 4: nba_precompute
+
+_COMPLETENESS = (
+    _c("expected_games_count", "INT64", "Games the schedule says the window should hold", "games"),
+    _c("actual_games_count", "INT64", "Games found upstream for the window", "games"),
+    _c("completeness_pct", "FLOAT64", "actual / expected (1 when nothing is expected)", FRACTION),
+    _c("missing_games_count", "INT64", "max(0, expected - actual)", "games"),
+    _c("is_production_ready", "BOOL", "completeness_pct >= 0.7 (reference §2.1)"),
+)
+
+TEAM_DEFENSE_ZONE_ANALYSIS = TableSpec(
+    schema="nba_precompute",
+    name="team_defense_zone_analysis",
+    description="TDZA: each team's defense by shot zone over its last 15 games before D this season "
+    "(reference §4, SPEC §5). Teams with fewer than 15 games get a precompute_failures row instead.",
+    columns=(
+        _c("team_abbr", "STRING", "Team tricode", nullable=False),
+        _c("analysis_date", "DATE", "D (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("paint_pct_allowed_last_15", "FLOAT64", "Opponent paint FG% over the window", FRACTION),
+        _c("paint_attempts_allowed_per_game", "FLOAT64", "Opponent paint FGA per game", PER_GAME),
+        _c("paint_points_allowed_per_game", "FLOAT64", "Opponent paint points per game", "points per game"),
+        _c("paint_blocks_per_game", "FLOAT64", "Blocks by zone not in the sources: NULL", PER_GAME),
+        _c("paint_defense_vs_league_avg", "FLOAT64", "paint_pct_allowed - league paint FG% "
+           "(positive = worse defense)", "fraction difference"),
+        _c("mid_range_pct_allowed_last_15", "FLOAT64", "Opponent mid-range FG%", FRACTION),
+        _c("mid_range_attempts_allowed_per_game", "FLOAT64", "Opponent mid-range FGA per game", PER_GAME),
+        _c("mid_range_points_allowed_per_game", "FLOAT64", "Opponent mid-range points per game",
+           "points per game"),
+        _c("mid_range_blocks_per_game", "FLOAT64", "Not in the sources: NULL", PER_GAME),
+        _c("mid_range_defense_vs_league_avg", "FLOAT64", "mid_range_pct_allowed - league mid-range FG%",
+           "fraction difference"),
+        _c("three_pt_pct_allowed_last_15", "FLOAT64", "Opponent 3-pt FG%", FRACTION),
+        _c("three_pt_attempts_allowed_per_game", "FLOAT64", "Opponent 3PA per game", PER_GAME),
+        _c("three_pt_points_allowed_per_game", "FLOAT64", "Opponent 3-pt points per game", "points per game"),
+        _c("three_pt_blocks_per_game", "FLOAT64", "Not in the sources: NULL", PER_GAME),
+        _c("three_pt_defense_vs_league_avg", "FLOAT64", "three_pt_pct_allowed - league 3-pt FG%",
+           "fraction difference"),
+        _c("defensive_rating_last_15", "FLOAT64", "Mean of the per-game defensive rating",
+           "points per 100 possessions"),
+        _c("opponent_points_per_game", "FLOAT64", "Points allowed per game", "points per game"),
+        _c("opponent_pace", "FLOAT64", "Mean opponent pace (per 48 minutes, legacy bug B19 fixed)",
+           "possessions per 48 minutes"),
+        _c("games_in_sample", "INT64", "Games in the window (15 on every written row)", "games"),
+        _c("strongest_zone", "STRING", "Zone with the lowest vs-league value: paint / mid_range / perimeter"),
+        _c("weakest_zone", "STRING", "Zone with the highest vs-league value"),
+        _c("league_paint_pct", "FLOAT64", "League paint FG% over [D-30, D)", FRACTION),
+        _c("league_mid_range_pct", "FLOAT64", "League mid-range FG% over [D-30, D)", FRACTION),
+        _c("league_three_pt_pct", "FLOAT64", "League 3-pt FG% over [D-30, D)", FRACTION),
+        _c("league_avg_teams", "INT64", "Teams with >= 10 games in [D-30, D) behind the league average",
+           "teams"),
+        _c("league_avg_is_default", "BOOL", "Fewer than 10 teams qualified: defaults 0.580/0.410/0.355"),
+        _c("data_quality_tier", "STRING", "high (>= 15 games), medium (>= 10), low"),
+        _c("calculation_notes", "STRING", "Notes such as 'No paint attempts'"),
+        *_COMPLETENESS,
+        PROCESSED_AT,
+    ),
+    key=("analysis_date", "team_abbr"),
+    partition_column="analysis_date",
+    cluster_by=("team_abbr",),
+)
+
+PLAYER_SHOT_ZONE_ANALYSIS = TableSpec(
+    schema="nba_precompute",
+    name="player_shot_zone_analysis",
+    description="PSZA: each player's shot distribution and efficiency by zone over his last 10 (and 20) "
+    "played games before D this season (reference §5, SPEC §5). Players with fewer than 10 played games "
+    "get a precompute_failures INCOMPLETE_DATA row instead.",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("analysis_date", "DATE", "D (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("team_abbr", "STRING", "Team of the player's latest game before D"),
+        _c("paint_rate_last_10", "FLOAT64", "Paint attempts / zone attempts, last 10 games", FRACTION),
+        _c("mid_range_rate_last_10", "FLOAT64", "Mid-range attempts / zone attempts", FRACTION),
+        _c("three_pt_rate_last_10", "FLOAT64", "3-pt attempts / zone attempts", FRACTION),
+        _c("total_shots_last_10", "INT64", "Zone attempts (paint + mid + three), last 10 games", "FGA"),
+        _c("games_in_sample_10", "INT64", "Played games in the 10-game window", "games"),
+        _c("sample_quality_10", "STRING", "excellent (10), good (>= 7), limited (>= 5), insufficient"),
+        _c("paint_pct_last_10", "FLOAT64", "Paint FG%", FRACTION),
+        _c("mid_range_pct_last_10", "FLOAT64", "Mid-range FG%", FRACTION),
+        _c("three_pt_pct_last_10", "FLOAT64", "3-pt FG%", FRACTION),
+        _c("paint_attempts_per_game", "FLOAT64", "Paint FGA per game, last 10", PER_GAME),
+        _c("mid_range_attempts_per_game", "FLOAT64", "Mid-range FGA per game, last 10", PER_GAME),
+        _c("three_pt_attempts_per_game", "FLOAT64", "3PA per game, last 10", PER_GAME),
+        _c("paint_rate_last_20", "FLOAT64", "Paint rate over the last 20 games; NULL below 15 games",
+           FRACTION),
+        _c("paint_pct_last_20", "FLOAT64", "Paint FG% over the last 20 games; NULL below 15 games", FRACTION),
+        _c("games_in_sample_20", "INT64", "Played games in the 20-game window", "games"),
+        _c("sample_quality_20", "STRING", "excellent (20), good (>= 14), limited (>= 10), insufficient"),
+        _c("assisted_rate_last_10", "FLOAT64", "Assisted makes not in the sources: NULL", FRACTION),
+        _c("unassisted_rate_last_10", "FLOAT64", "Not in the sources: NULL", FRACTION),
+        _c("player_position", "STRING", "Not populated (NULL)"),
+        _c("primary_scoring_zone", "STRING", "paint (paint rate >= 0.40), perimeter (three >= 0.40), "
+           "mid_range (mid >= 0.35), balanced; NULL with no attempts"),
+        _c("has_complete_shot_zones", "BOOL", "Every game in the 10-game window has shot-chart counts "
+           "equal to the box score"),
+        _c("data_quality_issues", "STRING_LIST", "Source disagreements inside the 10-game window"),
+        _c("data_quality_tier", "STRING", "high (>= 10 games), medium (>= 7), low"),
+        _c("calculation_notes", "STRING", "Why some columns are NULL"),
+        *_COMPLETENESS,
+        PROCESSED_AT,
+    ),
+    key=("analysis_date", "player_id"),
+    partition_column="analysis_date",
+    cluster_by=("player_id", "player_lookup"),
+)
+
+# --------------------------------------------------------------------------- processing records
+
+PRECOMPUTE_FAILURES = TableSpec(
+    schema="nba_processing",
+    name="precompute_failures",
+    description="Every entity a Phase 4 asset did not write for D, with its category (SPEC §6). "
+    "INCOMPLETE_DATA and STALE_DATA are expected states (is_failure = false); MISSING_DEPENDENCY and "
+    "PROCESSING_ERROR are failures.",
+    columns=(
+        _c("processor", "STRING", "Asset (table) name, e.g. player_shot_zone_analysis", nullable=False),
+        _c("analysis_date", "DATE", "D", nullable=False),
+        _c("entity_type", "STRING", "player, team or date", nullable=False),
+        _c("entity_id", "STRING", "player_id, team tricode, or DATE_LEVEL", nullable=False),
+        _c("entity_name", "STRING", "player_lookup, team tricode, or the upstream table for DATE_LEVEL rows",
+           nullable=False),
+        _c("failure_category", "STRING", "INCOMPLETE_DATA, STALE_DATA, MISSING_DEPENDENCY, "
+           "PROCESSING_ERROR", nullable=False),
+        _c("is_failure", "BOOL", "True only for MISSING_DEPENDENCY and PROCESSING_ERROR", nullable=False),
+        _c("reason", "STRING", "Human-readable reason"),
+        _c("games_required", "INT64", "The asset's minimum", "games"),
+        _c("games_found", "INT64", "Games the entity had", "games"),
+        _c("run_id", "STRING", "Dagster run id"),
+        _c("created_at", "TIMESTAMP", "When the row was written (UTC)", nullable=False),
+    ),
+    key=("analysis_date", "processor", "entity_type", "entity_id", "entity_name", "failure_category"),
+    partition_column="analysis_date",
+    cluster_by=("processor", "failure_category"),
+)
+
+PHASE3_TABLES = (
+    NBA_SCHEDULE,
+    PLAYER_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    TEAM_DEFENSE_GAME_SUMMARY,
+    UPCOMING_PLAYER_GAME_CONTEXT,
+    UPCOMING_TEAM_GAME_CONTEXT,
+)
+PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS)
+ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)
+TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -1,0 +1,67 @@
+"""Identity and season-calendar helpers shared by every transform."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+REGULAR_SEASON = "regular_season"
+_SEASON_TYPES = {"1": "preseason", "2": REGULAR_SEASON, "3": "all_star", "4": "playoffs",
+                 "5": "play_in", "6": "in_season_final"}
+
+
+def player_lookup_expr(name: pl.Expr) -> pl.Expr:
+    """Full name folded to lowercase ASCII letters only ("Nikola Jokić" -> "nikolajokic"; SPEC §2)."""
+    return name.str.normalize("NFKD").str.to_lowercase().str.replace_all(r"[^a-z]", "")
+
+
+def season_type_expr(game_id: pl.Expr) -> pl.Expr:
+    """Game type from the third digit of the 10-character NBA game id (``002...`` = regular season)."""
+    return game_id.str.slice(2, 1).replace_strict(_SEASON_TYPES, default="other")
+
+
+def season_calendar(schedule: pl.DataFrame) -> pl.DataFrame:
+    """One row per season: ``season_year``, ``season_start_date`` (opening night), ``season_end_date``.
+
+    Input: schedule rows with ``game_id``, ``game_date``, ``season_year``. When the rows carry
+    ``season_start_date`` / ``season_end_date`` (``nba_analytics.nba_schedule`` does, computed from the
+    whole raw schedule) those are used; otherwise only regular-season games (ids ``002...``) define the
+    calendar (SPEC §2: no hard-coded October 1st, legacy bug B8).
+    """
+    if {"season_start_date", "season_end_date"} <= set(schedule.columns):
+        return (schedule.select("season_year", "season_start_date", "season_end_date")
+                .drop_nulls().unique().sort("season_year"))
+    return (
+        schedule.filter(pl.col("game_id").str.starts_with("002"))
+        .group_by("season_year")
+        .agg(pl.col("game_date").min().alias("season_start_date"),
+             pl.col("game_date").max().alias("season_end_date"))
+        .sort("season_year")
+    )
+
+
+def dates_frame(start: dt.date, end: dt.date, name: str = "analysis_date") -> pl.DataFrame:
+    """Every calendar day in [start, end] as a one-column Date frame."""
+    return pl.DataFrame({name: pl.date_range(start, end, "1d", eager=True)})
+
+
+def with_season(dates: pl.DataFrame, calendar: pl.DataFrame, date_col: str = "analysis_date") -> pl.DataFrame:
+    """Attach ``season_year``, ``season_start_date`` and ``season_week`` to each date.
+
+    A date belongs to the latest season whose opening night is on or before it; dates before every
+    opening night get NULLs. ``season_week`` = floor((D - season start) / 7) + 1 (SPEC §6).
+    """
+    out = dates.sort(date_col).join_asof(
+        calendar.sort("season_start_date").select("season_year", "season_start_date"),
+        left_on=date_col, right_on="season_start_date", strategy="backward",
+    )
+    return out.with_columns(
+        ((pl.col(date_col) - pl.col("season_start_date")).dt.total_days() // 7 + 1)
+        .cast(pl.Int64).alias("season_week")
+    )
+
+
+def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num / den as Float64, NULL when den is 0 or NULL."""
+    return pl.when(den.is_not_null() & (den != 0)).then(num.cast(pl.Float64) / den).otherwise(None)

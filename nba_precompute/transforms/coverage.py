@@ -1,0 +1,151 @@
+"""Upstream coverage against the schedule, and precompute_failures rows (SPEC §6).
+
+An entity whose team has a scheduled regular-season game before D that is absent upstream cannot be
+trusted: it becomes ``MISSING_DEPENDENCY`` (a real failure). An entity below the asset's minimum
+whose upstream is complete is ``INCOMPLETE_DATA`` (expected, not a failure).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nba_precompute.transforms.windows import last_n_window, number_games, state_before
+
+INCOMPLETE_DATA = "INCOMPLETE_DATA"
+STALE_DATA = "STALE_DATA"
+MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
+PROCESSING_ERROR = "PROCESSING_ERROR"
+CATEGORIES = (INCOMPLETE_DATA, STALE_DATA, MISSING_DEPENDENCY, PROCESSING_ERROR)
+TRUE_FAILURES = (MISSING_DEPENDENCY, PROCESSING_ERROR)
+
+FAILURE_COLUMNS = ("processor", "analysis_date", "entity_type", "entity_id", "entity_name",
+                   "failure_category", "is_failure", "reason", "games_required", "games_found")
+
+
+def scheduled_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
+    """Regular-season schedule as team-games: ``game_id``, ``game_date``, ``season_year``, ``team_abbr``."""
+    games = schedule.filter(pl.col("game_id").str.starts_with("002"))
+    return pl.concat([
+        games.select("game_id", "game_date", "season_year", pl.col("home_team_abbr").alias("team_abbr")),
+        games.select("game_id", "game_date", "season_year", pl.col("away_team_abbr").alias("team_abbr")),
+    ]).unique()
+
+
+def team_coverage(schedule: pl.DataFrame, present: pl.DataFrame, keys: pl.DataFrame, n: int,
+                  key_date: str = "analysis_date") -> pl.DataFrame:
+    """Schedule-expected vs upstream-present team games before each D.
+
+    Args:
+        schedule: schedule rows (``game_id``, ``game_date``, ``season_year``, home/away tricodes).
+        present: distinct (``game_id``, ``team_abbr``) pairs found in the upstream table.
+        keys: rows with ``team_abbr``, ``season_year`` and ``key_date``.
+        n: window length in games, for the last-N completeness columns.
+
+    Returns ``keys`` plus ``scheduled_games_before`` and ``missing_games_before`` (whole season before
+    D), ``expected_games_count`` (= min(scheduled, n)) and ``actual_games_count`` (present among the
+    team's last n scheduled games before D).
+    """
+    tg = scheduled_team_games(schedule).join(
+        present.select("game_id", "team_abbr").unique().with_columns(pl.lit(1).alias("present")),
+        on=["game_id", "team_abbr"], how="left",
+    ).with_columns(pl.col("present").fill_null(0))
+    # one row per team and date (a team never plays twice on a date)
+    by = ["team_abbr", "season_year"]
+    numbered = number_games(tg, by, ["present"])
+    distinct = keys.select(*by, key_date).unique()
+    st = state_before(distinct, numbered, by, ["present"], key_date=key_date)
+    st = last_n_window(st, numbered, by, ["present"], n)
+    cov = st.select(
+        *by, key_date,
+        pl.col("game_number").alias("scheduled_games_before"),
+        (pl.col("game_number") - pl.col("cum_present")).cast(pl.Int64).alias("missing_games_before"),
+        pl.col(f"games_last_{n}").alias("expected_games_count"),
+        pl.col(f"sum_present_last_{n}").cast(pl.Int64).alias("actual_games_count"),
+    )
+    return keys.join(cov, on=[*by, key_date], how="left")
+
+
+def completeness_columns() -> list[pl.Expr]:
+    """The shared completeness columns from ``expected_games_count`` / ``actual_games_count``."""
+    pct = (pl.when(pl.col("expected_games_count") > 0)
+           .then(pl.col("actual_games_count") / pl.col("expected_games_count")).otherwise(1.0))
+    return [
+        pct.alias("completeness_pct"),
+        (pl.col("expected_games_count") - pl.col("actual_games_count")).clip(lower_bound=0)
+        .cast(pl.Int64).alias("missing_games_count"),
+        (pct >= 0.7).alias("is_production_ready"),
+    ]
+
+
+def missing_upstream_dates(schedule: pl.DataFrame, present_dates: pl.Series, dates: pl.DataFrame,
+                           processor: str, upstream: str) -> pl.DataFrame:
+    """DATE_LEVEL ``MISSING_DEPENDENCY`` failure rows: scheduled game dates before D absent upstream.
+
+    ``dates`` has ``analysis_date`` and ``season_year``; ``present_dates`` are the game dates found in
+    the upstream table. Returns failure rows (FAILURE_COLUMNS) naming the missing partitions.
+    """
+    sched = scheduled_team_games(schedule).select("game_date", "season_year").unique()
+    missing = sched.filter(~pl.col("game_date").is_in(present_dates.implode()))
+    if missing.is_empty():
+        return empty_failures()
+    per_date = dates.join(missing, on="season_year", how="inner").filter(
+        pl.col("game_date") < pl.col("analysis_date")
+    ).group_by("analysis_date").agg(pl.col("game_date").sort().alias("missing"))
+    return per_date.select(
+        pl.lit(processor).alias("processor"), "analysis_date", pl.lit("date").alias("entity_type"),
+        pl.lit("DATE_LEVEL").alias("entity_id"), pl.lit(f"{upstream} (scheduled games)").alias("entity_name"),
+        pl.lit(MISSING_DEPENDENCY).alias("failure_category"), pl.lit(True).alias("is_failure"),
+        pl.format("game dates scheduled before D with no rows in {}: {}", pl.lit(upstream),
+                  pl.col("missing").list.eval(pl.element().cast(pl.String)).list.join(", ")).alias("reason"),
+        pl.lit(None, pl.Int64).alias("games_required"), pl.lit(None, pl.Int64).alias("games_found"),
+    )
+
+
+def missing_partition_failures(dates: pl.DataFrame, missing: list, upstream: str, processor: str,
+                               mode: str = "before") -> pl.DataFrame:
+    """DATE_LEVEL ``MISSING_DEPENDENCY`` rows for upstream partitions never materialised.
+
+    ``dates`` has ``analysis_date``; ``missing`` lists the upstream partition dates that were never
+    written. ``mode`` says which missing days matter for D: ``before`` (history, days < D),
+    ``through`` (days <= D) or ``same_day`` (D itself).
+    """
+    if not missing:
+        return empty_failures()
+    miss = pl.DataFrame({"missing_date": missing}, schema={"missing_date": pl.Date})
+    cond = {
+        "before": pl.col("missing_date") < pl.col("analysis_date"),
+        "through": pl.col("missing_date") <= pl.col("analysis_date"),
+        "same_day": pl.col("missing_date") == pl.col("analysis_date"),
+    }[mode]
+    per_date = dates.select("analysis_date").join(miss, how="cross").filter(cond).group_by(
+        "analysis_date").agg(pl.col("missing_date").sort().alias("missing"))
+    return per_date.select(
+        pl.lit(processor).alias("processor"), "analysis_date", pl.lit("date").alias("entity_type"),
+        pl.lit("DATE_LEVEL").alias("entity_id"), pl.lit(f"{upstream} (partitions)").alias("entity_name"),
+        pl.lit(MISSING_DEPENDENCY).alias("failure_category"), pl.lit(True).alias("is_failure"),
+        pl.format("{} partition(s) of {} never materialised: {}", pl.col("missing").list.len(),
+                  pl.lit(upstream),
+                  pl.col("missing").list.eval(pl.element().cast(pl.String)).list.join(", ")).alias("reason"),
+        pl.lit(None, pl.Int64).alias("games_required"), pl.lit(None, pl.Int64).alias("games_found"),
+    )
+
+
+def failure_rows(df: pl.DataFrame, *, processor: str, entity_type: str, entity_id: pl.Expr,
+                 entity_name: pl.Expr, category: str, reason: pl.Expr, games_required: int | None,
+                 games_found: pl.Expr) -> pl.DataFrame:
+    """One precompute_failures row per row of ``df`` (FAILURE_COLUMNS, without run_id/created_at)."""
+    return df.select(
+        pl.lit(processor).alias("processor"), pl.col("analysis_date"),
+        pl.lit(entity_type).alias("entity_type"), entity_id.cast(pl.String).alias("entity_id"),
+        entity_name.cast(pl.String).alias("entity_name"), pl.lit(category).alias("failure_category"),
+        pl.lit(category in TRUE_FAILURES).alias("is_failure"), reason.alias("reason"),
+        pl.lit(games_required, pl.Int64).alias("games_required"), games_found.cast(pl.Int64).alias("games_found"),
+    )
+
+
+def empty_failures() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        "processor": pl.String, "analysis_date": pl.Date, "entity_type": pl.String, "entity_id": pl.String,
+        "entity_name": pl.String, "failure_category": pl.String, "is_failure": pl.Boolean,
+        "reason": pl.String, "games_required": pl.Int64, "games_found": pl.Int64,
+    })

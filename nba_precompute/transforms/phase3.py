@@ -1,0 +1,334 @@
+"""Raw NBA.com files -> Phase 3 analytics tables (reference §3.2-3.6 as amended by SPEC §4).
+
+Every builder takes the typed raw frames (``nba_precompute.raw.readers``) and a date range [start,
+end] and returns the rows whose ``game_date`` lies in the range, with exactly the columns of the
+matching ``nba_precompute.schemas`` table except ``processed_at`` (added by the writer).
+Only regular-season games (ids ``002...``) are ingested.
+
+Formulas (Basketball-Reference definitions):
+
+* possessions = FGA + 0.44 x FTA + TOV - ORB
+* pace = possessions x 48 / (team minutes / 5)                 [possessions per 48 minutes]
+* offensive / defensive rating = points / possessions x 100    [points per 100 possessions]
+* usage rate = (FGA + 0.44 FTA + TOV) x (team minutes / 5) / (minutes x (team FGA + 0.44 team FTA +
+  team TOV))                                                     [0-1]
+* true shooting = points / (2 x (FGA + 0.44 FTA))              [0-1]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from nba_precompute.transforms.common import player_lookup_expr, safe_div, season_calendar, season_type_expr
+from nba_precompute.transforms.windows import day_window, last_n_window, number_games, state_before
+from nba_precompute.transforms.zones import zone_counts
+
+FTA_WEIGHT = 0.44
+STAR_POINTS_AVG = 20.0
+
+
+def _in_range(col: str, start: dt.date, end: dt.date) -> pl.Expr:
+    return pl.col(col).is_between(start, end, closed="both")
+
+
+def build_schedule(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.nba_schedule`` rows for games on [start, end], with their season calendar."""
+    cal = season_calendar(schedule)
+    return (
+        schedule.filter(_in_range("game_date", start, end))
+        .with_columns(season_type_expr(pl.col("game_id")).alias("season_type"))
+        .join(cal, on="season_year", how="left")
+        .select("game_id", "game_date", "season_year", "season_type", "home_team_id", "away_team_id",
+                "home_team_abbr", "away_team_abbr", "season_start_date", "season_end_date")
+        .sort("game_date", "game_id")
+    )
+
+
+def _regular_games(schedule: pl.DataFrame) -> pl.DataFrame:
+    return schedule.filter(pl.col("game_id").str.starts_with("002")).select(
+        "game_id", "game_date", "season_year", "home_team_id", "away_team_id",
+        "home_team_abbr", "away_team_abbr",
+    )
+
+
+def _team_games(team_logs: pl.DataFrame, schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Team box scores of regular-season games in range, with tricodes, home flag and opponent row."""
+    games = _regular_games(schedule).filter(_in_range("game_date", start, end))
+    tg = team_logs.drop("game_date").join(games, on="game_id", how="inner").with_columns(
+        (pl.col("team_id") == pl.col("home_team_id")).alias("is_home"),
+    ).with_columns(
+        pl.when(pl.col("is_home")).then(pl.col("home_team_abbr")).otherwise(pl.col("away_team_abbr"))
+        .alias("team_abbr"),
+        pl.when(pl.col("is_home")).then(pl.col("away_team_abbr")).otherwise(pl.col("home_team_abbr"))
+        .alias("opponent_team_abbr"),
+        (pl.col("fg_attempts") + FTA_WEIGHT * pl.col("ft_attempts") + pl.col("turnovers")
+         - pl.col("offensive_rebounds")).alias("possessions"),
+    )
+    opp = tg.select(
+        "game_id", pl.col("team_abbr").alias("opponent_team_abbr"),
+        *[pl.col(c).alias(f"opp_{c}") for c in ("points", "fg_attempts", "fg_makes", "ft_attempts",
+                                                  "offensive_rebounds", "turnovers", "possessions")],
+    )
+    return tg.join(opp, on=["game_id", "opponent_team_abbr"], how="left")
+
+
+def build_team_offense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFrame,
+                                    start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.team_offense_game_summary``: team x game with possessions, pace, ratings."""
+    tg = _team_games(team_logs, schedule, start, end)
+    return tg.with_columns(
+        pl.col("opp_points").alias("opponent_points"),
+        safe_div(pl.col("possessions") * 48.0, pl.col("team_minutes") / 5.0).alias("pace"),
+        safe_div(pl.col("points") * 100.0, pl.col("possessions")).alias("offensive_rating"),
+        (pl.col("points") > pl.col("opp_points")).alias("win_flag"),
+        (pl.col("points") - pl.col("opp_points")).alias("margin_of_victory"),
+    ).select(
+        "game_id", "game_date", "season_year", "team_id", "team_abbr", "opponent_team_abbr", "is_home",
+        "points", "opponent_points", "fg_makes", "fg_attempts", "three_pt_makes", "three_pt_attempts",
+        "ft_makes", "ft_attempts", "offensive_rebounds", "defensive_rebounds", "assists", "turnovers",
+        "team_minutes", "possessions", "pace", "offensive_rating", "win_flag", "margin_of_victory",
+    ).sort("game_date", "game_id", "team_abbr")
+
+
+def build_team_defense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFrame, shots: pl.DataFrame,
+                                    start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.team_defense_game_summary``: defending team x game.
+
+    The opponent's shots are classified with the one zone classifier (SPEC §3) and flipped to the
+    defending team; ``opponent_pace`` is per 48 minutes like ``team_offense_game_summary.pace``.
+    """
+    tg = _team_games(team_logs, schedule, start, end)
+    shot_zones = zone_counts(shots.filter(_in_range("game_date", start, end)), ["game_id", "team_id"])
+    # zones of the *opponent's* shots: attach the opponent's team id, then its shot counts
+    opp_ids = tg.select("game_id", pl.col("team_abbr").alias("opponent_team_abbr"),
+                        pl.col("team_id").alias("opp_team_id"))
+    tg = tg.join(opp_ids, on=["game_id", "opponent_team_abbr"], how="left")
+    zones = shot_zones.rename({"team_id": "opp_team_id",
+                               **{c: f"opp_{c}" for c in shot_zones.columns if c.endswith(("_attempts", "_makes"))}})
+    tg = tg.join(zones, on=["game_id", "opp_team_id"], how="left")
+    zone_cols = [c for c in zones.columns if c.startswith("opp_")]
+    tg = tg.with_columns([pl.col(c).fill_null(0) for c in zone_cols])
+    return tg.select(
+        "game_id", "game_date", "season_year",
+        pl.col("team_abbr").alias("defending_team_abbr"), "opponent_team_abbr",
+        pl.col("opp_points").alias("points_allowed"),
+        "opp_fg_attempts", "opp_fg_makes", "opp_ft_attempts", "opp_offensive_rebounds", "opp_turnovers",
+        "opp_paint_attempts", "opp_paint_makes", "opp_mid_range_attempts", "opp_mid_range_makes",
+        "opp_three_pt_attempts", "opp_three_pt_makes",
+        (pl.col("opp_paint_makes") * 2).alias("points_in_paint_allowed"),
+        (pl.col("opp_mid_range_makes") * 2).alias("mid_range_points_allowed"),
+        (pl.col("opp_three_pt_makes") * 3).alias("three_pt_points_allowed"),
+        pl.lit(None, pl.Int64).alias("blocks_paint"),
+        pl.lit(None, pl.Int64).alias("blocks_mid_range"),
+        pl.lit(None, pl.Int64).alias("blocks_three_pt"),
+        pl.col("opp_possessions").alias("opponent_possessions"),
+        safe_div(pl.col("opp_points") * 100.0, pl.col("opp_possessions")).alias("defensive_rating"),
+        safe_div(pl.col("opp_possessions") * 48.0, pl.col("team_minutes") / 5.0).alias("opponent_pace"),
+    ).sort("game_date", "game_id", "defending_team_abbr")
+
+
+def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, schedule: pl.DataFrame,
+                              shots: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.player_game_summary``: one row per player on a regular-season box score.
+
+    DNP rows are kept (``is_dnp``; ``minutes_played`` NULL when the box score has no minutes).
+    Zone counts come from the shot chart; where the shot chart and the box score disagree on FGA, FGM,
+    3PA or 3PM the row is kept with ``has_complete_shot_zones = false`` and the difference is listed in
+    ``data_quality_issues`` (SPEC §3). Usage rate and true shooting are 0-1 fractions.
+    """
+    tg = _team_games(team_logs, schedule, start, end).select(
+        "game_id", "team_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr", "is_home",
+        pl.col("fg_attempts").alias("team_fga"), pl.col("ft_attempts").alias("team_fta"),
+        pl.col("turnovers").alias("team_tov"), "team_minutes",
+        (pl.col("points") > pl.col("opp_points")).alias("win_flag"),
+    )
+    box = boxscores.drop("team_abbr").join(tg, on=["game_id", "team_id"], how="inner")
+    shot_zones = zone_counts(shots.filter(_in_range("game_date", start, end)), ["game_id", "player_id"])
+    zone_cols = [c for c in shot_zones.columns if c not in ("game_id", "player_id")]
+    box = box.join(shot_zones, on=["game_id", "player_id"], how="left").with_columns(
+        [pl.col(c).fill_null(0) for c in zone_cols]
+    )
+    chart_fga = pl.col("paint_attempts") + pl.col("mid_range_attempts") + pl.col("three_pt_attempts")
+    chart_fgm = pl.col("paint_makes") + pl.col("mid_range_makes") + pl.col("three_pt_makes")
+    checks = [
+        ("FGA", chart_fga, pl.col("fg_attempts")),
+        ("FGM", chart_fgm, pl.col("fg_makes")),
+        ("3PA", pl.col("three_pt_attempts"), pl.col("box_three_pt_attempts")),
+        ("3PM", pl.col("three_pt_makes"), pl.col("box_three_pt_makes")),
+    ]
+    issue_exprs = [
+        pl.when(chart != box_val.fill_null(0)).then(
+            pl.format("shot chart {} {} != box score {} {}", pl.lit(label), chart, pl.lit(label),
+                      box_val.fill_null(0))
+        )
+        for label, chart, box_val in checks
+    ]
+    minutes = pl.col("minutes_played")
+    played = minutes.fill_null(0) > 0
+    usage_num = (pl.col("fg_attempts") + FTA_WEIGHT * pl.col("ft_attempts") + pl.col("turnovers")) * (
+        pl.col("team_minutes") / 5.0)
+    usage_den = minutes * (pl.col("team_fga") + FTA_WEIGHT * pl.col("team_fta") + pl.col("team_tov"))
+    usage = pl.when(played).then(safe_div(usage_num, usage_den))
+    ts_den = 2.0 * (pl.col("fg_attempts") + FTA_WEIGHT * pl.col("ft_attempts"))
+    return box.with_columns(
+        player_lookup_expr(pl.concat_str("first_name", pl.lit(" "), "family_name")).alias("player_lookup"),
+        pl.concat_str("first_name", pl.lit(" "), "family_name", ignore_nulls=True).alias("player_name"),
+        pl.col("position").is_not_null().alias("is_starter"),
+        pl.col("comment").is_null().alias("is_active"),
+        (~played).alias("is_dnp"),
+        pl.col("comment").alias("dnp_reason"),
+        pl.lit(None, pl.Int64).alias("assisted_fg_makes"),
+        pl.lit(None, pl.Int64).alias("unassisted_fg_makes"),
+        pl.concat_list(issue_exprs).list.drop_nulls().alias("data_quality_issues"),
+        pl.when(usage <= 1.0).then(usage).alias("usage_rate"),
+        pl.when(played).then(safe_div(pl.col("points"), ts_den)).alias("ts_pct"),
+    ).with_columns(
+        (pl.col("data_quality_issues").list.len() == 0).alias("has_complete_shot_zones"),
+    ).select(
+        "game_id", "game_date", "season_year", "player_id", "player_lookup", "player_name", "team_id",
+        "team_abbr", "opponent_team_abbr", "is_home", "is_starter", "is_active", "is_dnp", "dnp_reason",
+        "minutes_played", "points", "fg_makes", "fg_attempts", "box_three_pt_makes",
+        "box_three_pt_attempts", "ft_makes", "ft_attempts", "offensive_rebounds", "defensive_rebounds",
+        "rebounds", "assists", "steals", "blocks", "turnovers", "personal_fouls", "plus_minus",
+        "paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes", "three_pt_attempts",
+        "three_pt_makes", "assisted_fg_makes", "unassisted_fg_makes", "has_complete_shot_zones",
+        "data_quality_issues", "usage_rate", "ts_pct", "win_flag",
+    ).sort("game_date", "game_id", "team_abbr", "player_id")
+
+
+def _team_rest(schedule: pl.DataFrame) -> pl.DataFrame:
+    """Per regular-season team-game: ``days_rest`` since the team's previous game this season."""
+    games = _regular_games(schedule)
+    long = pl.concat([
+        games.select("game_id", "game_date", "season_year", pl.col("home_team_abbr").alias("team_abbr"),
+                     pl.col("away_team_abbr").alias("opponent_team_abbr"), pl.lit(True).alias("home_game")),
+        games.select("game_id", "game_date", "season_year", pl.col("away_team_abbr").alias("team_abbr"),
+                     pl.col("home_team_abbr").alias("opponent_team_abbr"), pl.lit(False).alias("home_game")),
+    ])
+    long = long.sort("team_abbr", "season_year", "game_date").with_columns(
+        (pl.col("game_date") - pl.col("game_date").shift(1).over("team_abbr", "season_year"))
+        .dt.total_days().cast(pl.Int64).alias("days_rest")
+    )
+    opp = long.select("game_id", pl.col("team_abbr").alias("opponent_team_abbr"),
+                      pl.col("days_rest").alias("opponent_days_rest"))
+    return long.join(opp, on=["game_id", "opponent_team_abbr"], how="left")
+
+
+def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.upcoming_team_game_context``: team x regular-season game on [start, end]."""
+    return _team_rest(schedule).filter(_in_range("game_date", start, end)).with_columns(
+        (pl.col("days_rest") == 1).alias("back_to_back"),
+        pl.lit(None, pl.Float64).alias("game_total"),
+        pl.lit(None, pl.Float64).alias("game_spread"),
+        pl.lit(True).alias("is_production_ready"),
+    ).select(
+        "team_abbr", "game_id", "game_date", "season_year", "opponent_team_abbr", "home_game", "days_rest",
+        "back_to_back", "opponent_days_rest", "game_total", "game_spread", "is_production_ready",
+    ).sort("game_date", "team_abbr")
+
+
+def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense: pl.DataFrame,
+                                       schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """``nba_analytics.upcoming_player_game_context`` for every D in [start, end].
+
+    Inputs: ``player_game_summary`` and ``team_offense_game_summary`` rows of the season(s) up to
+    ``end`` (history before ``start`` included), and the schedule. One row per player who played
+    (minutes > 0) in a game on D; rest and load from his own played games strictly before D this season
+    (windows [D-7, D) and [D-14, D)); ``avg_usage_rate_last_7_games`` over his last 7 played games
+    (legacy bug B5); ``pace_differential`` from each team's last 10 games before D this season (no
+    hard-coded date cut-off, legacy bug B6); ``star_teammates_out`` counts teammates listed DNP on D
+    whose season points average before D is >= 20.
+    """
+    pg = player_games.filter(pl.col("game_date") <= end)
+    played = pg.filter(pl.col("minutes_played").fill_null(0) > 0).with_columns(
+        pl.col("usage_rate").is_not_null().cast(pl.Int64).alias("usage_games"),
+    )
+    played = played.sort("player_id", "season_year", "game_date").with_columns(
+        ((pl.col("game_date") - pl.col("game_date").shift(1).over("player_id", "season_year"))
+         .dt.total_days() == 1).fill_null(False).cast(pl.Int64).alias("b2b_second"),
+    )
+    by = ["player_id", "season_year"]
+    cum_cols = ["minutes_played", "usage_rate", "usage_games", "b2b_second", "points"]
+    numbered = number_games(played, by, cum_cols)
+
+    keys = played.filter(_in_range("game_date", start, end)).select(
+        "player_id", "player_lookup", "game_id", pl.col("game_date").alias("analysis_date"), "season_year",
+        "team_abbr", "opponent_team_abbr", pl.col("is_home").alias("home_game"),
+    )
+    st = state_before(keys, numbered, by, cum_cols)
+    st = last_n_window(st, numbered, by, ["usage_rate", "usage_games"], 7)
+    w7 = day_window(keys.select("player_id", "season_year", "analysis_date"), numbered, by,
+                    ["minutes_played"], 7)
+    w14 = day_window(keys.select("player_id", "season_year", "analysis_date"), numbered, by,
+                     ["minutes_played"], 14)
+    # a back-to-back pair (g-1, g) lies inside [D-14, D) when g >= D-13
+    b2b = day_window(keys.select("player_id", "season_year", "analysis_date"), numbered, by,
+                     ["b2b_second"], 13, name="b2b")
+    key_on = ["player_id", "season_year", "analysis_date"]
+    st = st.join(w7, on=key_on).join(w14, on=key_on).join(b2b.select(*key_on, "sum_b2b_second_b2b"), on=key_on)
+
+    # star teammates out on D: DNP rows on D of players averaging >= 20 points before D
+    dnp = pg.filter(_in_range("game_date", start, end) & pl.col("is_dnp")).select(
+        "player_id", "season_year", pl.col("game_date").alias("analysis_date"), "team_abbr")
+    dnp = state_before(dnp, numbered, by, ["points"])
+    stars = dnp.filter(safe_div(pl.col("cum_points"), pl.col("game_number")) >= STAR_POINTS_AVG).group_by(
+        "analysis_date", "team_abbr").agg(pl.len().cast(pl.Int64).alias("star_teammates_out"))
+
+    # team pace over the last 10 games before D (this season)
+    tby = ["team_abbr", "season_year"]
+    tnum = number_games(team_offense.filter(pl.col("game_date") <= end), tby, ["pace"])
+    team_keys = pl.concat([
+        keys.select(pl.col("team_abbr"), "season_year", "analysis_date"),
+        keys.select(pl.col("opponent_team_abbr").alias("team_abbr"), "season_year", "analysis_date"),
+    ]).unique()
+    tst = last_n_window(state_before(team_keys, tnum, tby, ["pace"]), tnum, tby, ["pace"], 10).select(
+        "team_abbr", "season_year", "analysis_date",
+        safe_div(pl.col("sum_pace_last_10"), pl.col("games_last_10")).alias("pace_last_10"))
+
+    rest = _team_rest(schedule).select(
+        "game_id", "team_abbr", pl.col("opponent_days_rest"))
+    out = (
+        st.join(stars, on=["analysis_date", "team_abbr"], how="left")
+        .join(tst.rename({"pace_last_10": "team_pace_last_10"}), on=["team_abbr", "season_year", "analysis_date"],
+              how="left")
+        .join(tst.rename({"team_abbr": "opponent_team_abbr", "pace_last_10": "opponent_pace_last_10"}),
+              on=["opponent_team_abbr", "season_year", "analysis_date"], how="left")
+        .join(rest, on=["game_id", "team_abbr"], how="left")
+    )
+    days_rest = (pl.col("analysis_date") - pl.col("last_game_date")).dt.total_days().cast(pl.Int64)
+    return out.with_columns(
+        days_rest.alias("days_rest"),
+        (days_rest == 1).fill_null(False).alias("back_to_back"),
+        pl.lit("regular_season").alias("season_phase"),
+        pl.lit(None, pl.String).alias("player_status"),
+        pl.col("games_last_7d").alias("games_in_last_7_days"),
+        pl.col("games_last_14d").alias("games_in_last_14_days"),
+        pl.col("sum_minutes_played_last_7d").alias("minutes_in_last_7_days"),
+        pl.col("sum_minutes_played_last_14d").alias("minutes_in_last_14_days"),
+        pl.col("sum_b2b_second_b2b").cast(pl.Int64).alias("back_to_backs_last_14_days"),
+        safe_div(pl.col("sum_minutes_played_last_7d"), pl.col("games_last_7d")).alias("avg_minutes_per_game_last_7"),
+        safe_div(pl.col("sum_usage_rate_last_7"), pl.col("sum_usage_games_last_7")).alias("avg_usage_rate_last_7_games"),
+        pl.lit(None, pl.Float64).alias("fourth_quarter_minutes_last_7"),
+        pl.lit(None, pl.Float64).alias("player_age"),
+        safe_div(pl.col("cum_usage_rate"), pl.col("cum_usage_games")).alias("projected_usage_rate"),
+        pl.col("star_teammates_out").fill_null(0),
+        (pl.col("team_pace_last_10") - pl.col("opponent_pace_last_10")).alias("pace_differential"),
+        pl.lit(None, pl.Float64).alias("game_total"),
+        pl.lit(None, pl.Float64).alias("game_spread"),
+        pl.lit(False).alias("has_prop_line"),
+        pl.lit(None, pl.Float64).alias("current_points_line"),
+        pl.lit(None, pl.Int64).alias("prop_over_streak"),
+        pl.lit(None, pl.Int64).alias("prop_under_streak"),
+        (pl.col("game_number") > 0).alias("is_production_ready"),
+    ).select(
+        "player_id", "player_lookup", "game_id", pl.col("analysis_date").alias("game_date"), "season_year",
+        "team_abbr", "opponent_team_abbr", "home_game", "days_rest", "back_to_back", "opponent_days_rest",
+        "season_phase", "player_status", "games_in_last_7_days", "games_in_last_14_days",
+        "minutes_in_last_7_days", "minutes_in_last_14_days", "back_to_backs_last_14_days",
+        "avg_minutes_per_game_last_7", "avg_usage_rate_last_7_games", "fourth_quarter_minutes_last_7",
+        "player_age", "projected_usage_rate", "star_teammates_out", "team_pace_last_10",
+        "opponent_pace_last_10", "pace_differential", "game_total", "game_spread", "has_prop_line",
+        "current_points_line", "prop_over_streak", "prop_under_streak", "is_production_ready",
+    ).sort("game_date", "team_abbr", "player_id")

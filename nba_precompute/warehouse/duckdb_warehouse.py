@@ -1,0 +1,219 @@
+"""Embedded DuckDB warehouse: one file, schemas ``nba_analytics``, ``nba_precompute``,
+``nba_predictions``, ``nba_processing``; no server.
+
+Two operations, both driven by the table declarations in ``nba_precompute.schemas``:
+
+* :meth:`DuckDBWarehouse.read` - the rows of a table whose partition column lies in a date window
+  (the filter is pushed into the SQL);
+* :meth:`DuckDBWarehouse.replace_partitions` - replace every partition (day) of a date range in one
+  transaction: DELETE the range, INSERT the new rows by column name, record each day in
+  ``nba_processing.partition_log``. Either everything is written or nothing is: a failure rolls the
+  transaction back and the previous partitions stay as they were. Days without rows are recorded as
+  materialised-and-empty, so "no games" is distinguishable from "never run".
+
+DuckDB allows one writer process at a time; the Dagster definitions use the in-process executor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nba_precompute.schemas import TableSpec
+
+PARTITION_LOG = "nba_processing.partition_log"
+SCHEMAS = ("nba_analytics", "nba_precompute", "nba_predictions", "nba_processing")
+
+
+class WarehouseError(RuntimeError):
+    """A write was refused (rows outside the range, schema mismatch) or the warehouse failed."""
+
+
+@dataclass
+class PartitionWrite:
+    """Rows to write into ``table`` for a date range. ``scope`` restricts the replaced rows to those
+    matching column = value (e.g. ``{"processor": "player_shot_zone_analysis"}`` in the shared failures
+    table)."""
+
+    table: TableSpec
+    rows: pl.DataFrame
+    scope: dict[str, str] = field(default_factory=dict)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class DuckDBWarehouse:
+    """Reads and atomically replaces daily partitions in one DuckDB file."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        elif not Path(self.path).exists():
+            raise WarehouseError(f"DuckDB warehouse {self.path} does not exist: materialise the assets first")
+        con = duckdb.connect(self.path, read_only=read_only)
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+    # ------------------------------------------------------------------ reads
+    def table_exists(self, con: duckdb.DuckDBPyConnection, table: TableSpec | str) -> bool:
+        schema, name = (table.schema, table.name) if isinstance(table, TableSpec) else table.split(".")
+        return bool(con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0])
+
+    def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
+             columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Rows of ``table`` with ``start <= partition column <= end`` (either bound optional).
+
+        Returns a frame with the declared types; an empty frame when the table was never written.
+        """
+        cols = list(columns) if columns else table.column_names
+        if not Path(self.path).exists():
+            return table.empty_frame().select(cols)
+        with self.connect(read_only=True) as con:
+            if not self.table_exists(con, table):
+                return table.empty_frame().select(cols)
+            where, params = [], []
+            if start is not None:
+                where.append(f'"{table.partition_column}" >= ?')
+                params.append(start)
+            if end is not None:
+                where.append(f'"{table.partition_column}" <= ?')
+                params.append(end)
+            sql = f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)} FROM {table.qualified_name}"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            df = con.execute(sql, params).pl()
+        return df.cast({c: table.column(c).polars_type for c in cols})
+
+    def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Materialised days of ``table`` in [start, end]: ``partition_date``, ``row_count``, ``run_id``,
+        ``written_at``."""
+        schema = {"partition_date": pl.Date, "row_count": pl.Int64, "run_id": pl.String,
+                  "written_at": pl.Datetime("us", "UTC")}
+        if not Path(self.path).exists():
+            return pl.DataFrame(schema=schema)
+        with self.connect(read_only=True) as con:
+            if not self.table_exists(con, PARTITION_LOG):
+                return pl.DataFrame(schema=schema)
+            df = con.execute(
+                f"SELECT partition_date, row_count, run_id, written_at FROM {PARTITION_LOG} "
+                "WHERE table_name = ? AND partition_date BETWEEN ? AND ? ORDER BY partition_date",
+                [table.qualified_name, start, end],
+            ).pl()
+        return df.cast(schema)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
+        """Run a read-only SQL query and return a Polars frame."""
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, list(params)).pl()
+
+    # ------------------------------------------------------------------ writes
+    def _ensure(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> None:
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        con.execute(table.duckdb_ddl())
+        existing = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position", [table.schema, table.name]).fetchall()]
+        if existing != table.column_names:
+            raise WarehouseError(
+                f"{table.qualified_name} in {self.path} has columns {existing}, but the declared schema is "
+                f"{table.column_names}; drop the table (or the file) and rematerialise"
+            )
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {PARTITION_LOG} (table_name VARCHAR NOT NULL, "
+            "partition_date DATE NOT NULL, row_count BIGINT NOT NULL, run_id VARCHAR, "
+            "written_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (table_name, partition_date))"
+        )
+
+    def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
+                           run_id: str | None = None) -> dict[str, int]:
+        """Replace the days [start, end] of every table in ``writes`` in ONE transaction.
+
+        Each frame is conformed to its declared schema (``processed_at`` / ``created_at`` / ``run_id``
+        are filled in when absent). Raises :class:`WarehouseError` - and writes nothing - when a row's
+        partition date lies outside [start, end], a key is NULL or duplicated, or the frame does not
+        match the schema. Returns the rows written per table.
+        """
+        now = _now()
+        prepared: list[tuple[PartitionWrite, pl.DataFrame]] = []
+        for w in writes:
+            df = w.rows
+            for col, value in (("processed_at", now), ("created_at", now), ("run_id", run_id)):
+                if col in w.table.column_names and col not in df.columns:
+                    df = df.with_columns(pl.lit(value).alias(col))
+            try:
+                df = w.table.conform(df)
+            except ValueError as exc:
+                raise WarehouseError(str(exc)) from exc
+            part = df.get_column(w.table.partition_column)
+            outside = df.filter(part.is_null() | (part < start) | (part > end))
+            if outside.height:
+                raise WarehouseError(
+                    f"{w.table.qualified_name}: {outside.height} row(s) have {w.table.partition_column} "
+                    f"outside the partitions being written [{start}, {end}]"
+                )
+            key = list(w.table.key)
+            if df.select(pl.any_horizontal(pl.col(k).is_null() for k in key).any()).item():
+                raise WarehouseError(f"{w.table.qualified_name}: NULL in key columns {key}")
+            if df.height and df.select(key).is_duplicated().any():
+                dup = df.filter(df.select(key).is_duplicated()).select(key).head(3).to_dicts()
+                raise WarehouseError(f"{w.table.qualified_name}: duplicate keys {key}, e.g. {dup}")
+            prepared.append((w, df))
+
+        counts: dict[str, int] = {}
+        days = pl.date_range(start, end, "1d", eager=True)
+        con = self.connect()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for w, df in prepared:
+                t = w.table
+                self._ensure(con, t)
+                scope_sql = "".join(f' AND "{k}" = ?' for k in w.scope)
+                con.execute(
+                    f'DELETE FROM {t.qualified_name} WHERE "{t.partition_column}" BETWEEN ? AND ?{scope_sql}',
+                    [start, end, *w.scope.values()],
+                )
+                if df.height:
+                    con.register("__incoming", df.to_arrow())
+                    cols = ", ".join(f'"{c}"' for c in t.column_names)
+                    con.execute(f"INSERT INTO {t.qualified_name} ({cols}) SELECT {cols} FROM __incoming")
+                    con.unregister("__incoming")
+                log_name = t.qualified_name + "".join(f"[{k}={v}]" for k, v in w.scope.items())
+                per_day = pl.DataFrame({"partition_date": days}).join(
+                    df.group_by(t.partition_column).len().rename(
+                        {t.partition_column: "partition_date", "len": "row_count"}),
+                    on="partition_date", how="left",
+                ).with_columns(
+                    pl.col("row_count").fill_null(0).cast(pl.Int64),
+                    pl.lit(log_name).alias("table_name"), pl.lit(run_id, pl.String).alias("run_id"),
+                    pl.lit(now).alias("written_at"),
+                ).select("table_name", "partition_date", "row_count", "run_id", "written_at")
+                con.execute(f"DELETE FROM {PARTITION_LOG} WHERE table_name = ? AND partition_date BETWEEN ? AND ?",
+                            [log_name, start, end])
+                con.register("__log", per_day.to_arrow())
+                con.execute(f"INSERT INTO {PARTITION_LOG} SELECT * FROM __log")
+                con.unregister("__log")
+                counts[log_name] = df.height
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, WarehouseError):
+                raise
+            raise WarehouseError(f"writing {[w.table.qualified_name for w in writes]} failed and was rolled "
+                                 f"back: {exc}") from exc
+        finally:
+            con.close()
+        return counts
