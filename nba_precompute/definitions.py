@@ -10,10 +10,12 @@ from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS
 from nba_precompute.defs.resources import default_resources
 
 ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS]
+ALL_CHECKS: list = []
 
 # DuckDB allows one writer process: every step of a run executes in the run's own process.
 defs = Definitions(
     assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
     resources=default_resources(),
     executor=in_process_executor,
 )
