@@ -88,7 +88,7 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     """Replace the partitions [start, end] of ``table`` (and ``extra_writes``) atomically; log and
     return the materialisation metadata."""
     writes = [PartitionWrite(table, rows), *(extra_writes or [])]
-    warehouse.get().replace_partitions(writes, start, end, run_id=context.run_id)
+    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id)
     no_games = dates_without_games(schedule, start, end)
     meta = range_metadata(start, end, rows, table.partition_column, no_games)
     meta.update(extra_metadata or {})
