@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 from dagster import Definitions, in_process_executor
+from dagster._utils.warnings import BetaWarning, PreviewWarning
+
+# Single-run backfill policies and partition-mapping options are marked beta/preview in Dagster 1.13;
+# this project relies on them deliberately, so their warnings are not repeated on every command.
+warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)
 
 from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS
 from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS

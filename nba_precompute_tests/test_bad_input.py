@@ -1,0 +1,90 @@
+"""Bad input through Dagster and the CLI: a clear message naming the problem, nothing half-written."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from dagster import DagsterInstance
+
+from nba_precompute.pipeline import materialize_range
+from nba_precompute.raw import readers
+from nba_precompute.schemas import PLAYER_GAME_SUMMARY
+from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+
+def _raw_copy(src, dst):
+    for rel in (readers.SCHEDULE_FILE, readers.PLAYER_BOXSCORE_FILE, readers.TEAM_GAME_LOG_FILE,
+                readers.SHOTS_FILE.format(end_year=2023)):
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink((src / rel).resolve(), dst / rel)
+    return dst
+
+
+def _failure_messages(result):
+    """Messages of every step failure, with their causes (the user-code exception)."""
+    out = []
+    for e in result.all_events:
+        if e.event_type_value == "STEP_FAILURE":
+            err = e.event_specific_data.error
+            while err is not None:
+                out.append(err.message)
+                err = err.cause
+    return " ".join(out)
+
+
+def test_truncated_raw_file_fails_the_run_naming_the_file_and_keeps_old_partitions(tmp_path, raw_data_dir):
+    raw = _raw_copy(raw_data_dir, tmp_path / "raw")
+    db = str(tmp_path / "w.duckdb")
+    ok = materialize_range("2022-10-18", "2022-10-19", duckdb_path=db, raw_dir=str(raw),
+                           selection="nba_analytics/player_game_summary", instance=DagsterInstance.ephemeral())
+    assert ok.success
+    before = DuckDBWarehouse(db).read(PLAYER_GAME_SUMMARY)
+    # truncate the box scores
+    target = raw / readers.PLAYER_BOXSCORE_FILE
+    data = target.read_bytes()
+    target.unlink()
+    target.write_bytes(data[: len(data) // 2])
+    bad = materialize_range("2022-10-18", "2022-10-19", duckdb_path=db, raw_dir=str(raw),
+                            selection="nba_analytics/player_game_summary", instance=DagsterInstance.ephemeral(),
+                            raise_on_error=False)
+    assert not bad.success
+    msg = _failure_messages(bad)
+    assert "player_game_logs1.csv.gz" in msg and "truncated or corrupt" in msg
+    after = DuckDBWarehouse(db).read(PLAYER_GAME_SUMMARY)
+    assert after.drop("processed_at").equals(before.drop("processed_at"))
+
+
+def test_missing_raw_file_names_it(tmp_path, raw_data_dir):
+    raw = _raw_copy(raw_data_dir, tmp_path / "raw")
+    (raw / readers.SHOTS_FILE.format(end_year=2023)).unlink()
+    bad = materialize_range("2022-10-18", "2022-10-18", duckdb_path=str(tmp_path / "w.duckdb"), raw_dir=str(raw),
+                            selection="nba_analytics/team_defense_game_summary",
+                            instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not bad.success
+    assert "NBA_2023_Shots.csv.zip: raw file not found" in _failure_messages(bad)
+
+
+def _cli(args, tmp_path, raw_dir):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NBA_RAW_DATA_DIR": str(raw_dir),
+           "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    (tmp_path / "home").mkdir(exist_ok=True)
+    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
+    return subprocess.run([dagster, "asset", "materialize", "-m", "nba_precompute.definitions", *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_cli_unknown_date_is_rejected_before_anything_runs(tmp_path, raw_data_dir):
+    res = _cli(["--select", "*", "--partition", "2021-01-01"], tmp_path, raw_data_dir)
+    assert res.returncode != 0
+    assert "2021-01-01" in res.stderr + res.stdout
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.real_data
+def test_cli_partition_range_materialises_every_asset(tmp_path, raw_data_dir):
+    res = _cli(["--select", "*", "--partition-range", "2022-10-18...2022-10-20"], tmp_path, raw_data_dir)
+    assert res.returncode == 0, res.stderr[-3000:]
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    assert wh.read(PLAYER_GAME_SUMMARY).get_column("game_date").n_unique() == 3
