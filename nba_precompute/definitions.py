@@ -13,9 +13,9 @@ from dagster._utils.warnings import BetaWarning, PreviewWarning
 warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
-from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS
-from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS
-from nba_precompute.defs.resources import default_resources
+from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS  # noqa: E402
+from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS  # noqa: E402
+from nba_precompute.defs.resources import default_resources  # noqa: E402
 
 ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS]
 ALL_CHECKS: list = []
