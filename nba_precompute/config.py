@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | ``NBA_RAW_DATA_DIR`` | ``../shared/data/nba`` (relative to the working directory) | the raw NBA.com files, see its SOURCES.md |
-| ``NBA_PRECOMPUTE_DUCKDB_PATH`` | ``data/nba_precompute.duckdb`` (relative to the working directory) | the embedded warehouse file |
+| ``NBA_PRECOMPUTE_DUCKDB_PATH`` | ``data/warehouse.duckdb`` (relative to the working directory) | the embedded warehouse file |
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 DEFAULT_RAW_DATA_DIR = "../shared/data/nba"
-DEFAULT_DUCKDB_PATH = "data/nba_precompute.duckdb"
+DEFAULT_DUCKDB_PATH = "data/warehouse.duckdb"
 
 
 def raw_data_dir() -> Path:

@@ -33,6 +33,19 @@ def test_rematerialising_replaces_the_range(tmp_path):
                                                                           (D3, 1, "r1")]
 
 
+def test_file_named_like_a_schema_still_works(tmp_path):
+    # duckdb.connect("nba_precompute.duckdb") would name the catalog like the nba_precompute schema
+    wh = DuckDBWarehouse(tmp_path / "nba_precompute.duckdb")
+    from nba_precompute.schemas import PRECOMPUTE_FAILURES, TEAM_DEFENSE_ZONE_ANALYSIS
+
+    wh.replace_partitions([PartitionWrite(TEAM_DEFENSE_ZONE_ANALYSIS, TEAM_DEFENSE_ZONE_ANALYSIS.empty_frame()
+                                          .drop("processed_at")),
+                           PartitionWrite(PRECOMPUTE_FAILURES, PRECOMPUTE_FAILURES.empty_frame()
+                                          .drop("run_id", "created_at"), scope={"processor": "x"})], D1, D1)
+    assert wh.read(TEAM_DEFENSE_ZONE_ANALYSIS).is_empty()
+    assert wh.partition_log(TEAM_DEFENSE_ZONE_ANALYSIS, D1, D1).height == 1
+
+
 def test_read_pushes_the_date_window(tmp_path):
     wh = DuckDBWarehouse(tmp_path / "w.duckdb")
     wh.replace_partitions([PartitionWrite(UPCOMING_TEAM_GAME_CONTEXT, _ctx([

@@ -55,12 +55,24 @@ class DuckDBWarehouse:
     def __init__(self, path: str | Path):
         self.path = str(path)
 
+    CATALOG = "nba_warehouse"
+
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the file attached under the fixed catalog name ``nba_warehouse``.
+
+        Attaching under a fixed alias (instead of ``duckdb.connect(path)``, whose catalog is named after
+        the file) keeps schema names unambiguous whatever the file is called: a file named
+        ``nba_precompute.duckdb`` would otherwise shadow the ``nba_precompute`` schema.
+        """
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         elif not Path(self.path).exists():
             raise WarehouseError(f"DuckDB warehouse {self.path} does not exist: materialise the assets first")
-        con = duckdb.connect(self.path, read_only=read_only)
+        con = duckdb.connect(":memory:")
+        mode = " (READ_ONLY)" if read_only else ""
+        escaped = self.path.replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS {self.CATALOG}{mode}")
+        con.execute(f"USE {self.CATALOG}")
         con.execute("SET TimeZone = 'UTC'")
         return con
 
@@ -68,8 +80,8 @@ class DuckDBWarehouse:
     def table_exists(self, con: duckdb.DuckDBPyConnection, table: TableSpec | str) -> bool:
         schema, name = (table.schema, table.name) if isinstance(table, TableSpec) else table.split(".")
         return bool(con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_name = ?", [self.CATALOG, schema, name],
         ).fetchone()[0])
 
     def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
@@ -125,8 +137,8 @@ class DuckDBWarehouse:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         con.execute(table.duckdb_ddl())
         existing = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position", [table.schema, table.name]).fetchall()]
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position", [self.CATALOG, table.schema, table.name]).fetchall()]
         if existing != table.column_names:
             raise WarehouseError(
                 f"{table.qualified_name} in {self.path} has columns {existing}, but the declared schema is "
