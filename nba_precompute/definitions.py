@@ -16,6 +16,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS  # noqa: E402
 from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS  # noqa: E402
 from nba_precompute.defs.resources import default_resources  # noqa: E402
+from nba_precompute.defs.schedules import daily_refresh_job, daily_refresh_schedule  # noqa: E402
 
 ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS]
 ALL_CHECKS: list = []
@@ -25,5 +26,7 @@ defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     resources=default_resources(),
+    jobs=[daily_refresh_job],
+    schedules=[daily_refresh_schedule],
     executor=in_process_executor,
 )

@@ -16,6 +16,11 @@ from nba_precompute.schemas import NBA_SCHEDULE, TableSpec
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
+# Concurrency pool of every step that opens the warehouse. An embedded DuckDB file admits one writer
+# process, so the instance (.dagster_home/dagster.yaml: ``concurrency.pools`` with ``granularity: run``
+# and a limit of 1) dequeues at most one run holding this pool at a time; other runs wait in the queue.
+WAREHOUSE_POOL = "nba_warehouse"
+
 _DAGSTER_TYPES = {"STRING": "string", "INT64": "int", "FLOAT64": "float", "BOOL": "bool", "DATE": "date",
                   "TIMESTAMP": "timestamp", "STRING_LIST": "list<string>"}
 

@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from nba_precompute.defs.common import (
+    WAREHOUSE_POOL,
     dates_without_games,
     partition_dates,
     range_metadata,
@@ -67,6 +68,7 @@ def _asset_kwargs(table: TableSpec, deps: list) -> dict:
         description=table.description,
         metadata=table_metadata(table),
         deps=deps,
+        pool=WAREHOUSE_POOL,
     )
 
 def _shot_seasons(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[int]:

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from nba_precompute.defs.common import partition_dates, read_season_schedule, table_metadata
+from nba_precompute.defs.common import WAREHOUSE_POOL, partition_dates, read_season_schedule, table_metadata
 from nba_precompute.defs.phase3 import write_range
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.partitions import daily_partitions, history_before_d, history_through_d
@@ -43,6 +43,7 @@ def _asset_kwargs(table: TableSpec, deps: list) -> dict:
         description=table.description,
         metadata=table_metadata(table),
         deps=deps,
+        pool=WAREHOUSE_POOL,
     )
 
 def failure_metadata(rows: pl.DataFrame, failures: pl.DataFrame, minimum: int) -> dict[str, object]:

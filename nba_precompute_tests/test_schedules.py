@@ -1,0 +1,96 @@
+"""The nightly schedule: which partition a tick targets, when it waits, and how it is registered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from dagster import AssetSelection, DefaultScheduleStatus, RunRequest, SkipReason, build_schedule_context
+
+from nba_precompute.definitions import defs
+from nba_precompute.defs.resources import RawDataResource
+from nba_precompute.defs.schedules import daily_refresh_schedule, games_not_in, target_day
+from nba_precompute.raw import readers
+
+ET = ZoneInfo("America/New_York")
+
+
+def _tick(when: dt.datetime, raw_dir) -> RunRequest | SkipReason:
+    context = build_schedule_context(scheduled_execution_time=when,
+                                     resources={"raw_data": RawDataResource(directory=str(raw_dir))})
+    return daily_refresh_schedule(context)
+
+
+def test_target_day_is_the_previous_day_in_eastern_time():
+    assert target_day(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET)) == dt.date(2022, 12, 15)
+    # 02:30 UTC on Dec 16 is 21:30 ET on Dec 15: the previous ET day is Dec 14.
+    assert target_day(dt.datetime(2022, 12, 16, 2, 30, tzinfo=dt.timezone.utc)) == dt.date(2022, 12, 14)
+    assert target_day(dt.datetime(2022, 12, 16, 2, 30)) == dt.date(2022, 12, 14)  # naive = UTC
+
+
+def test_tick_requests_yesterdays_partition_once_its_games_are_in(raw_data_dir):
+    request = _tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw_data_dir)
+    assert isinstance(request, RunRequest)
+    assert request.partition_key == "2022-12-15"
+    assert request.run_key == "2022-12-15"  # at most one scheduled run per day
+
+
+def test_tick_outside_the_partitions_skips_naming_the_range(raw_data_dir):
+    result = _tick(dt.datetime(2026, 11, 30, 9, 0, tzinfo=ET), raw_data_dir)
+    assert isinstance(result, SkipReason)
+    assert "2026-11-29 is not a partition" in result.skip_message
+    assert "2022-10-18..2023-04-09" in result.skip_message
+
+
+def _raw_copy_without_team_game(src, dst, game_id: str):
+    """A raw directory like ``src`` whose team game logs lack the rows of ``game_id``."""
+    for file in src.rglob("*"):
+        if file.is_file():
+            (dst / file.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (dst / file.relative_to(src)).symlink_to(file)
+    path = dst / readers.TEAM_GAME_LOG_FILE
+    path.unlink()
+    with gzip.open(src / readers.TEAM_GAME_LOG_FILE, "rb") as f:
+        logs = pl.read_csv(f.read(), infer_schema=False)
+    kept = logs.filter(pl.col("game_id").cast(pl.Int64) != int(game_id))
+    assert kept.height == logs.height - 2
+    with gzip.open(path, "wb") as f:
+        kept.write_csv(f)
+    return dst
+
+
+def test_tick_waits_while_a_game_of_the_day_is_missing_from_the_raw_box_scores(tmp_path, raw_data_dir):
+    sched = readers.read_schedule(raw_data_dir).filter(pl.col("game_date") == dt.date(2022, 12, 15),
+                                                       pl.col("game_id").str.starts_with("002"))
+    assert sched.height > 0
+    missing = sched.get_column("game_id").sort()[0]
+    raw = _raw_copy_without_team_game(raw_data_dir, tmp_path / "raw", missing)
+
+    assert games_not_in(raw, dt.date(2022, 12, 15)) == [missing]
+    result = _tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw)
+    assert isinstance(result, SkipReason)
+    assert f"1 game(s) of 2022-12-15 not in the raw box scores yet: {missing}" == result.skip_message
+    # The other days are unaffected.
+    assert games_not_in(raw, dt.date(2022, 12, 14)) == []
+
+
+def test_a_day_without_games_is_still_requested(raw_data_dir):
+    # 2022-12-24: no NBA games (Christmas Eve); the partition is materialised as "no games".
+    assert games_not_in(raw_data_dir, dt.date(2022, 12, 24)) == []
+    request = _tick(dt.datetime(2022, 12, 25, 9, 0, tzinfo=ET), raw_data_dir)
+    assert isinstance(request, RunRequest) and request.partition_key == "2022-12-24"
+
+
+def test_schedule_is_registered_stopped_and_targets_every_materialisable_asset():
+    repo = defs.get_repository_def()
+    schedule = repo.get_schedule_def("daily_refresh_schedule")
+    assert schedule.default_status == DefaultScheduleStatus.STOPPED
+    assert schedule.cron_schedule == "0 9 * * *"
+    assert schedule.execution_timezone == "America/New_York"
+    job = repo.get_job(schedule.job_name)
+    graph = defs.resolve_asset_graph()
+    materialisable = AssetSelection.all().resolve(graph) - {k for k in graph.get_all_asset_keys()
+                                                           if not graph.get(k).is_materializable}
+    assert set(job.asset_layer.executable_asset_keys) == materialisable
