@@ -676,6 +676,91 @@ PLAYER_DAILY_CACHE = TableSpec(
     cluster_by=("player_id", "player_lookup"),
 )
 
+# --------------------------------------------------------------------------- Phase 4: nba_predictions
+
+
+def _feature_columns() -> tuple[Column, ...]:
+    """Two columns per MLFS feature, in reference §8.4 order: the typed value and its source tag."""
+    from nba_precompute.transforms.mlfs import FEATURES
+
+    cols: list[Column] = []
+    for f in FEATURES:
+        default = "NULL" if f.default is None else f"{f.default:g}"
+        kind = "required" if f.required else "optional"
+        cols.append(_c(f.name, "FLOAT64", f"Feature {f.index} ({kind}, default {default}): {f.description}",
+                       f.unit))
+        cols.append(_c(f"{f.name}_source", "STRING", f"Source of feature {f.index}: phase4, phase3, "
+                       "calculated, default or missing", nullable=False))
+    return tuple(cols)
+
+
+_QUALITY_0_1 = "quality 0-1"
+
+ML_FEATURE_STORE_V2 = TableSpec(
+    schema="nba_predictions",
+    name="ml_feature_store_v2",
+    description="MLFS: the 60 model features of reference §8.4 for every player playing on D, as typed "
+    "columns with real NULLs and one source tag per feature, plus the quality score, tier, alerts and "
+    "category qualities of reference §8.5 on the 0-1 scale (SPEC §5). Inputs: PDC, PCF, PSZA and the "
+    "opponent's TDZA for D, with Phase 3 fallbacks.",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("game_date", "DATE", "D (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("game_id", "STRING", "Game on D", nullable=False),
+        _c("team_abbr", "STRING", "Player's team on D", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent on D"),
+        _c("is_home", "BOOL", "Player's team is at home"),
+        _c("feature_version", "STRING", "Feature-set label"),
+        _c("feature_count", "INT64", "Number of features (60)", "features"),
+        *_feature_columns(),
+        _c("feature_quality_score", "FLOAT64", "Mean source weight (phase4 1, phase3 0.87, calculated 1, "
+           "default 0.4, missing 0) over features 0-59, optional defaulted features left out; capped at 0.49 "
+           "with >= 5 required defaults, at 0.69 with >= 1", _QUALITY_0_1),
+        _c("quality_tier", "STRING", "gold >= 0.95, silver >= 0.85, bronze >= 0.70, poor >= 0.50, else critical"),
+        _c("quality_alert_level", "STRING", "red (matchup < 0.5 or score < 0.5), yellow (required defaults, "
+           "score < 0.7 or matchup < 0.7), green"),
+        _c("quality_alerts", "STRING_LIST", "all_matchup_features_defaulted, composite_factors_missing, "
+           "opponent_defense_missing, high_default_rate_<N>pct, matchup_quality_critical, "
+           "game_context_quality_critical"),
+        _c("is_quality_ready", "BOOL", "Tier gold/silver/bronze, score >= 0.7, matchup >= 0.5, no required "
+           "defaults"),
+        _c("is_training_ready", "BOOL", "Tier gold/silver, matchup >= 0.7, player history >= 0.8"),
+        _c("matchup_quality", "FLOAT64", "Mean source weight of features 5-8, 13, 14", _QUALITY_0_1),
+        _c("player_history_quality", "FLOAT64", "Mean source weight of features 0-4, 29-37, 43-46, 48, 49, "
+           "54-56, 58", _QUALITY_0_1),
+        _c("team_context_quality", "FLOAT64", "Mean source weight of features 22-24, 57", _QUALITY_0_1),
+        _c("vegas_quality", "FLOAT64", "Mean source weight of features 25-28", _QUALITY_0_1),
+        _c("game_context_quality", "FLOAT64", "Mean source weight of features 9-12, 15-21, 38-42, 47, 50-53, 59",
+           _QUALITY_0_1),
+        _c("required_default_count", "INT64", "Required features tagged default or missing", "features"),
+        _c("phase4_feature_count", "INT64", "Features tagged phase4", "features"),
+        _c("phase3_feature_count", "INT64", "Features tagged phase3", "features"),
+        _c("calculated_feature_count", "INT64", "Features tagged calculated", "features"),
+        _c("default_feature_count", "INT64", "Features tagged default", "features"),
+        _c("missing_feature_count", "INT64", "Features tagged missing (NULL)", "features"),
+        _c("default_features", "STRING_LIST", "Names of the features tagged default"),
+        _c("data_source", "STRING", "phase4 (>= 90 % phase4 tags), phase4_partial (>= 50 %), phase3 (>= 50 % "
+           "phase3 tags), mixed"),
+        _c("has_composite_factors", "BOOL", "Features 5-8 all from PCF"),
+        _c("has_opponent_defense", "BOOL", "Features 13-14 from the opponent's TDZA"),
+        _c("upstream_player_daily_cache_ready", "BOOL", "PDC row present and production-ready"),
+        _c("upstream_player_composite_factors_ready", "BOOL", "PCF row present and production-ready"),
+        _c("upstream_player_shot_zone_ready", "BOOL", "PSZA row present and production-ready"),
+        _c("upstream_team_defense_zone_ready", "BOOL", "Opponent TDZA row present and production-ready"),
+        _c("is_production_ready", "BOOL", "All four upstream flags"),
+        _c("games_played_season", "INT64", "Played games this season before D", "games"),
+        _c("early_season_flag", "BOOL", "Fewer than 10 played games this season before D"),
+        _c("data_quality_issues", "STRING_LIST", "upstream_<table>_incomplete and up to 3 "
+           "range_warning:<feature>=<value> entries (reference §8.6 ranges)"),
+        PROCESSED_AT,
+    ),
+    key=("game_date", "player_id"),
+    partition_column="game_date",
+    cluster_by=("player_id", "player_lookup"),
+)
+
 # --------------------------------------------------------------------------- processing records
 
 PRECOMPUTE_FAILURES = TableSpec(
@@ -714,6 +799,6 @@ PHASE3_TABLES = (
     UPCOMING_TEAM_GAME_CONTEXT,
 )
 PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_COMPOSITE_FACTORS,
-                 PLAYER_DAILY_CACHE)
+                 PLAYER_DAILY_CACHE, ML_FEATURE_STORE_V2)
 ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}
