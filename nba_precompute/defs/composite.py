@@ -6,7 +6,11 @@ transaction."""
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
 
 from nba_precompute.defs.common import partition_dates, read_season_schedule
-from nba_precompute.defs.precompute import _asset_kwargs, _write_phase4, upstream_partition_failures
+from nba_precompute.defs.precompute import (
+    _asset_kwargs,
+    _write_phase4,
+    upstream_partition_failures,
+)
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.partitions import history_before_d, history_through_d
 from nba_precompute.schemas import (

@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from nba_precompute.transforms.common import safe_div
-from nba_precompute.transforms.coverage import PROCESSING_ERROR, empty_failures, failure_rows
+from nba_precompute.transforms.coverage import (
+    PROCESSING_ERROR,
+    empty_failures,
+    failure_rows,
+)
 from nba_precompute.transforms.pdc import (
     PLAYER_BY,
     ols_slope,
@@ -41,7 +45,12 @@ from nba_precompute.transforms.pdc import (
     team_history,
     window_mean,
 )
-from nba_precompute.transforms.windows import day_window, last_n_window, number_games, state_before
+from nba_precompute.transforms.windows import (
+    day_window,
+    last_n_window,
+    number_games,
+    state_before,
+)
 
 PROCESSOR = "ml_feature_store_v2"
 FEATURE_VERSION = "v3_60features_typed"

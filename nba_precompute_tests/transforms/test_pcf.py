@@ -125,26 +125,26 @@ def test_totals_completeness_and_warnings():
 def test_build_uses_the_opponents_tdza_row_and_writes_every_player():
     d = dt.date(2022, 12, 1)
     upcg = frame_of(UPCOMING_PLAYER_GAME_CONTEXT, [
-        dict(player_id=1, player_lookup="a", game_id="0022200100", game_date=d, season_year=2022, team_abbr="AAA",
-             opponent_team_abbr="BBB", days_rest=2, back_to_back=False, games_in_last_7_days=3,
-             minutes_in_last_7_days=90.0, avg_minutes_per_game_last_7=30.0, back_to_backs_last_14_days=0,
-             projected_usage_rate=0.2, avg_usage_rate_last_7_games=0.2, star_teammates_out=0,
-             pace_differential=2.0, is_production_ready=True),
-        dict(player_id=2, player_lookup="b", game_id="0022200100", game_date=d, season_year=2022, team_abbr="BBB",
-             opponent_team_abbr="AAA", days_rest=None, back_to_back=False, games_in_last_7_days=0,
-             minutes_in_last_7_days=0.0, star_teammates_out=0, is_production_ready=False),
+        {"player_id": 1, "player_lookup": "a", "game_id": "0022200100", "game_date": d, "season_year": 2022, "team_abbr": "AAA",
+             "opponent_team_abbr": "BBB", "days_rest": 2, "back_to_back": False, "games_in_last_7_days": 3,
+             "minutes_in_last_7_days": 90.0, "avg_minutes_per_game_last_7": 30.0, "back_to_backs_last_14_days": 0,
+             "projected_usage_rate": 0.2, "avg_usage_rate_last_7_games": 0.2, "star_teammates_out": 0,
+             "pace_differential": 2.0, "is_production_ready": True},
+        {"player_id": 2, "player_lookup": "b", "game_id": "0022200100", "game_date": d, "season_year": 2022, "team_abbr": "BBB",
+             "opponent_team_abbr": "AAA", "days_rest": None, "back_to_back": False, "games_in_last_7_days": 0,
+             "minutes_in_last_7_days": 0.0, "star_teammates_out": 0, "is_production_ready": False},
     ])
-    psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [dict(
-        player_id=1, player_lookup="a", analysis_date=d, season_year=2022, paint_rate_last_10=0.6,
-        mid_range_rate_last_10=0.1, three_pt_rate_last_10=0.3, primary_scoring_zone="paint", is_production_ready=True)])
+    psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [{
+        "player_id": 1, "player_lookup": "a", "analysis_date": d, "season_year": 2022, "paint_rate_last_10": 0.6,
+        "mid_range_rate_last_10": 0.1, "three_pt_rate_last_10": 0.3, "primary_scoring_zone": "paint", "is_production_ready": True}])
     tdza = frame_of(TEAM_DEFENSE_ZONE_ANALYSIS, [
-        dict(team_abbr="AAA", analysis_date=d, season_year=2022, paint_defense_vs_league_avg=-0.05,
-             mid_range_defense_vs_league_avg=0.0, three_pt_defense_vs_league_avg=0.0, is_production_ready=True),
-        dict(team_abbr="BBB", analysis_date=d, season_year=2022, paint_defense_vs_league_avg=0.04,
-             mid_range_defense_vs_league_avg=0.0, three_pt_defense_vs_league_avg=0.0, is_production_ready=True),
+        {"team_abbr": "AAA", "analysis_date": d, "season_year": 2022, "paint_defense_vs_league_avg": -0.05,
+             "mid_range_defense_vs_league_avg": 0.0, "three_pt_defense_vs_league_avg": 0.0, "is_production_ready": True},
+        {"team_abbr": "BBB", "analysis_date": d, "season_year": 2022, "paint_defense_vs_league_avg": 0.04,
+             "mid_range_defense_vs_league_avg": 0.0, "three_pt_defense_vs_league_avg": 0.0, "is_production_ready": True},
     ])
     uptgc = frame_of(UPCOMING_TEAM_GAME_CONTEXT, [
-        dict(team_abbr=t, game_id="0022200100", game_date=d, season_year=2022, is_production_ready=True)
+        {"team_abbr": t, "game_id": "0022200100", "game_date": d, "season_year": 2022, "is_production_ready": True}
         for t in ("AAA", "BBB")])
     schedule = pl.DataFrame({"game_id": ["0022200001", "0022200100"], "game_date": [dt.date(2022, 11, 1), d],
                              "season_year": [2022, 2022], "home_team_abbr": ["AAA", "AAA"],

@@ -53,10 +53,10 @@ def _player_games(schedule: pl.DataFrame, player_id: int, points: list[int | Non
     out = []
     for i, (p, m) in enumerate(zip(points, minutes)):
         row = schedule.row(first + i, named=True)
-        out.append(dict(game_id=row["game_id"], game_date=row["game_date"], season_year=2022, player_id=player_id,
-                        player_lookup=f"p{player_id}", team_abbr="AAA", opponent_team_abbr="BBB", minutes_played=m,
-                        points=p, is_dnp=m is None, usage_rate=0.2 if m else None, ts_pct=0.5 if m else None,
-                        ft_makes=1, paint_attempts=2, mid_range_attempts=1, three_pt_attempts=1))
+        out.append({"game_id": row["game_id"], "game_date": row["game_date"], "season_year": 2022, "player_id": player_id,
+                        "player_lookup": f"p{player_id}", "team_abbr": "AAA", "opponent_team_abbr": "BBB", "minutes_played": m,
+                        "points": p, "is_dnp": m is None, "usage_rate": 0.2 if m else None, "ts_pct": 0.5 if m else None,
+                        "ft_makes": 1, "paint_attempts": 2, "mid_range_attempts": 1, "three_pt_attempts": 1})
     return out
 
 
@@ -70,15 +70,15 @@ def test_player_daily_cache_windows_and_failures():
     p3 = _player_games(sched, 3, [8, 8, 8, 8], [25.0] * 4)
     games = frame_of(PLAYER_GAME_SUMMARY, p1 + p2 + p3)
     team = frame_of(TEAM_OFFENSE_GAME_SUMMARY, [
-        dict(game_id=r["game_id"], game_date=r["game_date"], season_year=2022, team_abbr="AAA",
-             pace=100.0 + i, offensive_rating=110.0, win_flag=i % 2 == 0, margin_of_victory=20 if i < 6 else 3)
+        {"game_id": r["game_id"], "game_date": r["game_date"], "season_year": 2022, "team_abbr": "AAA",
+             "pace": 100.0 + i, "offensive_rating": 110.0, "win_flag": i % 2 == 0, "margin_of_victory": 20 if i < 6 else 3}
         for i, r in enumerate(sched.head(12).iter_rows(named=True))])
     upcg = frame_of(UPCOMING_PLAYER_GAME_CONTEXT, [
-        dict(player_id=p, player_lookup=f"p{p}", game_id=sched["game_id"][-1], game_date=D, season_year=2022,
-             team_abbr="AAA", games_in_last_7_days=0) for p in (1, 2, 3, 4)])
-    psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [dict(
-        player_id=1, player_lookup="p1", analysis_date=D, season_year=2022, paint_rate_last_10=0.5,
-        three_pt_rate_last_10=0.25, primary_scoring_zone="paint")])
+        {"player_id": p, "player_lookup": f"p{p}", "game_id": sched["game_id"][-1], "game_date": D, "season_year": 2022,
+             "team_abbr": "AAA", "games_in_last_7_days": 0} for p in (1, 2, 3, 4)])
+    psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [{
+        "player_id": 1, "player_lookup": "p1", "analysis_date": D, "season_year": 2022, "paint_rate_last_10": 0.5,
+        "three_pt_rate_last_10": 0.25, "primary_scoring_zone": "paint"}])
     rows, failures = pdc.build_player_daily_cache(upcg, games, team, psza, sched, D, D)
 
     assert rows["player_id"].to_list() == [1]
