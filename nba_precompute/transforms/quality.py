@@ -255,17 +255,13 @@ def attach_band(df: pl.DataFrame, band_list: Sequence[Band] | None, week_col: st
     """Add ``band_upper`` (0-1) and ``band_label`` for each row's ``week_col`` (NULL when no band covers
     the week or ``band_list`` is empty/None)."""
     bf = band_frame(band_list or ())
-    out = df.with_row_index("__i").join_asof(
-        bf.sort("band_first_week"), left_on=week_col, right_on="band_first_week", strategy="backward",
-    ) if not df.is_empty() and not bf.is_empty() else df.with_row_index("__i").with_columns(
-        pl.lit(None, pl.Int64).alias("band_first_week"), pl.lit(None, pl.Int64).alias("band_last_week"),
-        pl.lit(None, pl.Float64).alias("band_upper"), pl.lit(None, pl.String).alias("band_label"))
-    covered = pl.col("band_last_week").is_null() | (pl.col(week_col) <= pl.col("band_last_week"))
-    covered = covered & pl.col("band_first_week").is_not_null()
-    return out.with_columns(
-        pl.when(covered).then(pl.col("band_upper")).alias("band_upper"),
-        pl.when(covered).then(pl.col("band_label")).alias("band_label"),
-    ).sort("__i").drop("__i", "band_first_week", "band_last_week")
+    out = df.with_row_index("__i")
+    week = pl.col(week_col)
+    match = out.select("__i", week_col).join(bf, how="cross").filter(
+        (week >= pl.col("band_first_week"))
+        & (pl.col("band_last_week").is_null() | (week <= pl.col("band_last_week")))
+    ).select("__i", "band_upper", "band_label")
+    return out.join(match, on="__i", how="left").sort("__i").drop("__i")
 
 
 # --------------------------------------------------------------------------- per-day check results
