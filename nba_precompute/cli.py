@@ -19,7 +19,11 @@ import polars as pl
 
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
-from nba_precompute.schemas import PLAYER_GAME_SUMMARY, PRECOMPUTE_FAILURES, UPCOMING_PLAYER_GAME_CONTEXT
+from nba_precompute.schemas import (
+    PLAYER_GAME_SUMMARY,
+    PRECOMPUTE_FAILURES,
+    UPCOMING_PLAYER_GAME_CONTEXT,
+)
 from nba_precompute.transforms.common import dates_frame
 from nba_precompute.transforms.validation import (
     REPORT_TABLES,
@@ -96,8 +100,8 @@ def _terminal(report: dict[str, object], start: dt.date, end: dt.date, path: str
     lines += [
         "", "Summary:",
         f"  rows written {s['rows_written']}, entities expected {s['expected']}",
-        f"  true failures {s['true_failures']} entity rows + {s['date_level_failures']} DATE_LEVEL "
-        f"-> true failure rate {s['true_failure_rate']:.2%} (excludes INCOMPLETE_DATA and STALE_DATA)",
+        (f"  true failures {s['true_failures']} entity rows + {s['date_level_failures']} DATE_LEVEL "
+         f"-> true failure rate {s['true_failure_rate']:.2%} (excludes INCOMPLETE_DATA and STALE_DATA)"),
         f"  INCOMPLETE_DATA {s['incomplete_data']} -> incomplete rate {s['incomplete_rate']:.2%} (expected, not a failure)",
         f"  STALE_DATA {s['stale_data']} -> stale rate {s['stale_rate']:.2%}",
         f"  (the legacy pipeline would have reported a failure rate of {s['legacy_failure_rate']:.2%})",

@@ -5,7 +5,14 @@ and queries of the per-partition check records in an instance."""
 import shutil
 from pathlib import Path
 
-from dagster import AssetCheckKey, AssetExecutionContext, AssetKey, BackfillPolicy, DagsterInstance, asset
+from dagster import (
+    AssetCheckKey,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    DagsterInstance,
+    asset,
+)
 
 from nba_precompute.defs.checks import CHECK_NAMES
 from nba_precompute.partitions import daily_partitions

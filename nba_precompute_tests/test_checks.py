@@ -1,13 +1,22 @@
 """Asset checks of the Phase 4 assets: one evaluation per check per daily partition of a range run,
 re-runs of the same range, WARN / pass paths with their metadata, and the UI's partition view."""
 
-import os
 
-import polars as pl
 import pytest
-from dagster import AssetCheckKey, AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetSelection,
+    DagsterInstance,
+    materialize,
+)
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus as Status,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS, defs
 from nba_precompute.defs.check_events import MODE_ENV
@@ -23,7 +32,7 @@ from nba_precompute.pipeline import materialize_range
 from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS
 from nba_precompute.transforms import psza
 from nba_precompute.transforms.quality import bands
-from nba_precompute_tests.conftest import DEC_END, DEC_START
+from nba_precompute_tests.conftest import DEC_END
 from nba_precompute_tests.dagster_helpers import (
     PSZA_KEY,
     TDZA_KEY,

@@ -5,8 +5,13 @@ the downstream asset of the run."""
 import polars as pl
 import pytest
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus as Status,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS
 from nba_precompute.defs.checks import MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES

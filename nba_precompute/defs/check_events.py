@@ -31,12 +31,16 @@ from collections.abc import Sequence
 from dagster import AssetCheckEvaluation, AssetCheckExecutionContext
 from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus,
+)
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
     ConsolidatedSqliteEventLogStorage,
 )
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+)
 from dagster._serdes import serialize_value
 
 MODE_ENV = "NBA_PRECOMPUTE_CHECK_EVENTS"
@@ -82,15 +86,15 @@ def _check_row_values(entry: EventLogEntry, event_id: int) -> dict:
     ev: AssetCheckEvaluation = entry.get_dagster_event().event_specific_data  # type: ignore[assignment]
     status = (AssetCheckExecutionRecordStatus.SUCCEEDED if ev.passed
               else AssetCheckExecutionRecordStatus.FAILED)
-    return dict(
-        execution_status=status.value,
-        evaluation_event=serialize_value(entry),
-        evaluation_event_timestamp=dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc).replace(tzinfo=None),
-        evaluation_event_storage_id=event_id,
-        materialization_event_storage_id=(ev.target_materialization_data.storage_id
-                                          if ev.target_materialization_data else None),
-        partition=ev.partition,
-    )
+    return {
+        "execution_status": status.value,
+        "evaluation_event": serialize_value(entry),
+        "evaluation_event_timestamp": dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc).replace(tzinfo=None),
+        "evaluation_event_storage_id": event_id,
+        "materialization_event_storage_id": (ev.target_materialization_data.storage_id
+                                             if ev.target_materialization_data else None),
+        "partition": ev.partition,
+    }
 
 
 def _index_rows(conn, storage, entries: Sequence[EventLogEntry]) -> None:

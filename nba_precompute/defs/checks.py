@@ -57,8 +57,8 @@ from nba_precompute.transforms.quality import (
     DEFAULT_BANDS,
     Band,
     RangeRule,
-    entity_columns,
     daily_check_results,
+    entity_columns,
     range_rules,
     value_violations,
 )

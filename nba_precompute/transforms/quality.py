@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import polars as pl
 
@@ -220,7 +221,7 @@ class Band:
 def bands(*edges: tuple[int, int | None, float]) -> tuple[Band, ...]:
     """Build a band list from ``(first_week, last_week, upper)`` triples; weeks must not overlap."""
     out = tuple(sorted((Band(*e) for e in edges), key=lambda b: b.first_week))
-    for a, b in zip(out, out[1:]):
+    for a, b in pairwise(out):
         if a.last_week is None or a.last_week >= b.first_week:
             raise ValueError(f"bands overlap: {a.label()} and {b.label()}")
     return out

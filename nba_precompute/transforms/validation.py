@@ -34,7 +34,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from nba_precompute.transforms.common import dates_frame, season_calendar, with_season
-from nba_precompute.transforms.coverage import INCOMPLETE_DATA, STALE_DATA, scheduled_team_games
+from nba_precompute.transforms.coverage import (
+    INCOMPLETE_DATA,
+    STALE_DATA,
+    scheduled_team_games,
+)
 from nba_precompute.transforms.quality import DEFAULT_BANDS, Band, attach_band
 
 COMPLETE, PARTIAL, MISSING, NO_GAMES = "COMPLETE", "PARTIAL", "MISSING", "NO_GAMES"
