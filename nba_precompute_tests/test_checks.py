@@ -102,7 +102,8 @@ def test_rerun_of_the_same_range_on_a_sqlite_instance(december_warehouse, raw_da
     db = copy_warehouse(december_warehouse.path, tmp_path)
     instance = DagsterInstance.local_temp(str(tmp_path))
     runs = [materialize_range("2022-12-14", DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
-                              selection=AssetSelection.groups("phase4_precompute"), instance=instance)
+                              selection=AssetSelection.groups("phase4_precompute", "phase4_predictions"),
+                            instance=instance)
             for _ in range(2)]
     assert all(r.success for r in runs)
     days = ["2022-12-14", "2022-12-15", "2022-12-16"]
@@ -124,9 +125,10 @@ def test_stream_mode_records_the_same(december_warehouse, raw_data_dir, tmp_path
     db = copy_warehouse(december_warehouse.path, tmp_path)
     instance = DagsterInstance.local_temp(str(tmp_path))
     run = materialize_range(DEC_END, DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
-                            selection=AssetSelection.groups("phase4_precompute"), instance=instance)
+                            selection=AssetSelection.groups("phase4_precompute", "phase4_predictions"),
+                            instance=instance)
     assert run.success
-    assert len(run.get_asset_check_evaluations()) == 6  # yielded through the step this time
+    assert len(run.get_asset_check_evaluations()) == len(CHECK_KEYS)  # yielded through the step this time
     for key in CHECK_KEYS:
         (rec,) = check_records(instance, key.asset_key, key.name)
         assert rec.partition == DEC_END and rec.status == Status.SUCCEEDED
