@@ -137,6 +137,8 @@ def _c(name: str, type_: str, description: str, unit: str | None = None, nullabl
 
 FRACTION = "fraction 0-1"
 PER_GAME = "per game"
+# True shooting is points per shooting possession / 2: 0-1 scaled, but a small sample can exceed 1.
+TS_RATIO = "ratio, 0-1 scale, max 1.5"
 PROCESSED_AT = _c("processed_at", "TIMESTAMP", "When the row was written (UTC)", nullable=False)
 
 # --------------------------------------------------------------------------- Phase 3: nba_analytics
@@ -214,7 +216,8 @@ PLAYER_GAME_SUMMARY = TableSpec(
         _c("usage_rate", "FLOAT64", "Usage rate: (FGA + 0.44 FTA + TOV) x (team minutes / 5) / "
            "(minutes x (team FGA + 0.44 team FTA + team TOV)); NULL without minutes or if > 1", FRACTION),
         _c("ts_pct", "FLOAT64", "True shooting: points / (2 x (FGA + 0.44 FTA)); NULL when the "
-           "denominator is 0", FRACTION),
+           "denominator is 0. On the 0-1 scale of a percentage, but not a share: a lone made three "
+           "gives 1.5, so the range is [0, 1.5]", TS_RATIO),
         _c("win_flag", "BOOL", "Player's team won (from the team game log)"),
         PROCESSED_AT,
     ),
@@ -631,7 +634,7 @@ PLAYER_DAILY_CACHE = TableSpec(
         _c("usage_rate_last_10", "FLOAT64", "Mean usage rate over the last 10 played games (NULLs skipped)",
            FRACTION),
         _c("ts_pct_last_10", "FLOAT64", "Mean true-shooting % over the last 10 played games (NULLs "
-           "skipped)", FRACTION),
+           "skipped); range [0, 1.5] like ts_pct", TS_RATIO),
         _c("games_played_season", "INT64", "Played games (minutes > 0) this season before D", "games"),
         _c("player_usage_rate_season", "FLOAT64", "Mean usage rate this season before D", FRACTION),
         _c("assisted_rate_last_10", "FLOAT64", "Assisted makes not in the sources: NULL", FRACTION),

@@ -79,6 +79,7 @@ TABLE_RANGES: dict[str, tuple[RangeRule, ...]] = {
         "games_in_sample_20": (0, 20),
         "total_shots_last_10": (0, 400),
     }),
+    "player_daily_cache": _ranges("true shooting definition", {"ts_pct_last_10": (0, 1.5)}),
     "player_composite_factors": _ranges("reference §6.4", {
         "fatigue_score": (0, 100),
         "shot_zone_mismatch_score": (-15, 15),
