@@ -13,13 +13,15 @@ from dagster._utils.warnings import BetaWarning, PreviewWarning
 warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
+from nba_precompute.defs.checks import ALL_CHECKS  # noqa: E402
+from nba_precompute.defs.composite import COMPOSITE_ASSETS  # noqa: E402
 from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS  # noqa: E402
 from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS  # noqa: E402
+from nba_precompute.defs.predictions import PREDICTION_ASSETS  # noqa: E402
 from nba_precompute.defs.resources import default_resources  # noqa: E402
 from nba_precompute.defs.schedules import daily_refresh_job, daily_refresh_schedule  # noqa: E402
 
-ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS]
-ALL_CHECKS: list = []
+ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS, *COMPOSITE_ASSETS, *PREDICTION_ASSETS]
 
 # DuckDB allows one writer process: every step of a run executes in the run's own process.
 defs = Definitions(

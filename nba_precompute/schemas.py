@@ -137,6 +137,8 @@ def _c(name: str, type_: str, description: str, unit: str | None = None, nullabl
 
 FRACTION = "fraction 0-1"
 PER_GAME = "per game"
+# True shooting is points per shooting possession / 2: 0-1 scaled, but a small sample can exceed 1.
+TS_RATIO = "ratio, 0-1 scale, max 1.5"
 PROCESSED_AT = _c("processed_at", "TIMESTAMP", "When the row was written (UTC)", nullable=False)
 
 # --------------------------------------------------------------------------- Phase 3: nba_analytics
@@ -214,7 +216,8 @@ PLAYER_GAME_SUMMARY = TableSpec(
         _c("usage_rate", "FLOAT64", "Usage rate: (FGA + 0.44 FTA + TOV) x (team minutes / 5) / "
            "(minutes x (team FGA + 0.44 team FTA + team TOV)); NULL without minutes or if > 1", FRACTION),
         _c("ts_pct", "FLOAT64", "True shooting: points / (2 x (FGA + 0.44 FTA)); NULL when the "
-           "denominator is 0", FRACTION),
+           "denominator is 0. On the 0-1 scale of a percentage, but not a share: a lone made three "
+           "gives 1.5, so the range is [0, 1.5]", TS_RATIO),
         _c("win_flag", "BOOL", "Player's team won (from the team game log)"),
         PROCESSED_AT,
     ),
@@ -493,6 +496,274 @@ PLAYER_SHOT_ZONE_ANALYSIS = TableSpec(
     cluster_by=("player_id", "player_lookup"),
 )
 
+PLAYER_COMPOSITE_FACTORS = TableSpec(
+    schema="nba_precompute",
+    name="player_composite_factors",
+    description="PCF: four composite adjustment factors (fatigue, shot-zone mismatch, pace, usage spike) "
+    "for every player playing on D, from his upcoming-game context, his PSZA row and the opponent's TDZA "
+    "row for D (reference §6, SPEC §5). Every player in upcoming_player_game_context is written; missing "
+    "PSZA/TDZA rows give a 0.0 mismatch factor and false readiness flags.",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("game_date", "DATE", "D, the date of the game the factors are for", nullable=False),
+        _c("analysis_date", "DATE", "= game_date (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("game_id", "STRING", "Game on D", nullable=False),
+        _c("team_abbr", "STRING", "Player's team on D", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent on D"),
+        # fatigue
+        _c("fatigue_score", "INT64", "100 - penalties (+5 rest bonus), clamped to [0, 100]; higher = fresher",
+           "score 0-100", nullable=False),
+        _c("fatigue_adjustment", "FLOAT64", "(fatigue_score - 100) / 20, in [-5, 0]", "points"),
+        _c("days_rest", "INT64", "UPCG input (NULL read as 1)", "days"),
+        _c("back_to_back", "BOOL", "UPCG input (NULL read as false)"),
+        _c("games_in_last_7_days", "INT64", "UPCG input (NULL read as 3)", "games"),
+        _c("minutes_in_last_7_days", "FLOAT64", "UPCG input (NULL read as 200)", "minutes"),
+        _c("avg_minutes_per_game_last_7", "FLOAT64", "UPCG input (NULL read as 30)", "minutes per game"),
+        _c("back_to_backs_last_14_days", "INT64", "UPCG input (NULL read as 0)", "count"),
+        _c("player_age", "FLOAT64", "UPCG input: no source, NULL (read as 25)", "years"),
+        _c("fatigue_rest_points", "INT64", "-15 back-to-back, +5 with >= 3 days rest, else 0", "score points"),
+        _c("fatigue_games_points", "INT64", "-10 with >= 4 games in the last 7 days", "score points"),
+        _c("fatigue_minutes_points", "INT64", "-10 with > 240 minutes in the last 7 days", "score points"),
+        _c("fatigue_mpg_points", "INT64", "-8 with > 35 minutes per game over the last 7 days", "score points"),
+        _c("fatigue_b2b_points", "INT64", "-12 with >= 2 back-to-backs in 14 days, -5 with one", "score points"),
+        _c("fatigue_age_points", "INT64", "-10 age >= 35, -5 age >= 30", "score points"),
+        # shot-zone mismatch
+        _c("shot_zone_mismatch_score", "FLOAT64", "d x min(zone_rate / 0.5, 1), x 1.2 when |.| > 5, clamped "
+           "to [-10, 10]; d = opponent defense vs league x 100; 0 without PSZA or opponent TDZA row; "
+           "positive = favorable for the offense", "points"),
+        _c("primary_scoring_zone", "STRING", "PSZA zone: paint / mid_range / perimeter / balanced "
+           "(balanced and NULL use the paint fields)"),
+        _c("primary_zone_frequency", "FLOAT64", "PSZA rate of the zone used (NULL when inputs missing)",
+           FRACTION),
+        _c("opponent_weak_zone", "STRING", "Opponent TDZA weakest_zone"),
+        _c("opponent_defense_vs_league", "FLOAT64", "Opponent <zone>_defense_vs_league_avg used",
+           "fraction difference"),
+        _c("shot_zone_mismatch_type", "STRING", "favorable (> 2), unfavorable (< -2), neutral; NULL when "
+           "inputs missing"),
+        # pace
+        _c("pace_score", "FLOAT64", "clamp(pace_differential / 2, -3, 3); NULL differential -> 0", "points"),
+        _c("pace_differential", "FLOAT64", "UPCG team pace last 10 - opponent pace last 10",
+           "possessions per 48 minutes"),
+        _c("opponent_pace_last_10", "FLOAT64", "UPCG input", "possessions per 48 minutes"),
+        _c("pace_environment", "STRING", "fast (differential > 2), slow (< -2), normal"),
+        # usage
+        _c("usage_spike_score", "FLOAT64", "(proj - base) x 100 x 0.3, x 1.30 (2+ stars out) / x 1.15 "
+           "(1) when positive, clamped to [-3, 3]; 0 when base = 0", "points"),
+        _c("projected_usage_rate", "FLOAT64", "UPCG season usage average before D (NULL read as 0.25)",
+           FRACTION),
+        _c("avg_usage_rate_last_7_games", "FLOAT64", "UPCG usage over the last 7 games (NULL read as 0.25)",
+           FRACTION),
+        _c("usage_differential", "FLOAT64", "proj - base after defaults", "fraction difference"),
+        _c("star_teammates_out", "INT64", "UPCG input", "players"),
+        _c("usage_trend", "STRING", "spike (differential > 0.02), drop (< -0.02), stable"),
+        # deferred
+        _c("referee_favorability_score", "FLOAT64", "Deferred factor: always 0.0", "points"),
+        _c("look_ahead_pressure_score", "FLOAT64", "Deferred factor: always 0.0", "points"),
+        _c("travel_impact_score", "FLOAT64", "Deferred factor: always 0.0", "points"),
+        _c("opponent_strength_score", "FLOAT64", "Deferred factor: always 0.0", "points"),
+        _c("total_composite_adjustment", "FLOAT64", "fatigue_adjustment + mismatch + pace + usage + "
+           "deferred (unrounded)", "points"),
+        # quality
+        _c("data_completeness_pct", "FLOAT64", "0.2 for each input present: days_rest, projected usage, "
+           "pace differential, PSZA row, opponent TDZA row", FRACTION),
+        _c("missing_data_fields", "STRING_LIST", "The inputs of data_completeness_pct that are missing"),
+        _c("has_warnings", "BOOL", "warning_details is not empty"),
+        _c("warning_details", "STRING_LIST", "EXTREME_FATIGUE (score < 50), EXTREME_MATCHUP (|mismatch| > "
+           "8), EXTREME_ADJUSTMENT (|total| > 12)"),
+        _c("psza_present", "BOOL", "The player has a PSZA row for D"),
+        _c("tdza_present", "BOOL", "The opponent has a TDZA row for D"),
+        _c("upstream_player_shot_ready", "BOOL", "PSZA row present and production-ready"),
+        _c("upstream_team_defense_ready", "BOOL", "Opponent TDZA row present and production-ready"),
+        _c("upstream_player_context_ready", "BOOL", "UPCG row production-ready"),
+        _c("upstream_team_context_ready", "BOOL", "Opponent upcoming_team_game_context row production-ready"),
+        _c("all_upstreams_ready", "BOOL", "All four upstream flags"),
+        _c("expected_games_count", "INT64", "Team's last 10 scheduled games before D", "games"),
+        _c("actual_games_count", "INT64", "Those present in player_game_summary", "games"),
+        _c("completeness_pct", "FLOAT64", "actual / expected (1 when nothing is expected)", FRACTION),
+        _c("missing_games_count", "INT64", "max(0, expected - actual)", "games"),
+        _c("own_data_ready", "BOOL", "completeness_pct >= 0.7"),
+        _c("is_production_ready", "BOOL", "own_data_ready and all_upstreams_ready (reference §6.3)"),
+        _c("data_quality_issues", "STRING_LIST", "own_data_incomplete, upstream_*_incomplete, and "
+           "'WARNING: <factor> outside +/-<bound>' range warnings (reference §6.4)"),
+        _c("calculation_version", "STRING", "Formula version label"),
+        PROCESSED_AT,
+    ),
+    key=("game_date", "player_id"),
+    partition_column="game_date",
+    cluster_by=("player_id", "player_lookup"),
+)
+
+_WINDOW_COMPLETENESS = tuple(
+    col
+    for w, what in (("l5", "the team's last 5 scheduled games before D"),
+                    ("l10", "the team's last 10 scheduled games before D"),
+                    ("l7d", "the team's scheduled games in [D - (7 + break_days), D)"),
+                    ("l14d", "the team's scheduled games in [D - (14 + break_days), D)"))
+    for col in (
+        _c(f"{w}_completeness_pct", "FLOAT64", f"Share of {what} present in player_game_summary "
+           "(1 when none scheduled)", FRACTION),
+        _c(f"{w}_is_complete", "BOOL", f"{w}_completeness_pct >= 0.7"),
+    )
+)
+
+PLAYER_DAILY_CACHE = TableSpec(
+    schema="nba_precompute",
+    name="player_daily_cache",
+    description="PDC: each playing player's scoring, minutes, usage and shooting aggregates over his last "
+    "5 / 10 played games and the season before D, his team's pace and offensive rating over its last 10 "
+    "games, his load, his PSZA zone profile and multi-window completeness (reference §7, SPEC §5). "
+    "Players with fewer than 3 played games this season get an INCOMPLETE_DATA failure row, players whose "
+    "last played game is more than 30 days before D a STALE_DATA row, instead.",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("cache_date", "DATE", "D (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("team_abbr", "STRING", "Player's team on D", nullable=False),
+        _c("game_id", "STRING", "Game on D"),
+        _c("points_avg_last_5", "FLOAT64", "Mean points over the last 5 played games (fewer when not "
+           "available)", "points per game"),
+        _c("points_avg_last_10", "FLOAT64", "Mean points over the last 10 played games", "points per game"),
+        _c("points_avg_season", "FLOAT64", "Mean points over all played games this season before D",
+           "points per game"),
+        _c("points_std_last_10", "FLOAT64", "Sample standard deviation (ddof = 1) of points over the last 10 "
+           "played games; NULL below 2 games", "points"),
+        _c("minutes_avg_last_10", "FLOAT64", "Mean minutes over the last 10 played games", "minutes per game"),
+        _c("usage_rate_last_10", "FLOAT64", "Mean usage rate over the last 10 played games (NULLs skipped)",
+           FRACTION),
+        _c("ts_pct_last_10", "FLOAT64", "Mean true-shooting % over the last 10 played games (NULLs "
+           "skipped); range [0, 1.5] like ts_pct", TS_RATIO),
+        _c("games_played_season", "INT64", "Played games (minutes > 0) this season before D", "games"),
+        _c("player_usage_rate_season", "FLOAT64", "Mean usage rate this season before D", FRACTION),
+        _c("assisted_rate_last_10", "FLOAT64", "Assisted makes not in the sources: NULL", FRACTION),
+        _c("last_played_game_date", "DATE", "Date of the last played game before D"),
+        _c("days_since_last_game", "INT64", "D - last_played_game_date (<= 30 on every row)", "days"),
+        _c("team_pace_last_10", "FLOAT64", "Mean pace of the team's last 10 games before D this season",
+           "possessions per 48 minutes"),
+        _c("team_off_rating_last_10", "FLOAT64", "Mean offensive rating of those games",
+           "points per 100 possessions"),
+        _c("team_games_last_10", "INT64", "Team games in that window", "games"),
+        _c("games_in_last_7_days", "INT64", "UPCG copy: played games in [D-7, D)", "games"),
+        _c("games_in_last_14_days", "INT64", "UPCG copy: played games in [D-14, D)", "games"),
+        _c("minutes_in_last_7_days", "FLOAT64", "UPCG copy", "minutes"),
+        _c("minutes_in_last_14_days", "FLOAT64", "UPCG copy", "minutes"),
+        _c("back_to_backs_last_14_days", "INT64", "UPCG copy", "count"),
+        _c("avg_minutes_per_game_last_7", "FLOAT64", "UPCG copy", "minutes per game"),
+        _c("fourth_quarter_minutes_last_7", "FLOAT64", "UPCG copy: no source, NULL", "minutes"),
+        _c("player_age", "FLOAT64", "UPCG copy: no source, NULL", "years"),
+        _c("primary_scoring_zone", "STRING", "PSZA copy: paint / mid_range / perimeter / balanced"),
+        _c("paint_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
+        _c("three_pt_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
+        _c("shot_zone_data_available", "BOOL", "A PSZA row exists for the player and D"),
+        _c("early_season_flag", "BOOL", "Fewer than 10 played games this season before D"),
+        _c("insufficient_data_reason", "STRING", "'Only N games played, need 10 minimum' when flagged"),
+        _c("expected_games_count", "INT64", "L5 window: the team's last 5 scheduled games before D", "games"),
+        _c("actual_games_count", "INT64", "L5 window: those present in player_game_summary", "games"),
+        _c("completeness_pct", "FLOAT64", "L5 actual / expected (1 when nothing is expected)", FRACTION),
+        _c("missing_games_count", "INT64", "L5 max(0, expected - actual)", "games"),
+        _c("quality_tier", "STRING", "From the L5 completeness: gold >= 0.95, silver >= 0.75, bronze >= 0.50, "
+           "poor >= 0.25, else unusable"),
+        _c("cache_quality_score", "FLOAT64", "= L5 completeness_pct", FRACTION),
+        *_WINDOW_COMPLETENESS,
+        _c("break_days", "INT64", "Days without any regular-season game immediately before D (max 30), added "
+           "to the day windows", "days"),
+        _c("all_windows_complete", "BOOL", "All four windows >= 0.7"),
+        _c("is_production_ready", "BOOL", "= all_windows_complete"),
+        _c("cache_version", "STRING", "Formula version label"),
+        PROCESSED_AT,
+    ),
+    key=("cache_date", "player_id"),
+    partition_column="cache_date",
+    cluster_by=("player_id", "player_lookup"),
+)
+
+# --------------------------------------------------------------------------- Phase 4: nba_predictions
+
+
+def _feature_columns() -> tuple[Column, ...]:
+    """Two columns per MLFS feature, in reference §8.4 order: the typed value and its source tag."""
+    from nba_precompute.transforms.mlfs import FEATURES
+
+    cols: list[Column] = []
+    for f in FEATURES:
+        default = "NULL" if f.default is None else f"{f.default:g}"
+        kind = "required" if f.required else "optional"
+        cols.append(_c(f.name, "FLOAT64", f"Feature {f.index} ({kind}, default {default}): {f.description}",
+                       f.unit))
+        cols.append(_c(f"{f.name}_source", "STRING", f"Source of feature {f.index}: phase4, phase3, "
+                       "calculated, default or missing", nullable=False))
+    return tuple(cols)
+
+
+_QUALITY_0_1 = "quality 0-1"
+
+ML_FEATURE_STORE_V2 = TableSpec(
+    schema="nba_predictions",
+    name="ml_feature_store_v2",
+    description="MLFS: the 60 model features of reference §8.4 for every player playing on D, as typed "
+    "columns with real NULLs and one source tag per feature, plus the quality score, tier, alerts and "
+    "category qualities of reference §8.5 on the 0-1 scale (SPEC §5). Inputs: PDC, PCF, PSZA and the "
+    "opponent's TDZA for D, with Phase 3 fallbacks.",
+    columns=(
+        _c("player_id", "INT64", "NBA person id", nullable=False),
+        _c("player_lookup", "STRING", "Normalised name", nullable=False),
+        _c("game_date", "DATE", "D (uses games strictly before D)", nullable=False),
+        _c("season_year", "INT64", "Season start year", nullable=False),
+        _c("game_id", "STRING", "Game on D", nullable=False),
+        _c("team_abbr", "STRING", "Player's team on D", nullable=False),
+        _c("opponent_team_abbr", "STRING", "Opponent on D"),
+        _c("is_home", "BOOL", "Player's team is at home"),
+        _c("feature_version", "STRING", "Feature-set label"),
+        _c("feature_count", "INT64", "Number of features (60)", "features"),
+        *_feature_columns(),
+        _c("feature_quality_score", "FLOAT64", "Mean source weight (phase4 1, phase3 0.87, calculated 1, "
+           "default 0.4, missing 0) over features 0-59, optional defaulted features left out; capped at 0.49 "
+           "with >= 5 required defaults, at 0.69 with >= 1", _QUALITY_0_1),
+        _c("quality_tier", "STRING", "gold >= 0.95, silver >= 0.85, bronze >= 0.70, poor >= 0.50, else critical"),
+        _c("quality_alert_level", "STRING", "red (matchup < 0.5 or score < 0.5), yellow (required defaults, "
+           "score < 0.7 or matchup < 0.7), green"),
+        _c("quality_alerts", "STRING_LIST", "all_matchup_features_defaulted, composite_factors_missing, "
+           "opponent_defense_missing, high_default_rate_<N>pct, matchup_quality_critical, "
+           "game_context_quality_critical"),
+        _c("is_quality_ready", "BOOL", "Tier gold/silver/bronze, score >= 0.7, matchup >= 0.5, no required "
+           "defaults"),
+        _c("is_training_ready", "BOOL", "Tier gold/silver, matchup >= 0.7, player history >= 0.8"),
+        _c("matchup_quality", "FLOAT64", "Mean source weight of features 5-8, 13, 14", _QUALITY_0_1),
+        _c("player_history_quality", "FLOAT64", "Mean source weight of features 0-4, 29-37, 43-46, 48, 49, "
+           "54-56, 58", _QUALITY_0_1),
+        _c("team_context_quality", "FLOAT64", "Mean source weight of features 22-24, 57", _QUALITY_0_1),
+        _c("vegas_quality", "FLOAT64", "Mean source weight of features 25-28", _QUALITY_0_1),
+        _c("game_context_quality", "FLOAT64", "Mean source weight of features 9-12, 15-21, 38-42, 47, 50-53, 59",
+           _QUALITY_0_1),
+        _c("required_default_count", "INT64", "Required features tagged default or missing", "features"),
+        _c("phase4_feature_count", "INT64", "Features tagged phase4", "features"),
+        _c("phase3_feature_count", "INT64", "Features tagged phase3", "features"),
+        _c("calculated_feature_count", "INT64", "Features tagged calculated", "features"),
+        _c("default_feature_count", "INT64", "Features tagged default", "features"),
+        _c("missing_feature_count", "INT64", "Features tagged missing (NULL)", "features"),
+        _c("default_features", "STRING_LIST", "Names of the features tagged default"),
+        _c("data_source", "STRING", "phase4 (>= 90 % phase4 tags), phase4_partial (>= 50 %), phase3 (>= 50 % "
+           "phase3 tags), mixed"),
+        _c("has_composite_factors", "BOOL", "Features 5-8 all from PCF"),
+        _c("has_opponent_defense", "BOOL", "Features 13-14 from the opponent's TDZA"),
+        _c("upstream_player_daily_cache_ready", "BOOL", "PDC row present and production-ready"),
+        _c("upstream_player_composite_factors_ready", "BOOL", "PCF row present and production-ready"),
+        _c("upstream_player_shot_zone_ready", "BOOL", "PSZA row present and production-ready"),
+        _c("upstream_team_defense_zone_ready", "BOOL", "Opponent TDZA row present and production-ready"),
+        _c("is_production_ready", "BOOL", "All four upstream flags"),
+        _c("games_played_season", "INT64", "Played games this season before D", "games"),
+        _c("early_season_flag", "BOOL", "Fewer than 10 played games this season before D"),
+        _c("data_quality_issues", "STRING_LIST", "upstream_<table>_incomplete and up to 3 "
+           "range_warning:<feature>=<value> entries (reference §8.6 ranges)"),
+        PROCESSED_AT,
+    ),
+    key=("game_date", "player_id"),
+    partition_column="game_date",
+    cluster_by=("player_id", "player_lookup"),
+)
+
 # --------------------------------------------------------------------------- processing records
 
 PRECOMPUTE_FAILURES = TableSpec(
@@ -530,6 +801,7 @@ PHASE3_TABLES = (
     UPCOMING_PLAYER_GAME_CONTEXT,
     UPCOMING_TEAM_GAME_CONTEXT,
 )
-PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS)
+PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_COMPOSITE_FACTORS,
+                 PLAYER_DAILY_CACHE, ML_FEATURE_STORE_V2)
 ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -22,6 +22,7 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms import psza, tdza
 from nba_precompute.transforms.common import dates_frame
+from nba_precompute.transforms.quality import split_invalid_rows
 from nba_precompute.transforms.coverage import (
     CATEGORIES,
     INCOMPLETE_DATA,
@@ -81,7 +82,11 @@ def upstream_partition_failures(wh: DuckDBWarehouse, processor: str, deps: list[
 def _write_phase4(context: AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec,
                   processor: str, rows: pl.DataFrame, failures: pl.DataFrame, start, end,
                   schedule: pl.DataFrame, minimum: int, upstream_failures: pl.DataFrame) -> MaterializeResult:
-    failures = pl.concat([failures, upstream_failures]).sort("analysis_date", "failure_category", "entity_id")
+    rows, invalid = split_invalid_rows(rows, table, processor)  # PROCESSING_ERROR: withheld, recorded
+    if invalid.height:
+        context.log.error(f"{processor}: {invalid.height} row(s) with invalid values withheld (PROCESSING_ERROR): "
+                          + " | ".join(invalid.get_column("reason").head(3).to_list()))
+    failures = pl.concat([failures, upstream_failures, invalid]).sort("analysis_date", "failure_category", "entity_id")
     if upstream_failures.height:
         context.log.error(
             f"{processor}: upstream partitions missing for {upstream_failures.get_column('analysis_date').n_unique()}"

@@ -1,0 +1,342 @@
+"""Data-quality rules shared by the Phase 4 assets, their asset checks and the validation report
+(SPEC §6). Pure Polars, no Dagster.
+
+Three things live here:
+
+* **Value validation** (the ``PROCESSING_ERROR`` category): :func:`value_violations` lists, per row,
+  every rule the row breaks - NULL key, duplicate key, a non-finite float, a fraction outside [0, 1],
+  or a value outside its range from reference §2.8 / §6.4 on the scales of this project (SPEC §3).
+  :func:`split_invalid_rows` withholds the offending rows from a write and turns them into
+  ``precompute_failures`` rows (``PROCESSING_ERROR``, ``is_failure = true``).
+* **Incomplete-rate bands** (the ``minimum_games`` check): the week of the season and the expected
+  upper edge of the share of entities below the asset's minimum for that week (:class:`Band`,
+  :data:`DEFAULT_BANDS`).
+* **Per-day check results** (:func:`daily_check_results`): one row per analysis date with the numbers
+  the three asset checks report, computed for a whole date range in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import polars as pl
+
+from nba_precompute.schemas import FRACTION, TableSpec
+from nba_precompute.transforms.coverage import (
+    INCOMPLETE_DATA,
+    MISSING_DEPENDENCY,
+    PROCESSING_ERROR,
+    STALE_DATA,
+    empty_failures,
+)
+
+# --------------------------------------------------------------------------- value validation
+
+
+@dataclass(frozen=True)
+class RangeRule:
+    """``column`` must lie in [low, high] (inclusive; ``None`` = unbounded). NULL passes: a NULL is a
+    documented "not computable" value, never an out-of-range one."""
+
+    column: str
+    low: float | None
+    high: float | None
+    source: str
+
+    def describe(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{self.column} in [{lo}, {hi}] ({self.source})"
+
+
+def _ranges(source: str, spec: Mapping[str, tuple[float | None, float | None]]) -> tuple[RangeRule, ...]:
+    return tuple(RangeRule(col, lo, hi, source) for col, (lo, hi) in spec.items())
+
+
+# Reference §2.8 (pre-write validation) and §6.4 (PCF factor ranges), restated on this project's
+# scales: rates that the legacy code kept on 0-100 are fractions here and are covered by the generic
+# "every fraction in [0, 1]" rule, so only the per-game, rating and score ranges are listed.
+TABLE_RANGES: dict[str, tuple[RangeRule, ...]] = {
+    "team_defense_zone_analysis": _ranges("reference §2.8", {
+        "paint_attempts_allowed_per_game": (0, 100),
+        "mid_range_attempts_allowed_per_game": (0, 100),
+        "three_pt_attempts_allowed_per_game": (0, 100),
+        "paint_points_allowed_per_game": (0, 150),
+        "defensive_rating_last_15": (70, 140),
+        "opponent_points_per_game": (70, 150),
+        "paint_defense_vs_league_avg": (-1, 1),
+        "mid_range_defense_vs_league_avg": (-1, 1),
+        "three_pt_defense_vs_league_avg": (-1, 1),
+        "games_in_sample": (0, 15),
+    }),
+    "player_shot_zone_analysis": _ranges("reference §2.8", {
+        "paint_attempts_per_game": (0, 40),
+        "mid_range_attempts_per_game": (0, 40),
+        "three_pt_attempts_per_game": (0, 40),
+        "games_in_sample_10": (0, 10),
+        "games_in_sample_20": (0, 20),
+        "total_shots_last_10": (0, 400),
+    }),
+    "player_daily_cache": _ranges("true shooting definition", {"ts_pct_last_10": (0, 1.5)}),
+    "player_composite_factors": _ranges("reference §6.4", {
+        "fatigue_score": (0, 100),
+        "shot_zone_mismatch_score": (-15, 15),
+        "pace_score": (-8, 8),
+        "usage_spike_score": (-8, 8),
+        "referee_favorability_score": (-10, 10),
+        "look_ahead_pressure_score": (-5, 5),
+        "travel_impact_score": (-5, 5),
+        "opponent_strength_score": (-10, 10),
+        "total_composite_adjustment": (-30, 30),
+    }),
+    "ml_feature_store_v2": _ranges("reference §6.4", {"fatigue_score": (0, 100)}),
+}
+
+
+def range_rules(table: TableSpec, extra: Sequence[RangeRule] = ()) -> tuple[RangeRule, ...]:
+    """Every range rule for ``table``: [0, 1] for each column declared with the fraction unit (SPEC §3),
+    the table's ranges from :data:`TABLE_RANGES`, and ``extra``. Rules naming a column the table does
+    not have are dropped, so the same list can serve a table whose schema is still growing."""
+    rules = [RangeRule(c.name, 0.0, 1.0, "fraction, SPEC §3") for c in table.columns if c.unit == FRACTION]
+    rules += [*TABLE_RANGES.get(table.name, ()), *extra]
+    names = set(table.column_names)
+    return tuple(r for r in rules if r.column in names)
+
+
+def entity_columns(table: TableSpec) -> tuple[str, str, pl.Expr, pl.Expr]:
+    """(entity_type, id column, id expr, name expr) for failure rows of ``table``."""
+    key = [k for k in table.key if k != table.partition_column]
+    id_col = key[0] if key else table.key[0]
+    if "player_id" in key:
+        etype, id_col = "player", "player_id"
+    elif "team_abbr" in key:
+        etype, id_col = "team", "team_abbr"
+    else:
+        etype = "row"
+    name_col = "player_lookup" if etype == "player" and "player_lookup" in table.column_names else id_col
+    ident = pl.col(id_col).cast(pl.String).fill_null("NULL")
+    return etype, id_col, ident, pl.col(name_col).cast(pl.String).fill_null(ident)
+
+
+def value_violations(rows: pl.DataFrame, table: TableSpec,
+                     rules: Sequence[RangeRule] | None = None) -> pl.DataFrame:
+    """The rows of ``rows`` (a frame with ``table``'s columns, extra columns ignored) that break a rule,
+    with a ``violations`` list column of human-readable messages.
+
+    Rules: NULL in a key column; duplicated key (every copy is reported); a FLOAT64 value that is NaN
+    or infinite; a value outside a :class:`RangeRule` (default :func:`range_rules`). Returns an empty
+    frame (same columns + ``violations``) when every row is valid. One vectorised pass.
+    """
+    rules = range_rules(table) if rules is None else tuple(rules)
+    present = set(rows.columns)
+    key = [k for k in table.key if k in present]
+    checks: list[pl.Expr] = []
+    for k in key:
+        checks.append(pl.when(pl.col(k).is_null()).then(pl.lit(f"NULL key column {k}")))
+    if key:
+        checks.append(pl.when(pl.struct(key).is_duplicated()).then(
+            pl.lit(f"duplicate key ({', '.join(key)})")))
+    for c in table.columns:
+        if c.type == "FLOAT64" and c.name in present:
+            checks.append(pl.when(~pl.col(c.name).is_finite()).then(
+                pl.format("{} = {} is not a finite number", pl.lit(c.name), pl.col(c.name))))
+    for r in rules:
+        if r.column not in present:
+            continue
+        v = pl.col(r.column).cast(pl.Float64)
+        bad = pl.lit(False)
+        if r.low is not None:
+            bad = bad | (v < r.low)
+        if r.high is not None:
+            bad = bad | (v > r.high)
+        checks.append(pl.when(bad.fill_null(False)).then(
+            pl.format("{} = {} outside {}", pl.lit(r.column), v, pl.lit(r.describe()))))
+    if not checks:
+        return rows.head(0).with_columns(pl.lit(None, pl.List(pl.String)).alias("violations"))
+    out = rows.with_columns(pl.concat_list(checks).list.drop_nulls().alias("violations"))
+    return out.filter(pl.col("violations").list.len() > 0)
+
+
+def split_invalid_rows(rows: pl.DataFrame, table: TableSpec, processor: str,
+                       rules: Sequence[RangeRule] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Withhold invalid rows from a Phase 4 write (SPEC §6, ``PROCESSING_ERROR``).
+
+    Returns ``(valid_rows, failures)``: ``valid_rows`` are the rows of ``rows`` that break no rule of
+    :func:`value_violations`; ``failures`` has one ``precompute_failures`` row (coverage.FAILURE_COLUMNS)
+    per offending entity and day, category ``PROCESSING_ERROR``, ``is_failure = true``, the reason
+    listing every broken rule. An invalid row is never written as if it were fine.
+
+    Raises:
+        ValueError: a row has a NULL partition date (it cannot be attributed to a partition).
+    """
+    part = table.partition_column
+    if rows.get_column(part).null_count():
+        raise ValueError(f"{table.qualified_name}: {rows.get_column(part).null_count()} row(s) with NULL "
+                         f"{part}; a Phase 4 row must belong to a daily partition")
+    bad = value_violations(rows.with_row_index("__row"), table, rules)
+    if bad.is_empty():
+        return rows, empty_failures()
+    valid = rows.with_row_index("__row").join(bad.select("__row"), on="__row", how="anti").drop("__row")
+    etype, _, ident, name = entity_columns(table)
+    failures = bad.select(
+        pl.lit(processor).alias("processor"), pl.col(part).alias("analysis_date"),
+        pl.lit(etype).alias("entity_type"), ident.alias("entity_id"), name.alias("entity_name"),
+        pl.col("violations").list.join("; ").alias("reason"),
+    ).group_by("processor", "analysis_date", "entity_type", "entity_id", "entity_name", maintain_order=True).agg(
+        pl.col("reason").unique(maintain_order=True).str.join(" | ")
+    ).select(
+        "processor", "analysis_date", "entity_type", "entity_id", "entity_name",
+        pl.lit(PROCESSING_ERROR).alias("failure_category"), pl.lit(True).alias("is_failure"),
+        pl.format("invalid value(s), row withheld: {}", pl.col("reason")).alias("reason"),
+        pl.lit(None, pl.Int64).alias("games_required"), pl.lit(None, pl.Int64).alias("games_found"),
+    )
+    return valid, failures
+
+
+# --------------------------------------------------------------------------- incomplete-rate bands
+
+
+@dataclass(frozen=True)
+class Band:
+    """Expected upper edge of the incomplete rate (0-1) for season weeks [first_week, last_week]
+    (``last_week`` None = open-ended). Only a rate *above* ``upper`` is worth a WARN (SPEC §6)."""
+
+    first_week: int
+    last_week: int | None
+    upper: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.upper <= 1.0:
+            raise ValueError(f"band upper edge {self.upper} is not a fraction in [0, 1]")
+        if self.first_week < 1 or (self.last_week is not None and self.last_week < self.first_week):
+            raise ValueError(f"band weeks {self.first_week}-{self.last_week} are not a valid range")
+
+    def label(self) -> str:
+        weeks = f"week {self.first_week}" if self.last_week == self.first_week else (
+            f"weeks {self.first_week}+" if self.last_week is None else f"weeks {self.first_week}-{self.last_week}")
+        return f"{weeks}: incomplete rate <= {self.upper:.0%}"
+
+
+def bands(*edges: tuple[int, int | None, float]) -> tuple[Band, ...]:
+    """Build a band list from ``(first_week, last_week, upper)`` triples; weeks must not overlap."""
+    out = tuple(sorted((Band(*e) for e in edges), key=lambda b: b.first_week))
+    for a, b in pairwise(out):
+        if a.last_week is None or a.last_week >= b.first_week:
+            raise ValueError(f"bands overlap: {a.label()} and {b.label()}")
+    return out
+
+
+# SPEC §6 defaults for PSZA (10-game minimum). TDZA (15 games) and PDC (3 games) were derived the same
+# way from the real 2022-23 season under this spec: the observed daily share below the minimum per
+# season week, rounded up with head-room (README, "Bands").
+#   TDZA observed: weeks 1-4 100 %, week 5 7-87 % (teams reach 15 games), week 6 on 0 %.
+#   PDC observed (players in games on D with < 3 played games before D): week 1 34-100 %, week 2
+#   12-30 %, weeks 3-8 <= 8 %, week 9 on <= 4 %.
+DEFAULT_BANDS: dict[str, tuple[Band, ...]] = {
+    "player_shot_zone_analysis": bands((1, 3, 1.00), (4, 4, 0.60), (5, 8, 0.40), (9, None, 0.25)),
+    "team_defense_zone_analysis": bands((1, 5, 1.00), (6, None, 0.10)),
+    "player_daily_cache": bands((1, 1, 1.00), (2, 2, 0.35), (3, 8, 0.10), (9, None, 0.05)),
+}
+
+
+def band_frame(band_list: Sequence[Band]) -> pl.DataFrame:
+    """The bands as a frame: ``band_first_week``, ``band_last_week``, ``band_upper``, ``band_label``."""
+    return pl.DataFrame(
+        {"band_first_week": [b.first_week for b in band_list],
+         "band_last_week": [b.last_week for b in band_list],
+         "band_upper": [b.upper for b in band_list],
+         "band_label": [b.label() for b in band_list]},
+        schema={"band_first_week": pl.Int64, "band_last_week": pl.Int64, "band_upper": pl.Float64,
+                "band_label": pl.String},
+    )
+
+
+def attach_band(df: pl.DataFrame, band_list: Sequence[Band] | None, week_col: str = "season_week") -> pl.DataFrame:
+    """Add ``band_upper`` (0-1) and ``band_label`` for each row's ``week_col`` (NULL when no band covers
+    the week or ``band_list`` is empty/None)."""
+    bf = band_frame(band_list or ())
+    out = df.with_row_index("__i")
+    week = pl.col(week_col)
+    match = out.select("__i", week_col).join(bf, how="cross").filter(
+        (week >= pl.col("band_first_week"))
+        & (pl.col("band_last_week").is_null() | (week <= pl.col("band_last_week")))
+    ).select("__i", "band_upper", "band_label")
+    return out.join(match, on="__i", how="left").sort("__i").drop("__i")
+
+
+# --------------------------------------------------------------------------- per-day check results
+
+_SAMPLE = 10
+
+
+def daily_check_results(days: pl.DataFrame, failures: pl.DataFrame, invalid_written: pl.DataFrame,
+                        band_list: Sequence[Band] | None) -> pl.DataFrame:
+    """The numbers behind the three asset checks, one row per analysis date.
+
+    Args:
+        days: one row per date: ``analysis_date``, ``season_week`` (NULL before opening night),
+            ``materialized`` (the partition was written), ``rows_written``.
+        failures: ``precompute_failures`` rows of one processor over those dates.
+        invalid_written: rows found in the warehouse table that break a value rule
+            (:func:`value_violations`): ``analysis_date``, ``entity_id``, ``violations``.
+        band_list: incomplete-rate bands of the asset (None/empty: no band, never WARN).
+
+    Returns ``days`` plus: ``incomplete`` / ``stale`` (entities with INCOMPLETE_DATA / STALE_DATA),
+    ``entities_total`` (= rows + incomplete + stale + entity-level true failures), ``incomplete_rate``
+    (incomplete / entities_total, 0-1; 0 when there are no entities), ``band_upper`` / ``band_label``,
+    ``above_band``; ``missing_dependency_entities``, ``missing_partitions`` (the DATE_LEVEL reasons),
+    ``affected_entities`` (up to 10 ids); ``processing_errors`` (failure rows), ``invalid_written``
+    (rows in the table breaking a rule), ``processing_error_samples`` (up to 10 reasons).
+    """
+    f = failures
+    is_date = pl.col("entity_id") == "DATE_LEVEL"
+
+    def count(cat: str, date_level: bool | None = None) -> pl.Expr:
+        cond = pl.col("failure_category") == cat
+        if date_level is not None:
+            cond = cond & (is_date if date_level else ~is_date)
+        return cond.sum().cast(pl.Int64)
+
+    per_day = f.group_by("analysis_date").agg(
+        count(INCOMPLETE_DATA, False).alias("incomplete"),
+        count(STALE_DATA, False).alias("stale"),
+        count(MISSING_DEPENDENCY, False).alias("missing_dependency_entities"),
+        count(MISSING_DEPENDENCY, True).alias("missing_dependency_date_level"),
+        count(PROCESSING_ERROR).alias("processing_errors"),
+        pl.col("reason").filter((pl.col("failure_category") == MISSING_DEPENDENCY) & is_date)
+        .sort().alias("missing_partitions"),
+        pl.col("entity_id").filter((pl.col("failure_category") == MISSING_DEPENDENCY) & ~is_date)
+        .sort().head(_SAMPLE).alias("affected_entities"),
+        pl.format("{}: {}", pl.col("entity_id"), pl.col("reason"))
+        .filter(pl.col("failure_category") == PROCESSING_ERROR).sort().head(_SAMPLE)
+        .alias("processing_error_samples"),
+    )
+    inv = invalid_written.group_by("analysis_date").agg(
+        pl.len().cast(pl.Int64).alias("invalid_written"),
+        pl.format("{} (in table): {}", pl.col("entity_id"), pl.col("violations").list.join("; "))
+        .sort().head(_SAMPLE).alias("__inv_samples"),
+    )
+    zero = ["incomplete", "stale", "missing_dependency_entities", "missing_dependency_date_level",
+            "processing_errors", "invalid_written"]
+    out = days.join(per_day, on="analysis_date", how="left").join(inv, on="analysis_date", how="left")
+    out = out.with_columns(
+        *[pl.col(c).fill_null(0) for c in zero],
+        *[pl.col(c).fill_null(pl.lit([], pl.List(pl.String)))
+          for c in ("missing_partitions", "affected_entities", "processing_error_samples", "__inv_samples")],
+    ).with_columns(
+        (pl.col("rows_written") + pl.col("incomplete") + pl.col("stale")
+         + pl.col("missing_dependency_entities") + pl.col("processing_errors")).alias("entities_total"),
+        pl.concat_list("processing_error_samples", "__inv_samples").list.head(_SAMPLE)
+        .alias("processing_error_samples"),
+    ).drop("__inv_samples").with_columns(
+        pl.when(pl.col("entities_total") > 0)
+        .then(pl.col("incomplete") / pl.col("entities_total")).otherwise(0.0).alias("incomplete_rate"),
+    )
+    out = attach_band(out, band_list)
+    return out.with_columns(
+        (pl.col("band_upper").is_not_null() & (pl.col("incomplete_rate") > pl.col("band_upper")))
+        .alias("above_band"),
+    ).sort("analysis_date")
+

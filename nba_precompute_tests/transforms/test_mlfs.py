@@ -1,0 +1,139 @@
+"""MLFS feature resolution, calculated features and the quality score on hand-built frames."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from nba_precompute.schemas import ML_FEATURE_STORE_V2
+from nba_precompute.transforms import mlfs
+
+NO_SOURCE = (25, 26, 27, 38, 41, 42, 47, 50, 51, 52, 53, 54, 55, 56)
+
+
+def test_feature_list_is_the_single_source_of_truth():
+    assert [f.index for f in mlfs.FEATURES] == list(range(60))
+    assert len(set(mlfs.FEATURE_NAMES)) == 60
+    optional = {25, 26, 27, *range(37, 60)}
+    assert {f.index for f in mlfs.FEATURES if not f.required} == optional
+    # the table's feature columns are generated from FEATURES, in order, each with its source tag
+    cols = ML_FEATURE_STORE_V2.column_names
+    start = cols.index("points_avg_last_5")
+    expected = [c for f in mlfs.FEATURES for c in (f.name, f"{f.name}_source")]
+    assert cols[start:start + 120] == expected
+    assert all(ML_FEATURE_STORE_V2.column(f.name).type == "FLOAT64" for f in mlfs.FEATURES)
+    # features without a source here have no candidate and no default: NULL, source missing
+    cands = mlfs._candidates(pl.DataFrame())
+    for i in NO_SOURCE:
+        assert mlfs.FEATURES[i].name not in cands and mlfs.FEATURES[i].default is None
+    # usage default on the 0-1 scale (reference 20.0 -> 0.20); only fatigue is 0-100
+    assert mlfs.FEATURES_BY_NAME["usage_rate_last_5"].default == 0.20
+    assert [f.name for f in mlfs.FEATURES if f.valid_range and f.valid_range[1] == 100 and f.unit != "games"] == [
+        "fatigue_score"]
+
+
+def _working_frame(n: int, **values) -> pl.DataFrame:
+    """A working frame with every column the candidates read, NULL unless given."""
+    strings = {"player_status", "season_phase"}
+    roots = sorted({r for cs in mlfs._candidates(pl.DataFrame()).values() for _, e in cs for r in e.meta.root_names()})
+    data = {c: pl.Series(c, values.get(c, [None] * n), dtype=pl.String if c in strings else pl.Float64)
+            for c in roots}
+    return pl.DataFrame(data)
+
+
+def test_fallback_chain_nullable_and_defaults():
+    nan = float("nan")
+    w = _working_frame(
+        3,
+        pdc_points_avg_last_5=[20.0, nan, None], p3_points_avg_last_5=[18.0, 18.0, None],
+        psza_paint_rate_last_10=[0.45, None, None], p3_paint_rate_last_10=[0.5, 0.3, None],
+        days_rest=[3.0, 1.0, None], opponent_days_rest=[0.0, 1.0, 2.0],
+        player_status=[None, "Questionable", "out"],
+        pcf_fatigue_score=[80.0, None, None],
+    )
+    out = mlfs.resolve_features(w)
+    assert out["points_avg_last_5"].to_list() == [20.0, 18.0, 10.0]
+    assert out["points_avg_last_5_source"].to_list() == ["phase4", "phase3", "default"]  # NaN counts as missing
+    # PSZA rates are already 0-1: no division by 100 (legacy bug B1); nullable -> NULL / missing
+    assert out["pct_paint"].to_list() == [0.45, 0.3, None]
+    assert out["pct_paint_source"].to_list() == ["phase4", "phase3", "missing"]
+    assert out["rest_advantage"].to_list() == [2.0, 0.0, 0.0]
+    assert out["rest_advantage_source"].to_list() == ["calculated", "calculated", "default"]
+    assert out["injury_risk"].to_list() == [0.0, 2.0, 3.0]
+    assert out["fatigue_score"].to_list() == [80.0, 50.0, 50.0]
+    assert out["fatigue_score_source"].to_list() == ["phase4", "default", "default"]
+    assert out["vegas_points_line"].to_list() == [None] * 3
+    assert set(out["vegas_points_line_source"]) == {"missing"}
+    assert out["has_vegas_line"].to_list() == [0.0] * 3
+    assert set(out["has_vegas_line_source"]) == {"calculated"}
+
+
+def test_recent_trend_and_minutes_change_branches():
+    df = pl.DataFrame({"s2": [40.0, 30.0, 20.0, 16.0, 10.0, 40.0], "s5": [70.0, 66.0, 50.0, 46.0, 40.0, 70.0],
+                       "n5": [5, 5, 5, 5, 5, 4]})
+    # d = s2 / 2 - (s5 - s2) / 3 = 10, 3, 0, -2, -5, (4 games -> NULL)
+    out = df.select(mlfs.recent_trend_expr(pl.col("s2"), pl.col("s5"), pl.col("n5")).alias("t"))["t"].to_list()
+    assert out == [2.0, 1.0, 0.0, -1.0, -2.0, None]
+    m = pl.DataFrame({"r": [36.0, 34.0, 30.0, 26.0, 20.0, 0.0, 30.0], "s": [30.0] * 6 + [None]})
+    # (r - s) / s = 0.2, 0.133, 0, -0.133, -0.333, (recent 0), (season NULL)
+    out = m.select(mlfs.minutes_change_expr(pl.col("r"), pl.col("s")).alias("c"))["c"].to_list()
+    assert out == [2.0, 1.0, 0.0, -1.0, -2.0, None, None]
+
+
+def _sources(base: str = "phase4", **tags: str) -> pl.DataFrame:
+    return pl.DataFrame({f"{f.name}_source": [tags.get(f.name, base)] for f in mlfs.FEATURES})
+
+
+def test_quality_score_all_phase4_and_all_phase3():
+    q = mlfs.add_quality(_sources()).row(0, named=True)
+    assert q["feature_quality_score"] == 1.0 and q["quality_tier"] == "gold"
+    assert q["quality_alert_level"] == "green" and q["is_quality_ready"] and q["is_training_ready"]
+    assert q["quality_alerts"] == [] and q["data_source"] == "phase4" and q["required_default_count"] == 0
+    q = mlfs.add_quality(_sources("phase3")).row(0, named=True)
+    assert q["feature_quality_score"] == pytest.approx(0.87) and q["quality_tier"] == "silver"
+    assert q["is_quality_ready"] and q["is_training_ready"] and q["quality_alert_level"] == "green"
+    assert q["data_source"] == "phase3"
+
+
+def test_quality_cap_069_for_one_required_default():
+    q = mlfs.add_quality(_sources(points_avg_last_5="default")).row(0, named=True)
+    # uncapped mean (59 x 1 + 0.4) / 60 = 0.99 -> capped at 0.69
+    assert q["required_default_count"] == 1 and q["feature_quality_score"] == pytest.approx(0.69)
+    assert q["quality_tier"] == "poor" and q["quality_alert_level"] == "yellow" and not q["is_quality_ready"]
+    assert q["default_features"] == ["points_avg_last_5"] and q["player_history_quality"] == pytest.approx(
+        (23 + 0.4) / 24)  # 24 player-history features
+
+
+def test_quality_cap_049_for_five_required_defaults_and_missing_counts_as_default():
+    tags = {n: "default" for n in ("points_avg_last_5", "points_avg_last_10", "points_avg_season", "points_std_last_10")}
+    q = mlfs.add_quality(_sources(pct_paint="missing", **tags)).row(0, named=True)
+    # (55 + 4 x 0.4 + 0) / 60 = 0.9433 uncapped -> 0.49 with 5 required defaults (a missing one counts)
+    assert q["required_default_count"] == 5 and q["feature_quality_score"] == pytest.approx(0.49)
+    assert q["quality_tier"] == "critical" and q["quality_alert_level"] == "red"
+    assert q["missing_feature_count"] == 1 and q["default_feature_count"] == 4
+
+
+def test_optional_defaults_are_left_out_and_matchup_alerts():
+    optional = {mlfs.FEATURES[i].name: "missing" for i in NO_SOURCE}
+    optional.update({mlfs.FEATURES[i].name: "default" for i in range(43, 50)})
+    q = mlfs.add_quality(_sources(**optional)).row(0, named=True)
+    assert q["feature_quality_score"] == 1.0  # optional defaulted features are not averaged
+    assert q["vegas_quality"] == pytest.approx(0.25)  # 3 missing (0) + has_vegas_line (1)
+    # 7 default of 60 = 11.7 %: no high-default alert; with 13 it fires
+    assert "high_default_rate_12pct" not in q["quality_alerts"]
+    many = {mlfs.FEATURES[i].name: "default" for i in range(37, 50)}
+    q = mlfs.add_quality(_sources(**many)).row(0, named=True)
+    assert q["quality_alerts"] == ["high_default_rate_22pct"]  # 13 / 60 = 21.7 %
+    matchup = {mlfs.FEATURES[i].name: "default" for i in mlfs.CATEGORIES["matchup"]}
+    q = mlfs.add_quality(_sources(**matchup)).row(0, named=True)
+    assert q["matchup_quality"] == pytest.approx(0.4)
+    assert q["quality_alerts"] == ["all_matchup_features_defaulted", "composite_factors_missing",
+                                   "opponent_defense_missing", "matchup_quality_critical"]
+    assert not q["has_composite_factors"] and not q["has_opponent_defense"]
+    assert q["quality_alert_level"] == "red" and q["feature_quality_score"] == pytest.approx(0.49)
+
+
+def test_tiers():
+    df = pl.DataFrame({"s": [0.95, 0.9, 0.7, 0.5, 0.49]})
+    assert df.select(mlfs.tier_expr(pl.col("s")).alias("t"))["t"].to_list() == [
+        "gold", "silver", "bronze", "poor", "critical"]
