@@ -58,3 +58,14 @@ def test_table_declarations_are_consistent():
         assert set(table.key) <= set(table.column_names), table.name
         assert "CREATE TABLE IF NOT EXISTS" in table.duckdb_ddl()
     assert PRECOMPUTE_FAILURES.column("is_failure").nullable is False
+
+
+def test_every_step_that_opens_the_warehouse_is_in_the_warehouse_pool():
+    """Assets and asset checks declare the pool the instance limits (one DuckDB writer process)."""
+    from nba_precompute.defs.common import WAREHOUSE_POOL
+
+    graph = defs.resolve_asset_graph()
+    executable = [a for a in graph.assets_defs if a.is_executable]
+    assert any(a.check_keys and not a.keys for a in executable)  # the check-only definitions are covered
+    for assets_def in executable:
+        assert assets_def.node_def.pool == WAREHOUSE_POOL, assets_def.node_def.name

@@ -7,11 +7,21 @@ import gzip
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from dagster import AssetSelection, DefaultScheduleStatus, RunRequest, SkipReason, build_schedule_context
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+)
 
 from nba_precompute.definitions import defs
 from nba_precompute.defs.resources import RawDataResource
-from nba_precompute.defs.schedules import daily_refresh_schedule, games_not_in, target_day
+from nba_precompute.defs.schedules import (
+    daily_refresh_schedule,
+    games_not_in,
+    target_day,
+)
 from nba_precompute.raw import readers
 
 ET = ZoneInfo("America/New_York")

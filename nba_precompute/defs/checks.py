@@ -42,7 +42,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from nba_precompute.defs.check_events import record_evaluations
-from nba_precompute.defs.common import read_season_schedule
+from nba_precompute.defs.common import WAREHOUSE_POOL, read_season_schedule
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.schemas import (
@@ -225,7 +225,7 @@ def build_phase4_checks(asset_key: AssetKey | Sequence[str], table: TableSpec, p
     ]
     _, _, ident, _ = entity_columns(table)
 
-    @multi_asset_check(specs=specs, can_subset=True, name=name or f"{table.name}_checks",
+    @multi_asset_check(specs=specs, can_subset=True, name=name or f"{table.name}_checks", pool=WAREHOUSE_POOL,
                        description=f"SPEC §6 checks of {table.qualified_name}, one result per daily partition")
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         keys = list(context.op_execution_context.partition_keys)

@@ -16,9 +16,10 @@ from nba_precompute.schemas import NBA_SCHEDULE, TableSpec
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-# Concurrency pool of every step that opens the warehouse. An embedded DuckDB file admits one writer
-# process, so the instance (.dagster_home/dagster.yaml: ``concurrency.pools`` with ``granularity: run``
-# and a limit of 1) dequeues at most one run holding this pool at a time; other runs wait in the queue.
+# Concurrency pool of every step that opens the warehouse (assets and asset checks). An embedded DuckDB
+# file admits one writer process: the instance (.dagster_home/dagster.yaml) dequeues at most one run
+# holding this pool at a time (``granularity: run``, limit 1), besides its run tag limit of one run of
+# the code location; other runs wait in the queue.
 WAREHOUSE_POOL = "nba_warehouse"
 
 _DAGSTER_TYPES = {"STRING": "string", "INT64": "int", "FLOAT64": "float", "BOOL": "bool", "DATE": "date",

@@ -34,7 +34,11 @@ from dagster import (
 
 from nba_precompute.defs.resources import RawDataResource
 from nba_precompute.partitions import PARTITIONS_TIMEZONE, daily_partitions
-from nba_precompute.raw.readers import read_player_boxscores, read_schedule, read_team_game_logs
+from nba_precompute.raw.readers import (
+    read_player_boxscores,
+    read_schedule,
+    read_team_game_logs,
+)
 
 DAILY_CRON = "0 9 * * *"
 

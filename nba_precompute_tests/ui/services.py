@@ -215,6 +215,7 @@ def prepare_home(dagster_home: Path) -> Path:
 if __name__ == "__main__":  # pragma: no cover - manual use
     home, db = Path(sys.argv[1]).resolve(), str(Path(sys.argv[2]).resolve())
     services = DagsterServices(prepare_home(home), {"NBA_PRECOMPUTE_DUCKDB_PATH": db}, home.parent / f"{home.name}-logs")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops the services too
     services.start()
     print(f"serving {services.url} (DAGSTER_HOME={home}); Ctrl-C to stop", flush=True)
     try:
