@@ -56,6 +56,7 @@ def test_tick_outside_the_partitions_skips_naming_the_range(raw_data_dir):
 
 def _raw_copy_without_team_game(src, dst, game_id: str):
     """A raw directory like ``src`` whose team game logs lack the rows of ``game_id``."""
+    src = src.resolve()  # symlink targets must not depend on the working directory
     for file in src.rglob("*"):
         if file.is_file():
             (dst / file.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
