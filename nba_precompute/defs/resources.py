@@ -43,7 +43,7 @@ class WarehouseResource(ConfigurableResource):
     _warehouse: Optional[Warehouse] = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._run_id = context.run_id
+        self._run_id = context.run.run_id if context.run is not None else None
 
     def bigquery_settings(self):
         from nba_precompute.warehouse.bigquery_warehouse import BigQuerySettings
