@@ -11,10 +11,11 @@ client that answers 403), bytes-processed numbers (it reports 0), and concurrent
 
 import datetime as dt
 import os
+from typing import ClassVar
 
 import polars as pl
 import pytest
-from dagster import AssetSelection, DagsterInstance
+from dagster import DagsterInstance
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 from polars.testing import assert_frame_equal
@@ -28,11 +29,24 @@ from nba_precompute.schemas import (
     PRECOMPUTE_FAILURES,
     TEAM_DEFENSE_ZONE_ANALYSIS,
 )
-from nba_precompute.warehouse.base import PARTITION_LOG_TABLE, PartitionWrite, WarehouseError
+from nba_precompute.warehouse.base import (
+    PARTITION_LOG_TABLE,
+    PartitionWrite,
+    WarehouseError,
+)
 from nba_precompute.warehouse.bigquery_costs import logical_bytes
-from nba_precompute.warehouse.bigquery_warehouse import BigQuerySettings, BigQueryWarehouse, make_client
+from nba_precompute.warehouse.bigquery_warehouse import (
+    BigQuerySettings,
+    BigQueryWarehouse,
+    make_client,
+)
 from nba_precompute_tests.bqemulator import emulator_venv, running_emulator
-from nba_precompute_tests.conftest import DEC_END, DEC_START, HISTORY_START, PHASE4_SELECTION
+from nba_precompute_tests.conftest import (
+    DEC_END,
+    DEC_START,
+    HISTORY_START,
+    PHASE4_SELECTION,
+)
 
 PROJECT = "nba-contract"
 REMAT_DAY = dt.date(2022, 12, 13)
@@ -234,7 +248,7 @@ class _DenyingClient:
     """Delegates to a real client, records the calls that would write, and answers 403 (as BigQuery
     does without the role) to ``get_dataset`` or to query jobs, as named in ``deny``."""
 
-    WRITES = {"create_table", "load_table_from_file", "insert_rows", "delete_table", "create_dataset"}
+    WRITES: ClassVar[set[str]] = {"create_table", "load_table_from_file", "insert_rows", "delete_table", "create_dataset"}
 
     def __init__(self, inner, deny: str):
         self.inner, self.deny, self.writes = inner, deny, []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
@@ -26,21 +25,21 @@ class WarehouseResource(ConfigurableResource):
 
     kind: str = Field(default="duckdb", description="duckdb or bigquery")
     duckdb_path: str = Field(default=config.DEFAULT_DUCKDB_PATH, description="DuckDB file (kind=duckdb)")
-    bq_project: Optional[str] = Field(default=None, description="Google Cloud project of the datasets and jobs")
-    bq_location: Optional[str] = Field(default="US", description="Location of the datasets (US, EU, region)")
+    bq_project: str | None = Field(default=None, description="Google Cloud project of the datasets and jobs")
+    bq_location: str | None = Field(default="US", description="Location of the datasets (US, EU, region)")
     bq_dataset_prefix: str = Field(default="", description="Prefix of every dataset name")
     bq_datasets: dict[str, str] = Field(default_factory=dict,
                                         description="schema -> dataset or project.dataset (overrides the prefix)")
     bq_external_schemas: list[str] = Field(default_factory=list,
                                            description="Schemas maintained outside this project (read-only)")
-    bq_staging_dataset: Optional[str] = Field(default=None, description="Dataset for staging tables "
+    bq_staging_dataset: str | None = Field(default=None, description="Dataset for staging tables "
                                               "(default: the nba_processing dataset)")
-    bq_gcp_credentials: Optional[str] = Field(default=None, description="base64 service-account key "
+    bq_gcp_credentials: str | None = Field(default=None, description="base64 service-account key "
                                               "(default: Application Default Credentials)")
-    bq_api_endpoint: Optional[str] = Field(default=None, description="Emulator URL (anonymous credentials)")
+    bq_api_endpoint: str | None = Field(default=None, description="Emulator URL (anonymous credentials)")
 
-    _run_id: Optional[str] = PrivateAttr(default=None)
-    _warehouse: Optional[Warehouse] = PrivateAttr(default=None)
+    _run_id: str | None = PrivateAttr(default=None)
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._run_id = context.run.run_id if context.run is not None else None
@@ -55,7 +54,10 @@ class WarehouseResource(ConfigurableResource):
         )
 
     def _bigquery(self) -> Warehouse:
-        from nba_precompute.warehouse.bigquery_warehouse import BigQueryWarehouse, make_client
+        from nba_precompute.warehouse.bigquery_warehouse import (
+            BigQueryWarehouse,
+            make_client,
+        )
 
         settings = self.bigquery_settings()
         if settings.api_endpoint:

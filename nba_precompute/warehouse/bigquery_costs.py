@@ -27,7 +27,6 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
 
 import polars as pl
 
@@ -104,7 +103,7 @@ class RecordingWarehouse:
 class RecordingWarehouseResource(WarehouseResource):
     """``WarehouseResource`` whose warehouse records its reads and writes under ``record_key``."""
 
-    record_key: Optional[str] = None
+    record_key: str | None = None
 
     def get(self) -> Warehouse:
         return RecordingWarehouse(super().get(), _RECORDS.setdefault(self.record_key or "", []))

@@ -220,7 +220,7 @@ class BigQueryWarehouse:
                                   "Default Credentials (`gcloud auth application-default login`, or "
                                   "GOOGLE_APPLICATION_CREDENTIALS=<service-account key file>) or pass a "
                                   f"service-account key to the resource. Server said: {exc}")
-        if isinstance(exc, gexc.RetryError) or isinstance(exc, (ConnectionError, OSError)):
+        if isinstance(exc, (gexc.RetryError, ConnectionError, OSError)):
             endpoint = self.settings.api_endpoint or "the BigQuery API"
             return WarehouseError(f"cannot reach {endpoint} while {what}: {exc}")
         return WarehouseError(f"BigQuery error while {what}: {exc}")
@@ -242,7 +242,7 @@ class BigQueryWarehouse:
                 f"{project}:{dataset}`, or map {schema} to an existing dataset with "
                 f"NBA_PRECOMPUTE_BQ_DATASETS={schema}=<dataset>"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - mapped to a clear message
+        except Exception as exc:
             raise self._explain(exc, f"reading dataset {project}.{dataset}") from exc
         want = (self.settings.location or "").lower()
         if want and ds.location and ds.location.lower() != want:
@@ -261,7 +261,7 @@ class BigQueryWarehouse:
         try:
             self.client.query("SELECT 1", job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False),
                               retry=Retry(deadline=PREFLIGHT_DEADLINE_S), timeout=PREFLIGHT_DEADLINE_S)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._explain(exc, f"running a query job in project {self.settings.project}") from exc
         self._jobs_checked = True
 
@@ -282,7 +282,7 @@ class BigQueryWarehouse:
             ds.location = self.settings.location
             try:
                 self.client.create_dataset(ds, exists_ok=True)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self._explain(exc, f"creating dataset {ds_id}") from exc
         return list(dict.fromkeys(ids))
 
@@ -292,7 +292,7 @@ class BigQueryWarehouse:
             return self.client.get_table(table_id)
         except gexc.NotFound:
             return None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._explain(exc, f"reading table metadata of {table_id}") from exc
 
     def _check_columns(self, spec: TableSpec, bq_table: bigquery.Table, columns: Sequence[str],
@@ -327,7 +327,7 @@ class BigQueryWarehouse:
         if existing is None:
             try:
                 self.client.create_table(spec.bigquery_table(table_id), exists_ok=True)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self._explain(exc, f"creating table {table_id}") from exc
             return table_id
         self._check_columns(spec, existing, spec.column_names, for_write=True)
@@ -400,7 +400,7 @@ class BigQueryWarehouse:
         sql, params = self._read_sql(table, start, end, cols)
         try:
             df = self._to_polars(self._run_query(sql, params))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._explain(exc, f"reading {self.table_id(table)}") from exc
         if df.height == 0:
             return table.empty_frame().select(cols)
@@ -461,7 +461,7 @@ class BigQueryWarehouse:
         :meth:`table_ref` for table names."""
         try:
             return self._to_polars(self._run_query(sql, [_param(None, p) for p in params]))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._explain(exc, "running a query") from exc
 
     # ------------------------------------------------------------------ writes
@@ -559,7 +559,7 @@ class BigQueryWarehouse:
                     log.warning("transaction aborted by a concurrent update, retrying (%d): %s", attempt, exc)
         except WarehouseError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise WarehouseError(
                 f"writing {[w.table.qualified_name for w in writes]} [{start}, {end}] to BigQuery failed; the "
                 f"transaction was not committed and the previous partitions are unchanged: "

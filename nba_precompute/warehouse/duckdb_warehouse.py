@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from nba_precompute.schemas import TableSpec
-from nba_precompute.warehouse.base import (  # noqa: F401 - re-exported for existing imports
+from nba_precompute.warehouse.base import (
     PARTITION_LOG,
     PARTITION_LOG_SCHEMA,
     PartitionWrite,
