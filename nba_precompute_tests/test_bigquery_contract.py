@@ -314,3 +314,22 @@ def test_logical_bytes_follow_bigquery_size_rules():
                        "d": [dt.date(2022, 1, 1), None], "l": [["x", "yz"], None]})
     # i 8; f 16; b 1; s (2+2)+(2+2); d 8; l (2+1)+(2+2)
     assert logical_bytes(df) == 8 + 16 + 1 + 8 + 8 + 7
+
+
+def test_configuration_defaults_to_duckdb_and_parses_bigquery_settings(monkeypatch):
+    for var in ("NBA_PRECOMPUTE_WAREHOUSE", "NBA_PRECOMPUTE_BQ_DATASETS", "NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS"):
+        monkeypatch.delenv(var, raising=False)
+    assert warehouse_from_env().kind == "duckdb"
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", "bigquery")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_PROJECT", "p")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASET_PREFIX", "dev_")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASETS", "nba_analytics=legacy.nba_analytics")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS", "nba_analytics")
+    settings = warehouse_from_env().bigquery_settings()
+    assert settings.dataset("nba_analytics") == ("legacy", "nba_analytics")
+    assert settings.dataset("nba_precompute") == ("p", "dev_nba_precompute")
+    assert settings.staging() == ("p", "dev_nba_processing")
+    assert settings.external_schemas == ("nba_analytics",)
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASETS", "nba_analytics")
+    with pytest.raises(ValueError, match="expected schema=dataset"):
+        warehouse_from_env()
