@@ -14,7 +14,7 @@ from dagster import (
 
 from nba_precompute.schemas import NBA_SCHEDULE, TableSpec
 from nba_precompute.transforms.common import season_calendar
-from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+from nba_precompute.warehouse.base import Warehouse
 
 _DAGSTER_TYPES = {"STRING": "string", "INT64": "int", "FLOAT64": "float", "BOOL": "bool", "DATE": "date",
                   "TIMESTAMP": "timestamp", "STRING_LIST": "list<string>"}
@@ -35,6 +35,7 @@ def table_metadata(table: TableSpec) -> dict[str, object]:
         "dagster/table_name": table.qualified_name,
         "grain (key)": ", ".join(table.key),
         "partition column": table.partition_column,
+        "cluster by": ", ".join(table.cluster_by),
     }
 
 
@@ -46,7 +47,7 @@ def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def read_season_schedule(warehouse: DuckDBWarehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
+def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
     """Schedule rows from the opening night of the season containing ``start`` up to ``end``, and that
     opening night (the first day of history a Phase 4 computation over [start, end] needs)."""
     recent = warehouse.read(NBA_SCHEDULE, start - dt.timedelta(days=400), end)

@@ -12,6 +12,7 @@ from dagster import (
     asset,
 )
 
+from nba_precompute import config
 from nba_precompute.defs.common import (
     dates_without_games,
     partition_dates,
@@ -32,10 +33,11 @@ from nba_precompute.schemas import (
     TableSpec,
 )
 from nba_precompute.transforms import phase3
-from nba_precompute.warehouse.duckdb_warehouse import PartitionWrite
+from nba_precompute.warehouse.base import PartitionWrite
 
 GROUP = "phase3_analytics"
-KINDS = {"polars", "duckdb"}
+# The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
+KINDS = {"polars", config.warehouse_kind()}
 
 RAW_SCHEDULE = AssetSpec(
     key=["raw", "nba_schedule"], group_name="raw", kinds={"csv"},
