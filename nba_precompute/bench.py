@@ -247,7 +247,7 @@ class PeakRSS:
             self.peak = max(self.peak, self.sample())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> PeakRSS:
+    def __enter__(self) -> PeakRSS:  # noqa: PYI034 (a plain class, not meant for subclassing)
         self.baseline = self.sample()
         self.peak = self.baseline
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -392,7 +392,7 @@ def run_transforms(inputs: dict[str, object], runs: int,
             continue
         times, mems, out = [], [], None
         for _ in range(runs):
-            wall, mem, out = timed(lambda: fn(**kwargs))
+            wall, mem, out = timed(lambda fn=fn, kwargs=kwargs: fn(**kwargs))
             times.append(wall)
             mems.append(mem)
         rows, failures = out  # type: ignore[misc]
@@ -448,7 +448,7 @@ def run_scaling(inputs: dict[str, object], scales: Sequence[int], runs: int) -> 
         for k in scales:
             proc = subprocess.run(
                 [sys.executable, "-m", "nba_precompute.bench", "--scaling-worker", tmp, str(k), str(runs)],
-                cwd=REPO_ROOT, capture_output=True, text=True)
+                cwd=REPO_ROOT, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise RuntimeError(f"scaling worker {k}x failed:\n{proc.stderr[-3000:]}")
             out[k] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -855,11 +855,11 @@ def render_markdown(r: dict) -> str:
     """The results table (Markdown) printed by the command and pasted into the README."""
     m = r["machine"]
     lines = [
-        f"Machine: {m['logical_cores']} logical cores ({m['physical_cores']} physical), {m['memory_gb']} GB RAM, "
+        (f"Machine: {m['logical_cores']} logical cores ({m['physical_cores']} physical), {m['memory_gb']} GB RAM, "
         f"{m['cpu']}; Python {m['python']}, Polars {m['polars']}, DuckDB {m['duckdb']}, pandas {m['pandas']}, "
         f"Dagster {m['dagster']}. Load average at start: {m['load_average_at_start']}. "
         f"Medians of {r['runs']} run(s). Season {r['season']}: {r['calendar_days']} daily partitions, "
-        f"{r['game_dates']} game dates, {r['player_game_rows']:,} player-game rows.",
+        f"{r['game_dates']} game dates, {r['player_game_rows']:,} player-game rows."),
         "",
         "| # | measurement | median | memory | target | |",
         "|---|---|---|---|---|---|",
@@ -909,18 +909,19 @@ def render_markdown(r: dict) -> str:
     pl_lg, pl_dk, pl_dk_all = ag["polars_vs_legacy"], ag["polars_vs_duckdb_sampled"], ag["polars_vs_duckdb_all_dates"]
     lines += [
         "",
-        f"Agreement on the {ag['sampled_dates']} sampled dates: Polars vs legacy {pl_lg['rows']:,} rows, "
+        (f"Agreement on the {ag['sampled_dates']} sampled dates: Polars vs legacy {pl_lg['rows']:,} rows, "
         f"max |diff| {pl_lg['max_abs_diff']:.1e}, {'OK' if pl_lg['ok'] else 'MISMATCH ' + str(pl_lg['details'])}; "
         f"Polars vs DuckDB {pl_dk['rows']:,} rows, max |diff| {pl_dk['max_abs_diff']:.1e}, "
         f"{'OK' if pl_dk['ok'] else 'MISMATCH ' + str(pl_dk['details'])} (all {r['calendar_days']} days: "
         f"{pl_dk_all['rows']:,} rows, {'OK' if pl_dk_all['ok'] else 'MISMATCH'}); INCOMPLETE_DATA players "
-        f"Polars = legacy: {ag['incomplete_data_players_equal']}. Tolerance {TOLERANCE:g} on numbers, labels exact.",
+        f"Polars = legacy: {ag['incomplete_data_players_equal']}. Tolerance {TOLERANCE:g} on numbers, labels exact."),
     ]
     scaling = {int(k): v for k, v in r.get("scaling", {}).items()}
     if scaling:
         names = [n for n, t in t1.items() if "skipped" not in t]
-        lines += ["", "Scaling (item 3 on the season stacked 1x / 2x / 4x with shifted dates, each in a fresh "
-                  "process; median time and peak RSS growth during the call per transform; process peak RSS):", "",
+        lines += ["", ("Scaling (item 3 on the season stacked 1x / 2x / 4x with shifted dates, each in a fresh "
+                       "process; median time and peak RSS growth during the call per transform; process peak RSS):"),
+                  "",
                   "| season copies | player-game rows | " + " | ".join(names) + " | all | process peak RSS |",
                   "|---|---|" + "---|" * (len(names) + 2)]
         for k in sorted(scaling):

@@ -41,7 +41,7 @@ def _player_games() -> pl.DataFrame:
     rows = []
     for i in range(N_GAMES):
         gid, day = f"00222{i + 1:05d}", OPENING + dt.timedelta(days=i)
-        base = dict(game_id=gid, game_date=day, season_year=2022)
+        base = {"game_id": gid, "game_date": day, "season_year": 2022}
         rows.append(dict(base, player_id=1, player_lookup="one", team_abbr="AAA", minutes_played=30.0,
                          paint_attempts=2 + i % 3, paint_makes=i % 2, mid_range_attempts=i % 4,
                          mid_range_makes=min(i % 4, 1), three_pt_attempts=3 - i % 3, three_pt_makes=1,
