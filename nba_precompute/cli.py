@@ -19,6 +19,7 @@ import polars as pl
 
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
+from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION
 from nba_precompute.schemas import (
     PLAYER_GAME_SUMMARY,
     PRECOMPUTE_FAILURES,
@@ -118,6 +119,10 @@ def _validate(args: argparse.Namespace) -> int:
     if end < start:
         print(f"error: END {end} is before START {start}", file=sys.stderr)
         return 2
+    first, last = (dt.date.fromisoformat(k) for k in (FIRST_OPENING_NIGHT, LAST_PARTITION))
+    if start < first or end > last:
+        print(f"warning: {start}..{end} reaches outside the daily partitions ({first}..{last}); dates "
+              "outside them can never be materialised and are reported MISSING", file=sys.stderr)
     wh = DuckDBWarehouse(args.duckdb_path)
     if not Path(wh.path).exists():
         print(f"error: DuckDB warehouse {wh.path} does not exist (set --duckdb-path or "

@@ -14,9 +14,21 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 
 
-def materialize_range(start: str, end: str, *, duckdb_path: str, raw_dir: str, selection: str | Sequence[str] | AssetSelection = "*",
+def materialize_range(start: str, end: str, *, raw_dir: str, duckdb_path: str | None = None,
+                      warehouse: WarehouseResource | None = None,
+                      selection: str | Sequence[str] | AssetSelection = "*",
                       instance: DagsterInstance | None = None, raise_on_error: bool = True) -> ExecuteInProcessResult:
-    """Materialise ``selection`` for the partitions [start, end] (ISO dates) as one run."""
+    """Materialise ``selection`` for the partitions [start, end] (ISO dates) as one run, into
+    ``warehouse`` (any configured ``WarehouseResource``, e.g. BigQuery) or else the DuckDB file
+    ``duckdb_path``.
+
+    Raises:
+        ValueError: neither or both of ``duckdb_path`` and ``warehouse`` are given.
+    """
+    if (warehouse is None) == (duckdb_path is None):
+        raise ValueError("materialize_range: give exactly one of duckdb_path or warehouse")
+    if warehouse is None:
+        warehouse = WarehouseResource(kind="duckdb", duckdb_path=duckdb_path)
     from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS
 
     return materialize(
@@ -24,7 +36,7 @@ def materialize_range(start: str, end: str, *, duckdb_path: str, raw_dir: str, s
         selection=selection,
         instance=instance,
         resources={
-            "warehouse": WarehouseResource(duckdb_path=duckdb_path),
+            "warehouse": warehouse,
             "raw_data": RawDataResource(directory=raw_dir),
         },
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},

@@ -6,7 +6,12 @@ the UI. Units follow SPEC §3: every fraction is on the 0–1 scale; the only 0�
 ``fatigue_score``.
 
 Logical types: ``STRING``, ``INT64``, ``FLOAT64``, ``BOOL``, ``DATE``, ``TIMESTAMP`` and
-``STRING_LIST`` (a list of strings; DuckDB ``VARCHAR[]``).
+``STRING_LIST`` (a list of strings; DuckDB ``VARCHAR[]``, BigQuery ``REPEATED STRING``).
+
+BigQuery tables are derived from the same declarations (:meth:`TableSpec.bigquery_schema`,
+:meth:`TableSpec.bigquery_table`): column types and modes (``nullable=False`` → ``REQUIRED``), column
+descriptions with units, day partitioning on ``partition_column`` and clustering on ``cluster_by``.
+BigQuery has no NULL array: a NULL ``STRING_LIST`` is stored (and read back) as an empty list.
 """
 
 from __future__ import annotations
@@ -35,6 +40,20 @@ _DUCKDB_TYPES: dict[str, str] = {
     "STRING_LIST": "VARCHAR[]",
 }
 
+# Logical type -> (BigQuery standard SQL type, forced mode or None to follow ``nullable``).
+_BIGQUERY_TYPES: dict[str, tuple[str, str | None]] = {
+    "STRING": ("STRING", None),
+    "INT64": ("INT64", None),
+    "FLOAT64": ("FLOAT64", None),
+    "BOOL": ("BOOL", None),
+    "DATE": ("DATE", None),
+    "TIMESTAMP": ("TIMESTAMP", None),
+    "STRING_LIST": ("STRING", "REPEATED"),
+}
+# BigQuery clusters on at most four top-level columns of these types (not FLOAT64, not REPEATED).
+_BIGQUERY_CLUSTERABLE = {"STRING", "INT64", "BOOL", "DATE", "TIMESTAMP"}
+BIGQUERY_MAX_CLUSTERING_COLUMNS = 4
+
 
 @dataclass(frozen=True)
 class Column:
@@ -61,6 +80,16 @@ class Column:
     @property
     def full_description(self) -> str:
         return f"{self.description} [{self.unit}]" if self.unit else self.description
+
+    @property
+    def bigquery_type(self) -> str:
+        return _BIGQUERY_TYPES[self.type][0]
+
+    @property
+    def bigquery_mode(self) -> str:
+        """``REPEATED`` for lists, else ``REQUIRED`` / ``NULLABLE`` from ``nullable``."""
+        forced = _BIGQUERY_TYPES[self.type][1]
+        return forced or ("NULLABLE" if self.nullable else "REQUIRED")
 
 
 @dataclass(frozen=True)
@@ -107,6 +136,39 @@ class TableSpec:
             f'"{c.name}" {c.duckdb_type}{"" if c.nullable else " NOT NULL"}' for c in self.columns
         )
         return f"CREATE TABLE IF NOT EXISTS {self.schema}.{self.name} (\n  {cols}\n)"
+
+    def bigquery_schema(self) -> list:
+        """The ``google.cloud.bigquery.SchemaField`` list of this table (types, modes, descriptions
+        with units), in declaration order."""
+        from google.cloud import bigquery
+
+        return [bigquery.SchemaField(c.name, c.bigquery_type, mode=c.bigquery_mode,
+                                     description=c.full_description[:1024]) for c in self.columns]
+
+    def bigquery_table(self, table_id: str):
+        """A ``google.cloud.bigquery.Table`` for ``table_id`` (``project.dataset.table``): the declared
+        schema, DAY time partitioning on ``partition_column`` and clustering on ``cluster_by``.
+
+        Raises:
+            ValueError: the partition column is not a DATE, or a clustering column is not clusterable
+                in BigQuery (FLOAT64 / REPEATED) or there are more than four.
+        """
+        from google.cloud import bigquery
+
+        if self.column(self.partition_column).type != "DATE":
+            raise ValueError(f"{self.qualified_name}: partition column {self.partition_column!r} is not a DATE")
+        bad = [c for c in self.cluster_by if self.column(c).type not in _BIGQUERY_CLUSTERABLE]
+        if bad or len(self.cluster_by) > BIGQUERY_MAX_CLUSTERING_COLUMNS:
+            raise ValueError(f"{self.qualified_name}: BigQuery cannot cluster on {list(self.cluster_by)} "
+                             f"(at most {BIGQUERY_MAX_CLUSTERING_COLUMNS} columns of types "
+                             f"{sorted(_BIGQUERY_CLUSTERABLE)}; not clusterable: {bad})")
+        table = bigquery.Table(table_id, schema=self.bigquery_schema())
+        table.description = self.description
+        table.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field=self.partition_column)
+        if self.cluster_by:
+            table.clustering_fields = list(self.cluster_by)
+        return table
 
     def conform(self, df: pl.DataFrame) -> pl.DataFrame:
         """Select and cast ``df`` to exactly this table's columns, in order.

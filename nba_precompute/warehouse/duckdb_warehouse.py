@@ -18,39 +18,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from nba_precompute.schemas import TableSpec
+from nba_precompute.warehouse.base import (
+    PARTITION_LOG,
+    PARTITION_LOG_SCHEMA,
+    PartitionWrite,
+    WarehouseError,
+    now_utc,
+    partition_log_rows,
+    prepare_writes,
+)
 
-PARTITION_LOG = "nba_processing.partition_log"
 SCHEMAS = ("nba_analytics", "nba_precompute", "nba_predictions", "nba_processing")
-
-
-class WarehouseError(RuntimeError):
-    """A write was refused (rows outside the range, schema mismatch) or the warehouse failed."""
-
-
-@dataclass
-class PartitionWrite:
-    """Rows to write into ``table`` for a date range. ``scope`` restricts the replaced rows to those
-    matching column = value (e.g. ``{"processor": "player_shot_zone_analysis"}`` in the shared failures
-    table)."""
-
-    table: TableSpec
-    rows: pl.DataFrame
-    scope: dict[str, str] = field(default_factory=dict)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class DuckDBWarehouse:
     """Reads and atomically replaces daily partitions in one DuckDB file."""
+
+    kind = "duckdb"
 
     def __init__(self, path: str | Path):
         self.path = str(path)
@@ -75,6 +65,10 @@ class DuckDBWarehouse:
         con.execute(f"USE {self.CATALOG}")
         con.execute("SET TimeZone = 'UTC'")
         return con
+
+    def table_ref(self, table: TableSpec) -> str:
+        """The name of ``table`` in DuckDB SQL (``schema.name``)."""
+        return table.qualified_name
 
     # ------------------------------------------------------------------ reads
     def table_exists(self, con: duckdb.DuckDBPyConnection, table: TableSpec | str) -> bool:
@@ -112,8 +106,7 @@ class DuckDBWarehouse:
     def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Materialised days of ``table`` in [start, end]: ``partition_date``, ``row_count``, ``run_id``,
         ``written_at``."""
-        schema = {"partition_date": pl.Date, "row_count": pl.Int64, "run_id": pl.String,
-                  "written_at": pl.Datetime("us", "UTC")}
+        schema = PARTITION_LOG_SCHEMA
         if not Path(self.path).exists():
             return pl.DataFrame(schema=schema)
         with self.connect(read_only=True) as con:
@@ -159,34 +152,10 @@ class DuckDBWarehouse:
         partition date lies outside [start, end], a key is NULL or duplicated, or the frame does not
         match the schema. Returns the rows written per table.
         """
-        now = _now()
-        prepared: list[tuple[PartitionWrite, pl.DataFrame]] = []
-        for w in writes:
-            df = w.rows
-            for col, value in (("processed_at", now), ("created_at", now), ("run_id", run_id)):
-                if col in w.table.column_names and col not in df.columns:
-                    df = df.with_columns(pl.lit(value).alias(col))
-            try:
-                df = w.table.conform(df)
-            except ValueError as exc:
-                raise WarehouseError(str(exc)) from exc
-            part = df.get_column(w.table.partition_column)
-            outside = df.filter(part.is_null() | (part < start) | (part > end))
-            if outside.height:
-                raise WarehouseError(
-                    f"{w.table.qualified_name}: {outside.height} row(s) have {w.table.partition_column} "
-                    f"outside the partitions being written [{start}, {end}]"
-                )
-            key = list(w.table.key)
-            if df.select(pl.any_horizontal(pl.col(k).is_null() for k in key).any()).item():
-                raise WarehouseError(f"{w.table.qualified_name}: NULL in key columns {key}")
-            if df.height and df.select(key).is_duplicated().any():
-                dup = df.filter(df.select(key).is_duplicated()).select(key).head(3).to_dicts()
-                raise WarehouseError(f"{w.table.qualified_name}: duplicate keys {key}, e.g. {dup}")
-            prepared.append((w, df))
+        now = now_utc()
+        prepared = prepare_writes(writes, start, end, run_id, now)
 
         counts: dict[str, int] = {}
-        days = pl.date_range(start, end, "1d", eager=True)
         con = self.connect()
         try:
             con.execute("BEGIN TRANSACTION")
@@ -203,16 +172,8 @@ class DuckDBWarehouse:
                     cols = ", ".join(f'"{c}"' for c in t.column_names)
                     con.execute(f"INSERT INTO {t.qualified_name} ({cols}) SELECT {cols} FROM __incoming")
                     con.unregister("__incoming")
-                log_name = t.qualified_name + "".join(f"[{k}={v}]" for k, v in w.scope.items())
-                per_day = pl.DataFrame({"partition_date": days}).join(
-                    df.group_by(t.partition_column).len().rename(
-                        {t.partition_column: "partition_date", "len": "row_count"}),
-                    on="partition_date", how="left",
-                ).with_columns(
-                    pl.col("row_count").fill_null(0).cast(pl.Int64),
-                    pl.lit(log_name).alias("table_name"), pl.lit(run_id, pl.String).alias("run_id"),
-                    pl.lit(now).alias("written_at"),
-                ).select("table_name", "partition_date", "row_count", "run_id", "written_at")
+                log_name = w.log_name
+                per_day = partition_log_rows(w, df, start, end, run_id, now)
                 con.execute(f"DELETE FROM {PARTITION_LOG} WHERE table_name = ? AND partition_date BETWEEN ? AND ?",
                             [log_name, start, end])
                 con.register("__log", per_day.to_arrow())

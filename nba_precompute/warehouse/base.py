@@ -1,0 +1,161 @@
+"""The one warehouse interface the assets use, and the parts every implementation shares.
+
+Two implementations: :class:`~nba_precompute.warehouse.duckdb_warehouse.DuckDBWarehouse` (the default,
+one embedded file) and :class:`~nba_precompute.warehouse.bigquery_warehouse.BigQueryWarehouse`. The
+Dagster resource ``WarehouseResource`` picks one from configuration; the assets only call the methods of
+:class:`Warehouse`:
+
+* ``read(table, start, end, columns)`` - rows whose partition column lies in [start, end], the filter
+  pushed into the warehouse's query;
+* ``partition_log(table, start, end)`` - which days of a table were materialised, with row counts;
+* ``replace_partitions(writes, start, end, run_id)`` - replace the days [start, end] of one or more
+  tables atomically (all or nothing) and record each day in ``nba_processing.partition_log``.
+
+``query(sql)`` runs SQL in the warehouse's own dialect (DuckDB SQL or GoogleSQL) and is not portable;
+``table_ref(table)`` gives the name to use for a declared table in that dialect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import polars as pl
+
+from nba_precompute.schemas import Column, TableSpec
+
+PARTITION_LOG = "nba_processing.partition_log"
+
+# The bookkeeping table: one row per (table [+ scope], day) ever written. Declared like every other
+# table so that the BigQuery DDL comes from the same place; DuckDB adds a primary key on
+# (table_name, partition_date).
+PARTITION_LOG_TABLE = TableSpec(
+    schema="nba_processing",
+    name="partition_log",
+    description="One row per materialised (table, day): how many rows the partition holds, which run "
+    "wrote it and when. Days without games are recorded with row_count 0, so 'no games' is "
+    "distinguishable from 'never materialised'.",
+    columns=(
+        Column("table_name", "STRING", "Qualified table name, plus [column=value] when the write was "
+               "scoped (e.g. nba_processing.precompute_failures[processor=player_shot_zone_analysis])",
+               nullable=False),
+        Column("partition_date", "DATE", "The partition (day) written", nullable=False),
+        Column("row_count", "INT64", "Rows the partition holds after the write", "rows", nullable=False),
+        Column("run_id", "STRING", "Dagster run id of the write"),
+        Column("written_at", "TIMESTAMP", "When the write committed (UTC)", nullable=False),
+    ),
+    key=("table_name", "partition_date"),
+    partition_column="partition_date",
+    cluster_by=("table_name",),
+)
+
+PARTITION_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "partition_date": pl.Date(), "row_count": pl.Int64(), "run_id": pl.String(),
+    "written_at": pl.Datetime("us", "UTC"),
+}
+
+
+class WarehouseError(RuntimeError):
+    """A write was refused (rows outside the range, schema mismatch), the warehouse is misconfigured
+    (no project, dataset missing, no permission) or the warehouse failed."""
+
+
+@dataclass
+class PartitionWrite:
+    """Rows to write into ``table`` for a date range. ``scope`` restricts the replaced rows to those
+    matching column = value (e.g. ``{"processor": "player_shot_zone_analysis"}`` in the shared failures
+    table)."""
+
+    table: TableSpec
+    rows: pl.DataFrame
+    scope: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def log_name(self) -> str:
+        """The ``table_name`` recorded in the partition log: qualified name plus ``[k=v]`` per scope."""
+        return self.table.qualified_name + "".join(f"[{k}={v}]" for k, v in self.scope.items())
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """What the assets may call on a warehouse (see the module docstring)."""
+
+    kind: str  # "duckdb" or "bigquery": the Dagster asset kind and the SQL dialect of ``query``
+
+    def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
+             columns: Sequence[str] | None = None) -> pl.DataFrame: ...
+
+    def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame: ...
+
+    def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
+                           run_id: str | None = None) -> dict[str, int]: ...
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame: ...
+
+    def table_ref(self, table: TableSpec) -> str: ...
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def prepare_writes(writes: Sequence[PartitionWrite], start: dt.date, end: dt.date, run_id: str | None,
+                   now: dt.datetime) -> list[tuple[PartitionWrite, pl.DataFrame]]:
+    """Conform every write to its declared schema and validate it, before anything is written.
+
+    ``processed_at`` / ``created_at`` (= ``now``) and ``run_id`` are filled in when the frame lacks them.
+
+    Raises:
+        WarehouseError: a frame does not match its schema, a row's partition date is NULL or outside
+            [start, end], a key column is NULL, or a key is duplicated (naming the table and examples).
+    """
+    if start > end:
+        raise WarehouseError(f"empty date range: start {start} is after end {end}")
+    prepared: list[tuple[PartitionWrite, pl.DataFrame]] = []
+    for w in writes:
+        df = w.rows
+        for col, value in (("processed_at", now), ("created_at", now), ("run_id", run_id)):
+            if col in w.table.column_names and col not in df.columns:
+                df = df.with_columns(pl.lit(value).alias(col))
+        try:
+            df = w.table.conform(df)
+        except ValueError as exc:
+            raise WarehouseError(str(exc)) from exc
+        part = df.get_column(w.table.partition_column)
+        outside = df.filter(part.is_null() | (part < start) | (part > end))
+        if outside.height:
+            raise WarehouseError(
+                f"{w.table.qualified_name}: {outside.height} row(s) have {w.table.partition_column} "
+                f"outside the partitions being written [{start}, {end}]"
+            )
+        key = list(w.table.key)
+        if df.select(pl.any_horizontal(pl.col(k).is_null() for k in key).any()).item():
+            raise WarehouseError(f"{w.table.qualified_name}: NULL in key columns {key}")
+        if df.height and df.select(key).is_duplicated().any():
+            dup = df.filter(df.select(key).is_duplicated()).select(key).head(3).to_dicts()
+            raise WarehouseError(f"{w.table.qualified_name}: duplicate keys {key}, e.g. {dup}")
+        for k, v in w.scope.items():
+            if k not in w.table.column_names:
+                raise WarehouseError(f"{w.table.qualified_name}: scope column {k!r} is not declared")
+            if df.height and not df.get_column(k).cast(pl.String).eq(str(v)).all():
+                raise WarehouseError(f"{w.table.qualified_name}: rows outside the write's scope {k} = {v!r}")
+        prepared.append((w, df))
+    return prepared
+
+
+def partition_log_rows(w: PartitionWrite, df: pl.DataFrame, start: dt.date, end: dt.date,
+                       run_id: str | None, now: dt.datetime) -> pl.DataFrame:
+    """One partition-log row per day of [start, end] for a prepared write (0 rows on empty days), in
+    the column order of :data:`PARTITION_LOG_TABLE`."""
+    days = pl.date_range(start, end, "1d", eager=True)
+    t = w.table
+    return pl.DataFrame({"partition_date": days}).join(
+        df.group_by(t.partition_column).len().rename({t.partition_column: "partition_date", "len": "row_count"}),
+        on="partition_date", how="left",
+    ).with_columns(
+        pl.col("row_count").fill_null(0).cast(pl.Int64),
+        pl.lit(w.log_name).alias("table_name"), pl.lit(run_id, pl.String).alias("run_id"),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("written_at"),
+    ).select(PARTITION_LOG_TABLE.column_names)

@@ -1,0 +1,335 @@
+"""BigQuery contract: the same assets, tables and replace-the-partition semantics on BigQuery as on
+DuckDB, exercised against the local emulator ``bqemulator`` (own venv and process, see
+``nba_precompute_tests/bqemulator.py`` and ``.ci/setup-bqemulator``).
+
+What runs through the emulator's REST API with the real ``google-cloud-bigquery`` client: dataset
+checks, table creation (partitioning, clustering, modes, descriptions), Parquet load jobs into staging
+tables, the multi-statement transaction (DELETE + INSERT ... SELECT, COMMIT; rollback on error),
+parameterised reads, dry runs. Not covered by the emulator: IAM (permission errors are simulated with a
+client that answers 403), bytes-processed numbers (it reports 0), and concurrent-transaction aborts.
+"""
+
+import datetime as dt
+import os
+from typing import ClassVar
+
+import polars as pl
+import pytest
+from dagster import DagsterInstance
+from google.api_core import exceptions as gexc
+from google.cloud import bigquery
+from polars.testing import assert_frame_equal
+
+from nba_precompute import schemas
+from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
+from nba_precompute.pipeline import materialize_range
+from nba_precompute.schemas import (
+    PLAYER_GAME_SUMMARY,
+    PLAYER_SHOT_ZONE_ANALYSIS,
+    PRECOMPUTE_FAILURES,
+    TEAM_DEFENSE_ZONE_ANALYSIS,
+)
+from nba_precompute.warehouse.base import (
+    PARTITION_LOG_TABLE,
+    PartitionWrite,
+    WarehouseError,
+)
+from nba_precompute.warehouse.bigquery_costs import logical_bytes
+from nba_precompute.warehouse.bigquery_warehouse import (
+    BigQuerySettings,
+    BigQueryWarehouse,
+    make_client,
+)
+from nba_precompute_tests.bqemulator import emulator_venv, running_emulator
+from nba_precompute_tests.conftest import (
+    DEC_END,
+    DEC_START,
+    HISTORY_START,
+    PHASE4_SELECTION,
+)
+
+PROJECT = "nba-contract"
+REMAT_DAY = dt.date(2022, 12, 13)
+VOLATILE = {"processed_at", "created_at", "run_id"}
+
+
+@pytest.fixture(scope="session")
+def bq_endpoint(tmp_path_factory):
+    venv = emulator_venv()
+    if venv is None:
+        msg = ("BigQuery emulator not installed: run `.ci/setup-bqemulator` (creates .bqemu-venv) or set "
+               "NBA_PRECOMPUTE_BQEMULATOR_VENV")
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    log = tmp_path_factory.mktemp("bqemulator") / "bqemulator.log"
+    with running_emulator(venv, log, project=PROJECT) as url:
+        yield url
+
+
+def bq_resource(endpoint: str, **kwargs) -> WarehouseResource:
+    return WarehouseResource(kind="bigquery", bq_project=kwargs.pop("bq_project", PROJECT),
+                             bq_api_endpoint=endpoint, **kwargs)
+
+
+def _run_ids(wh, table, start, end) -> dict[dt.date, str]:
+    return dict(wh.partition_log(table, start, end).select("partition_date", "run_id").iter_rows())
+
+
+@pytest.fixture(scope="module")
+def bq_december(bq_endpoint, raw_data_dir):
+    """The conftest's December build (Phase 3 from opening night, Phase 4 over the week), through Dagster
+    into the emulator; then a stale row is planted in REMAT_DAY and that day of every asset is
+    rematerialised."""
+    resource = bq_resource(bq_endpoint)
+    wh = resource.get()
+    wh.create_datasets()
+    instance = DagsterInstance.ephemeral()
+    runs = [
+        materialize_range(HISTORY_START, DEC_END, raw_dir=str(raw_data_dir), warehouse=resource,
+                          selection="group:phase3_analytics", instance=instance),
+        materialize_range(DEC_START, DEC_END, raw_dir=str(raw_data_dir), warehouse=resource,
+                          selection=PHASE4_SELECTION, instance=instance),
+    ]
+    first_run_ids = {t.name: _run_ids(wh, t, DEC_START, DEC_END)
+                     for t in (PLAYER_GAME_SUMMARY, PLAYER_SHOT_ZONE_ANALYSIS)}
+    rows_before = wh.read(PLAYER_SHOT_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY)
+    # A stale row that a correct replace must remove: a copy of a real PSZA row under an unknown player.
+    stale = rows_before.head(1).with_columns(pl.lit(-1, pl.Int64).alias("player_id"))
+    wh.client.insert_rows(wh.client.get_table(wh.table_id(PLAYER_SHOT_ZONE_ANALYSIS)),
+                          stale.to_dicts())
+    planted = wh.read(PLAYER_SHOT_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY).height
+    runs.append(materialize_range(REMAT_DAY.isoformat(), REMAT_DAY.isoformat(), raw_dir=str(raw_data_dir),
+                                  warehouse=resource, selection="*", instance=instance))
+    return {"resource": resource, "wh": wh, "runs": runs, "first_run_ids": first_run_ids,
+            "rows_before": rows_before.height, "planted": planted}
+
+
+def _normalise(df: pl.DataFrame, table) -> pl.DataFrame:
+    keep = [c for c in df.columns if c not in VOLATILE]
+    lists = [c.name for c in table.columns if c.type == "STRING_LIST" and c.name in keep]
+    # BigQuery has no NULL array: a NULL list is stored as [] (documented in schemas.py).
+    return df.select(keep).with_columns(
+        [pl.col(c).fill_null(pl.lit([], pl.List(pl.String))) for c in lists]).sort(list(table.key))
+
+
+def test_runs_succeed(bq_december):
+    assert all(r.success for r in bq_december["runs"])
+
+
+def test_tables_follow_the_declarations(bq_december):
+    wh = bq_december["wh"]
+    for spec in (*schemas.ALL_TABLES, PARTITION_LOG_TABLE):
+        table = wh.client.get_table(wh.table_id(spec))
+        assert table.time_partitioning.type_ == "DAY"
+        assert table.time_partitioning.field == spec.partition_column
+        assert table.clustering_fields == (list(spec.cluster_by) or None)
+        assert [(f.name, f.field_type, f.mode) for f in table.schema] == [
+            (c.name, c.bigquery_type, c.bigquery_mode) for c in spec.columns]
+        assert [f.description for f in table.schema] == [c.full_description for c in spec.columns]
+
+
+@pytest.mark.parametrize("table", schemas.ALL_TABLES, ids=lambda t: t.name)
+def test_same_rows_as_duckdb(bq_december, december_warehouse, table):
+    """Every table equals the DuckDB build row for row (except write timestamps and run ids)."""
+    start = dt.date.fromisoformat(HISTORY_START)
+    end = dt.date.fromisoformat(DEC_END)
+    bq = bq_december["wh"].read(table, start, end)
+    duck = december_warehouse.warehouse.read(table, start, end)
+    assert bq.height > 0
+    assert_frame_equal(_normalise(bq, table), _normalise(duck, table), check_exact=False, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("table", schemas.ALL_TABLES, ids=lambda t: t.name)
+def test_no_duplicate_keys(bq_december, table):
+    wh = bq_december["wh"]
+    key = ", ".join(f"`{k}`" for k in table.key)
+    dups = wh.query(f"SELECT {key}, COUNT(*) AS n FROM {wh.table_ref(table)} GROUP BY {key} HAVING COUNT(*) > 1")
+    assert dups.height == 0
+
+
+def test_rematerialised_day_replaced_without_stale_rows(bq_december):
+    wh = bq_december["wh"]
+    assert bq_december["planted"] == bq_december["rows_before"] + 1  # the stale row was really there
+    after = wh.read(PLAYER_SHOT_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY)
+    assert after.height == bq_december["rows_before"]
+    assert after.filter(pl.col("player_id") == -1).height == 0
+    # The day carries the new run everywhere; the other days keep the first run.
+    for spec in (PLAYER_GAME_SUMMARY, PLAYER_SHOT_ZONE_ANALYSIS):
+        first = bq_december["first_run_ids"][spec.name]
+        now = _run_ids(wh, spec, dt.date.fromisoformat(DEC_START), dt.date.fromisoformat(DEC_END))
+        assert now[REMAT_DAY] != first[REMAT_DAY]
+        assert {d: r for d, r in now.items() if d != REMAT_DAY} == {d: r for d, r in first.items() if d != REMAT_DAY}
+    failures = wh.read(PRECOMPUTE_FAILURES, REMAT_DAY, REMAT_DAY)
+    assert failures.get_column("run_id").n_unique() == 1
+    assert failures.get_column("run_id")[0] == _run_ids(wh, PLAYER_SHOT_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY)[REMAT_DAY]
+    # No staging tables are left behind.
+    staging = [t.table_id for t in wh.client.list_tables(".".join(wh.settings.staging()))]
+    assert not [t for t in staging if t.startswith("_stage_")]
+
+
+def test_read_pushes_the_window_down(bq_december):
+    wh = bq_december["wh"]
+    sql, params = wh._read_sql(PLAYER_GAME_SUMMARY, REMAT_DAY, REMAT_DAY, ["game_id", "player_id"])
+    assert "WHERE `game_date` >= @start AND `game_date` <= @end" in sql
+    assert [(p.name, p.value) for p in params] == [("start", REMAT_DAY), ("end", REMAT_DAY)]
+    df = wh.read(PLAYER_GAME_SUMMARY, REMAT_DAY, REMAT_DAY, ["game_id", "player_id"])
+    assert df.columns == ["game_id", "player_id"] and df.height > 0
+    assert wh.read_bytes(PLAYER_GAME_SUMMARY, REMAT_DAY, REMAT_DAY) >= 0  # dry run accepted (0 on the emulator)
+
+
+def test_failed_transaction_leaves_partitions_unchanged(bq_december, monkeypatch):
+    wh = BigQueryWarehouse(bq_december["wh"].settings, bq_december["wh"].client)
+    before = wh.read(TEAM_DEFENSE_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY)
+    original = wh.swap_script
+    # Fail after the DELETE and INSERT statements, before COMMIT.
+    monkeypatch.setattr(wh, "swap_script", lambda *a: original(*a).replace(
+        "COMMIT TRANSACTION;", "SELECT ERROR('injected failure');\nCOMMIT TRANSACTION;"))
+    with pytest.raises(WarehouseError, match="not committed.*injected failure"):
+        wh.replace_partitions([PartitionWrite(TEAM_DEFENSE_ZONE_ANALYSIS, before.head(3))], REMAT_DAY, REMAT_DAY)
+    assert_frame_equal(wh.read(TEAM_DEFENSE_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY).sort("team_abbr"),
+                       before.sort("team_abbr"))
+
+
+def test_external_phase3_tables_are_read_not_written(bq_december):
+    """Pointing nba_analytics at tables maintained elsewhere (here: the ones written above)."""
+    own = bq_december["wh"]
+    ext = bq_resource(own.settings.api_endpoint, bq_datasets={"nba_analytics": f"{PROJECT}.nba_analytics"},
+                      bq_external_schemas=["nba_analytics"], bq_dataset_prefix="unused_").get()
+    assert ext.table_id(PLAYER_GAME_SUMMARY) == own.table_id(PLAYER_GAME_SUMMARY)
+    start, end = dt.date(2022, 12, 10), dt.date(2022, 12, 16)
+    assert_frame_equal(ext.read(PLAYER_GAME_SUMMARY, start, end).sort("game_id", "player_id"),
+                       own.read(PLAYER_GAME_SUMMARY, start, end).sort("game_id", "player_id"))
+    derived = ext.partition_log(PLAYER_GAME_SUMMARY, start, end)
+    written = own.partition_log(PLAYER_GAME_SUMMARY, start, end)
+    assert derived.select("partition_date", "row_count").equals(written.select("partition_date", "row_count"))
+    with pytest.raises(WarehouseError, match="external"):
+        ext.replace_partitions([PartitionWrite(PLAYER_GAME_SUMMARY, PLAYER_GAME_SUMMARY.empty_frame())], start, end)
+
+
+# --------------------------------------------------------------------------- misconfiguration
+
+
+def _psza_rows() -> pl.DataFrame:
+    return PLAYER_SHOT_ZONE_ANALYSIS.empty_frame()
+
+
+def test_no_project_fails_clearly(raw_data_dir, monkeypatch):
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", "bigquery")
+    monkeypatch.delenv("NBA_PRECOMPUTE_BQ_PROJECT", raising=False)
+    resource = warehouse_from_env()
+    with pytest.raises(WarehouseError, match="no project is configured.*NBA_PRECOMPUTE_BQ_PROJECT"):
+        resource.get()
+    result = materialize_range(REMAT_DAY.isoformat(), REMAT_DAY.isoformat(), raw_dir=str(raw_data_dir),
+                               warehouse=resource, selection="nba_analytics/nba_schedule",
+                               instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    assert "no project is configured" in str(result.all_events)
+
+
+def test_missing_dataset_fails_before_writing(bq_endpoint):
+    wh = bq_resource(bq_endpoint, bq_project="nba-missing").get()
+    wh.client.create_dataset(bigquery.Dataset("nba-missing.nba_precompute"))  # nba_processing is missing
+    with pytest.raises(WarehouseError, match=r"dataset nba-missing\.nba_processing .*does not exist.*bq mk"):
+        wh.replace_partitions([PartitionWrite(PLAYER_SHOT_ZONE_ANALYSIS, _psza_rows())], REMAT_DAY, REMAT_DAY)
+    assert list(wh.client.list_tables("nba-missing.nba_precompute")) == []
+
+
+def test_wrong_location_fails_clearly(bq_endpoint):
+    wh = bq_resource(bq_endpoint, bq_project="nba-location", bq_location="EU").get()
+    dataset = bigquery.Dataset("nba-location.nba_precompute")
+    dataset.location = "US"
+    wh.client.create_dataset(dataset)
+    with pytest.raises(WarehouseError, match="is in location US.*configured for EU"):
+        wh.read(PLAYER_SHOT_ZONE_ANALYSIS, REMAT_DAY, REMAT_DAY)
+
+
+class _DenyingClient:
+    """Delegates to a real client, records the calls that would write, and answers 403 (as BigQuery
+    does without the role) to ``get_dataset`` or to query jobs, as named in ``deny``."""
+
+    WRITES: ClassVar[set[str]] = {"create_table", "load_table_from_file", "insert_rows", "delete_table", "create_dataset"}
+
+    def __init__(self, inner, deny: str):
+        self.inner, self.deny, self.writes = inner, deny, []
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if name in self.WRITES:
+            self.writes.append(name)
+        if name == self.deny == "get_dataset":
+            def refuse(*args, **kwargs):
+                raise gexc.Forbidden("Access Denied: Dataset nba-denied:nba_precompute: Permission "
+                                     "bigquery.datasets.get denied (simulated)")
+            return refuse
+        if name == "query" and self.deny == "jobs":
+            def refuse_job(*args, **kwargs):
+                raise gexc.Forbidden("Access Denied: Project nba-denied: User does not have "
+                                     "bigquery.jobs.create permission (simulated)")
+            return refuse_job
+        return attr
+
+
+@pytest.mark.parametrize("deny, needle", [
+    ("get_dataset", "reading dataset nba-denied.nba_p"),
+    ("jobs", "running a query job in project nba-denied"),
+])
+def test_permission_denied_fails_before_writing(bq_endpoint, deny, needle):
+    settings = BigQuerySettings(project="nba-denied", api_endpoint=bq_endpoint)
+    real = make_client(settings)
+    for s in ("nba_precompute", "nba_processing"):
+        real.create_dataset(bigquery.Dataset(f"nba-denied.{s}"), exists_ok=True)
+    client = _DenyingClient(real, deny)
+    wh = BigQueryWarehouse(settings, client)
+    with pytest.raises(WarehouseError, match=f"refused {needle}.*permission denied.*roles/bigquery.jobUser"):
+        wh.replace_partitions([PartitionWrite(PLAYER_SHOT_ZONE_ANALYSIS, _psza_rows())], REMAT_DAY, REMAT_DAY)
+    assert client.writes == []
+    assert list(real.list_tables("nba-denied.nba_precompute")) == []
+
+
+def test_schema_mismatch_of_an_existing_table_is_named(bq_endpoint):
+    wh = bq_resource(bq_endpoint, bq_project="nba-legacy").get()
+    wh.create_datasets()
+    legacy = bigquery.Table(wh.table_id(PLAYER_GAME_SUMMARY),
+                            schema=[bigquery.SchemaField("game_id", "STRING"), bigquery.SchemaField("game_date", "DATE")])
+    wh.client.create_table(legacy)
+    with pytest.raises(WarehouseError, match="does not match the declaration.*missing column player_id"):
+        wh.read(PLAYER_GAME_SUMMARY, REMAT_DAY, REMAT_DAY)
+
+
+# --------------------------------------------------------------------------- units without the emulator
+
+
+def test_bigquery_types_from_the_declarations():
+    col = {c.name: c for c in PLAYER_GAME_SUMMARY.columns}
+    assert (col["data_quality_issues"].bigquery_type, col["data_quality_issues"].bigquery_mode) == ("STRING", "REPEATED")
+    assert (col["game_id"].bigquery_type, col["game_id"].bigquery_mode) == ("STRING", "REQUIRED")
+    table = PLAYER_GAME_SUMMARY.bigquery_table("p.d.player_game_summary")
+    assert table.time_partitioning.field == "game_date"
+    assert table.clustering_fields == ["player_id", "team_abbr"]
+
+
+def test_logical_bytes_follow_bigquery_size_rules():
+    df = pl.DataFrame({"i": [1, None], "f": [0.5, 1.0], "b": [True, None], "s": ["ab", "é"],
+                       "d": [dt.date(2022, 1, 1), None], "l": [["x", "yz"], None]})
+    # i 8; f 16; b 1; s (2+2)+(2+2); d 8; l (2+1)+(2+2)
+    assert logical_bytes(df) == 8 + 16 + 1 + 8 + 8 + 7
+
+
+def test_configuration_defaults_to_duckdb_and_parses_bigquery_settings(monkeypatch):
+    for var in ("NBA_PRECOMPUTE_WAREHOUSE", "NBA_PRECOMPUTE_BQ_DATASETS", "NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS"):
+        monkeypatch.delenv(var, raising=False)
+    assert warehouse_from_env().kind == "duckdb"
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", "bigquery")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_PROJECT", "p")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASET_PREFIX", "dev_")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASETS", "nba_analytics=legacy.nba_analytics")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS", "nba_analytics")
+    settings = warehouse_from_env().bigquery_settings()
+    assert settings.dataset("nba_analytics") == ("legacy", "nba_analytics")
+    assert settings.dataset("nba_precompute") == ("p", "dev_nba_precompute")
+    assert settings.staging() == ("p", "dev_nba_processing")
+    assert settings.external_schemas == ("nba_analytics",)
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASETS", "nba_analytics")
+    with pytest.raises(ValueError, match="expected schema=dataset"):
+        warehouse_from_env()
