@@ -33,7 +33,7 @@ def _shot(page, ui, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def ui_backfill(browser, dagster_ui):
+def ui_backfill(dagster_ui, browser):  # the instance first: its in-process run precedes the browser
     """Launch the PSZA backfill of START..END from the asset page's Materialize dialog and wait for it.
 
     Returns the backfill id. Every step is screenshotted."""
