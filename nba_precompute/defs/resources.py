@@ -45,6 +45,16 @@ class WarehouseResource(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._run_id = context.run.run_id if context.run is not None else None
+        if self.kind == "duckdb":
+            # one open DuckDB connection for the whole run (closed in teardown_after_execution)
+            duck = DuckDBWarehouse(self.duckdb_path)
+            duck.open_session()
+            self._warehouse = duck
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if isinstance(self._warehouse, DuckDBWarehouse):
+            self._warehouse.close_session()
+            self._warehouse = None
 
     def bigquery_settings(self):
         from nba_precompute.warehouse.bigquery_warehouse import BigQuerySettings
@@ -82,7 +92,7 @@ class WarehouseResource(ConfigurableResource):
             WarehouseError: unknown ``kind``, or BigQuery without a project.
         """
         if self.kind == "duckdb":
-            return DuckDBWarehouse(self.duckdb_path)
+            return self._warehouse if self._warehouse is not None else DuckDBWarehouse(self.duckdb_path)
         if self.kind != "bigquery":
             raise WarehouseError(f"warehouse kind {self.kind!r}: expected 'duckdb' or 'bigquery'")
         if self._warehouse is None:

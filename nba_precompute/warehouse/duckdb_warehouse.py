@@ -44,16 +44,44 @@ class DuckDBWarehouse:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        self._session: duckdb.DuckDBPyConnection | None = None
+        # tables whose DDL and columns were verified by a committed write of this instance
+        self._verified: set[str] = set()
+
+    def open_session(self) -> None:
+        """Keep one read-write connection open until :meth:`close_session` (e.g. for a Dagster run).
+
+        Attaching the file costs tens of milliseconds and a run makes dozens of reads and writes;
+        inside a session each call gets a cursor of the one open connection instead. DuckDB refuses a
+        second attachment of the same file in one process, so a session must be closed before another
+        connection to the file is opened (the Dagster resource closes it when the run ends).
+        """
+        if self._session is None:
+            self._session = self._attach(read_only=False)
+
+    def close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     CATALOG = "nba_warehouse"
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the file attached under the fixed catalog name ``nba_warehouse``.
+        """A connection with the file attached under the fixed catalog name ``nba_warehouse``.
 
         Attaching under a fixed alias (instead of ``duckdb.connect(path)``, whose catalog is named after
         the file) keeps schema names unambiguous whatever the file is called: a file named
-        ``nba_precompute.duckdb`` would otherwise shadow the ``nba_precompute`` schema.
+        ``nba_precompute.duckdb`` would otherwise shadow the ``nba_precompute`` schema. Inside a session
+        (:meth:`open_session`) this is a cursor of the session's connection; closing it is cheap.
         """
+        if self._session is not None:
+            cur = self._session.cursor()
+            cur.execute(f"USE {self.CATALOG}")
+            cur.execute("SET TimeZone = 'UTC'")
+            return cur
+        return self._attach(read_only)
+
+    def _attach(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         elif not Path(self.path).exists():
@@ -161,7 +189,8 @@ class DuckDBWarehouse:
             con.execute("BEGIN TRANSACTION")
             for w, df in prepared:
                 t = w.table
-                self._ensure(con, t)
+                if t.qualified_name not in self._verified:
+                    self._ensure(con, t)
                 scope_sql = "".join(f' AND "{k}" = ?' for k in w.scope)
                 con.execute(
                     f'DELETE FROM {t.qualified_name} WHERE "{t.partition_column}" BETWEEN ? AND ?{scope_sql}',
@@ -181,6 +210,7 @@ class DuckDBWarehouse:
                 con.unregister("__log")
                 counts[log_name] = df.height
             con.execute("COMMIT")
+            self._verified.update(w.table.qualified_name for w, _ in prepared)
         except Exception as exc:
             con.execute("ROLLBACK")
             if isinstance(exc, WarehouseError):
