@@ -712,8 +712,8 @@ def compare_psza(left: pl.DataFrame, right: pl.DataFrame, tolerance: float = TOL
     """Compare two PSZA row sets on (player_id, analysis_date): key sets, ``COMPARE_NUMERIC`` within
     ``tolerance`` (NULL only equal to NULL) and ``COMPARE_EXACT`` exactly."""
     cols = [*_KEY, *COMPARE_NUMERIC, *COMPARE_EXACT]
-    a = left.select(cols).cast({c: pl.Float64 for c in COMPARE_NUMERIC})
-    b = right.select(cols).cast({c: pl.Float64 for c in COMPARE_NUMERIC} | {"player_id": pl.Int64,
+    a = left.select(cols).cast(dict.fromkeys(COMPARE_NUMERIC, pl.Float64))
+    b = right.select(cols).cast(dict.fromkeys(COMPARE_NUMERIC, pl.Float64) | {"player_id": pl.Int64,
                                                                            "analysis_date": pl.Date})
     a = a.cast({"player_id": pl.Int64})
     j = a.join(b, on=list(_KEY), how="full", suffix="__r", coalesce=True, nulls_equal=False)

@@ -22,13 +22,13 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 # asset checks still show the failure. Set it to 0 to keep Dagster's default. See README "Performance".
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
-from nba_precompute.defs.checks import ALL_CHECKS  # noqa: E402
-from nba_precompute.defs.composite import COMPOSITE_ASSETS  # noqa: E402
-from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS  # noqa: E402
-from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS  # noqa: E402
-from nba_precompute.defs.predictions import PREDICTION_ASSETS  # noqa: E402
-from nba_precompute.defs.resources import default_resources  # noqa: E402
-from nba_precompute.defs.schedules import daily_refresh_job, daily_refresh_schedule  # noqa: E402
+from nba_precompute.defs.checks import ALL_CHECKS
+from nba_precompute.defs.composite import COMPOSITE_ASSETS
+from nba_precompute.defs.phase3 import PHASE3_ASSETS, RAW_ASSETS
+from nba_precompute.defs.precompute import PRECOMPUTE_ASSETS
+from nba_precompute.defs.predictions import PREDICTION_ASSETS
+from nba_precompute.defs.resources import default_resources
+from nba_precompute.defs.schedules import daily_refresh_job, daily_refresh_schedule
 
 ALL_ASSETS = [*RAW_ASSETS, *PHASE3_ASSETS, *PRECOMPUTE_ASSETS, *COMPOSITE_ASSETS, *PREDICTION_ASSETS]
 

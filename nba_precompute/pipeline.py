@@ -1,6 +1,6 @@
 """Run the assets of the code location over a partition range from Python (tests, benchmark).
 
-The same thing as ``dagster asset materialize -m nba_precompute.definitions --select ... 
+The same thing as ``dagster asset materialize -m nba_precompute.definitions --select ...
 --partition-range A...B``: one single-run backfill through Dagster's ``materialize``.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 

@@ -31,9 +31,7 @@ def player_games(rows: list[dict], sched: pl.DataFrame) -> pl.DataFrame:
     out = []
     for r in rows:
         row = {c.name: None for c in PLAYER_GAME_SUMMARY.columns}
-        row.update({k: 0 for k in ("paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes",
-                                   "three_pt_attempts", "three_pt_makes", "fg_attempts", "fg_makes", "points",
-                                   "ft_attempts", "ft_makes", "turnovers")})
+        row.update(dict.fromkeys(("paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes", "three_pt_attempts", "three_pt_makes", "fg_attempts", "fg_makes", "points", "ft_attempts", "ft_makes", "turnovers"), 0))
         row.update({"minutes_played": 30.0, "has_complete_shot_zones": True, "data_quality_issues": [],
                     "player_lookup": f"player{r['player_id']}", "is_dnp": False})
         row.update(r)

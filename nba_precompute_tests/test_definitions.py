@@ -5,7 +5,11 @@ import datetime as dt
 from dagster import AssetKey, BackfillPolicy, Definitions
 
 from nba_precompute.definitions import defs
-from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION, daily_partitions
+from nba_precompute.partitions import (
+    FIRST_OPENING_NIGHT,
+    LAST_PARTITION,
+    daily_partitions,
+)
 from nba_precompute.raw.readers import read_schedule
 from nba_precompute.schemas import ALL_TABLES, PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar

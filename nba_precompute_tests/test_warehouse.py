@@ -6,7 +6,11 @@ import polars as pl
 import pytest
 
 from nba_precompute.schemas import PRECOMPUTE_FAILURES, UPCOMING_TEAM_GAME_CONTEXT
-from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse, PartitionWrite, WarehouseError
+from nba_precompute.warehouse.duckdb_warehouse import (
+    DuckDBWarehouse,
+    PartitionWrite,
+    WarehouseError,
+)
 
 D1, D2, D3 = dt.date(2022, 12, 1), dt.date(2022, 12, 2), dt.date(2022, 12, 3)
 

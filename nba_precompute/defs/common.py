@@ -87,3 +87,25 @@ def range_metadata(start: dt.date, end: dt.date, rows: pl.DataFrame, date_col: s
         meta["rows_per_game_date_min"] = MetadataValue.int(int(per_day.get_column("len").min()))
         meta["rows_per_game_date_max"] = MetadataValue.int(int(per_day.get_column("len").max()))
     return meta
+
+
+def partitioned_asset_kwargs(table: TableSpec, deps: list, group: str) -> dict:
+    """``@asset`` arguments shared by every warehouse table asset: the table's key, description and
+    column schema, the one daily partitions definition, single-run backfills, the group, kinds
+    (polars + the configured warehouse), the declared upstream ``deps`` and the warehouse pool."""
+    from dagster import BackfillPolicy
+
+    from nba_precompute import config
+    from nba_precompute.partitions import daily_partitions
+
+    return {
+        "key": table.asset_key_path,
+        "partitions_def": daily_partitions,
+        "backfill_policy": BackfillPolicy.single_run(),
+        "group_name": group,
+        "kinds": {"polars", config.warehouse_kind()},
+        "description": table.description,
+        "metadata": table_metadata(table),
+        "deps": deps,
+        "pool": WAREHOUSE_POOL,
+    }

@@ -7,22 +7,19 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetSpec,
-    BackfillPolicy,
     MaterializeResult,
     asset,
 )
 
-from nba_precompute import config
 from nba_precompute.defs.common import (
-    WAREHOUSE_POOL,
     dates_without_games,
     partition_dates,
+    partitioned_asset_kwargs,
     range_metadata,
     read_season_schedule,
-    table_metadata,
 )
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import daily_partitions, history_through_d
+from nba_precompute.partitions import history_through_d
 from nba_precompute.raw import readers
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -38,7 +35,6 @@ from nba_precompute.warehouse.base import PartitionWrite
 
 GROUP = "phase3_analytics"
 # The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
-KINDS = {"polars", config.warehouse_kind()}
 
 RAW_SCHEDULE = AssetSpec(
     key=["raw", "nba_schedule"], group_name="raw", kinds={"csv"},
@@ -61,17 +57,7 @@ RAW_SHOTS = AssetSpec(
 RAW_ASSETS = [RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS]
 
 def _asset_kwargs(table: TableSpec, deps: list) -> dict:
-    return dict(
-        key=table.asset_key_path,
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        group_name=GROUP,
-        kinds=KINDS,
-        description=table.description,
-        metadata=table_metadata(table),
-        deps=deps,
-        pool=WAREHOUSE_POOL,
-    )
+    return partitioned_asset_kwargs(table, deps, GROUP)
 
 def _shot_seasons(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[int]:
     seasons = schedule.filter(pl.col("game_date").is_between(start, end)).get_column("season_year").unique()

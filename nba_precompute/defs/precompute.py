@@ -5,13 +5,25 @@ in one transaction."""
 import datetime as dt
 
 import polars as pl
-from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
-from nba_precompute import config
-from nba_precompute.defs.common import WAREHOUSE_POOL, partition_dates, read_season_schedule, table_metadata
+from nba_precompute.defs.common import (
+    partition_dates,
+    partitioned_asset_kwargs,
+    read_season_schedule,
+)
 from nba_precompute.defs.phase3 import write_range
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.partitions import daily_partitions, history_before_d, history_through_d
+from nba_precompute.partitions import (
+    history_before_d,
+    history_through_d,
+)
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -23,35 +35,24 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms import psza, tdza
 from nba_precompute.transforms.common import dates_frame
-from nba_precompute.transforms.quality import split_invalid_rows
 from nba_precompute.transforms.coverage import (
     CATEGORIES,
     INCOMPLETE_DATA,
     empty_failures,
     missing_partition_failures,
 )
+from nba_precompute.transforms.quality import split_invalid_rows
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 GROUP = "phase4_precompute"
 # The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
-KINDS = {"polars", config.warehouse_kind()}
 
 def _asset_kwargs(table: TableSpec, deps: list) -> dict:
-    return dict(
-        key=table.asset_key_path,
-        partitions_def=daily_partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        group_name=GROUP,
-        kinds=KINDS,
-        description=table.description,
-        metadata=table_metadata(table),
-        deps=deps,
-        pool=WAREHOUSE_POOL,
-    )
+    return partitioned_asset_kwargs(table, deps, GROUP)
 
 def failure_metadata(rows: pl.DataFrame, failures: pl.DataFrame, minimum: int) -> dict[str, object]:
     """Counts per failure category, entities below the minimum, and the incomplete rate (0-1)."""
-    counts = {c: 0 for c in CATEGORIES}
+    counts = dict.fromkeys(CATEGORIES, 0)
     for r in failures.group_by("failure_category").len().iter_rows():
         counts[r[0]] = r[1]
     incomplete = counts[INCOMPLETE_DATA]

@@ -21,8 +21,18 @@ import datetime as dt
 
 import polars as pl
 
-from nba_precompute.transforms.common import player_lookup_expr, safe_div, season_calendar, season_type_expr
-from nba_precompute.transforms.windows import day_window, last_n_window, number_games, state_before
+from nba_precompute.transforms.common import (
+    player_lookup_expr,
+    safe_div,
+    season_calendar,
+    season_type_expr,
+)
+from nba_precompute.transforms.windows import (
+    day_window,
+    last_n_window,
+    number_games,
+    state_before,
+)
 from nba_precompute.transforms.zones import zone_counts
 
 FTA_WEIGHT = 0.44

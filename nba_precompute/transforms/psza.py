@@ -19,7 +19,12 @@ import datetime as dt
 
 import polars as pl
 
-from nba_precompute.transforms.common import dates_frame, safe_div, season_calendar, with_season
+from nba_precompute.transforms.common import (
+    dates_frame,
+    safe_div,
+    season_calendar,
+    with_season,
+)
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,

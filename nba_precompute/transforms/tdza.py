@@ -18,7 +18,12 @@ import datetime as dt
 
 import polars as pl
 
-from nba_precompute.transforms.common import dates_frame, safe_div, season_calendar, with_season
+from nba_precompute.transforms.common import (
+    dates_frame,
+    safe_div,
+    season_calendar,
+    with_season,
+)
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
@@ -28,7 +33,12 @@ from nba_precompute.transforms.coverage import (
     scheduled_team_games,
     team_coverage,
 )
-from nba_precompute.transforms.windows import day_window, last_n_window, number_games, state_before
+from nba_precompute.transforms.windows import (
+    day_window,
+    last_n_window,
+    number_games,
+    state_before,
+)
 
 PROCESSOR = "team_defense_zone_analysis"
 MIN_GAMES = 15

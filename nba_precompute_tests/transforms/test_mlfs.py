@@ -105,7 +105,7 @@ def test_quality_cap_069_for_one_required_default():
 
 
 def test_quality_cap_049_for_five_required_defaults_and_missing_counts_as_default():
-    tags = {n: "default" for n in ("points_avg_last_5", "points_avg_last_10", "points_avg_season", "points_std_last_10")}
+    tags = dict.fromkeys(("points_avg_last_5", "points_avg_last_10", "points_avg_season", "points_std_last_10"), "default")
     q = mlfs.add_quality(_sources(pct_paint="missing", **tags)).row(0, named=True)
     # (55 + 4 x 0.4 + 0) / 60 = 0.9433 uncapped -> 0.49 with 5 required defaults (a missing one counts)
     assert q["required_default_count"] == 5 and q["feature_quality_score"] == pytest.approx(0.49)

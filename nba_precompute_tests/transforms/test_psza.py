@@ -3,7 +3,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nba_precompute.transforms.psza import build_player_shot_zone_analysis, primary_scoring_zone_expr
+from nba_precompute.transforms.psza import (
+    build_player_shot_zone_analysis,
+    primary_scoring_zone_expr,
+)
 from nba_precompute_tests.builders import OPENING, days, player_games, schedule
 
 D = dt.date(2022, 10, 31)

@@ -3,7 +3,11 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nba_precompute.transforms.tdza import LEAGUE_DEFAULTS, build_team_defense_zone_analysis, league_averages
+from nba_precompute.transforms.tdza import (
+    LEAGUE_DEFAULTS,
+    build_team_defense_zone_analysis,
+    league_averages,
+)
 from nba_precompute_tests.builders import OPENING, days
 
 N_DATES = 16

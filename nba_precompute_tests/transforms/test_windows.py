@@ -2,7 +2,12 @@ import datetime as dt
 
 import polars as pl
 
-from nba_precompute.transforms.windows import day_window, last_n_window, number_games, state_before
+from nba_precompute.transforms.windows import (
+    day_window,
+    last_n_window,
+    number_games,
+    state_before,
+)
 
 D = dt.date
 
