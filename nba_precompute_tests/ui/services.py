@@ -55,6 +55,25 @@ class ServiceError(RuntimeError):
     """The webserver or the daemon did not start, or a GraphQL call failed."""
 
 
+LAUNCH_RUN = """
+mutation LaunchRun($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+
+RUN = """
+query Run($id: ID!) {
+  runOrError(runId: $id) { __typename ... on Run { runId status startTime endTime } }
+}
+"""
+
+
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -166,6 +185,35 @@ class DagsterServices:
         if data["__typename"] != "LaunchBackfillSuccess":
             raise ServiceError(f"launchPartitionBackfill failed: {data}")
         return data["backfillId"]
+
+    def launch_asset_run(self, asset_paths: list[list[str]], partition: str) -> str:
+        """``launchRun`` of the assets' job for one partition (what a script or sensor submits); returns the
+        run id. The run goes to the instance's run queue like any UI-launched run."""
+        data = self.graphql(LAUNCH_RUN, {"params": {
+            "selector": {"repositoryLocationName": "nba_precompute", "repositoryName": "__repository__",
+                         "jobName": "__ASSET_JOB", "assetSelection": [{"path": p} for p in asset_paths]},
+            "mode": "default",
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+        }})["launchRun"]
+        if data["__typename"] != "LaunchRunSuccess":
+            raise ServiceError(f"launchRun failed: {data}")
+        return data["run"]["runId"]
+
+    def run(self, run_id: str) -> dict:
+        """``runId``, ``status``, ``startTime``/``endTime`` (epoch s) of one run."""
+        return self.graphql(RUN, {"id": run_id})["runOrError"]
+
+    def wait_for_runs(self, run_ids: list[str], timeout: float = 300.0, poll: float = 2.0) -> list[dict]:
+        """Poll until every run has a terminal status (bounded by ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            runs = [self.run(r) for r in run_ids]
+            if all(r["status"] in TERMINAL_RUN_STATUSES for r in runs):
+                return runs
+            if time.monotonic() > deadline:
+                raise ServiceError(f"runs not finished after {timeout:.0f}s: {runs}")
+            time.sleep(poll)
 
     def backfill(self, backfill_id: str) -> dict:
         """The backfill's ``id``, ``status``, ``numPartitions`` and ``partitionNames``."""
