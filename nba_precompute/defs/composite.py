@@ -3,16 +3,16 @@
 transform over the whole partition range and writes its rows and precompute_failures rows in one
 transaction."""
 
-from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from nba_precompute.defs.common import partition_dates, read_season_schedule
 from nba_precompute.defs.precompute import (
+    Upstream,
     _asset_kwargs,
     _write_phase4,
     upstream_partition_failures,
 )
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.partitions import history_before_d, history_through_d
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_COMPOSITE_FACTORS,
@@ -26,15 +26,18 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms import pcf, pdc
 
+PCF_UPSTREAM: Upstream = (
+    (PLAYER_SHOT_ZONE_ANALYSIS, "same_day"), (TEAM_DEFENSE_ZONE_ANALYSIS, "same_day"),
+    (UPCOMING_PLAYER_GAME_CONTEXT, "same_day"), (UPCOMING_TEAM_GAME_CONTEXT, "same_day"),
+    (PLAYER_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through"),
+)
+PDC_UPSTREAM: Upstream = (
+    (UPCOMING_PLAYER_GAME_CONTEXT, "same_day"), (PLAYER_SHOT_ZONE_ANALYSIS, "same_day"),
+    (PLAYER_GAME_SUMMARY, "before"), (TEAM_OFFENSE_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through"),
+)
 
-@asset(**_asset_kwargs(PLAYER_COMPOSITE_FACTORS, [
-    AssetDep(PLAYER_SHOT_ZONE_ANALYSIS.asset_key_path),
-    AssetDep(TEAM_DEFENSE_ZONE_ANALYSIS.asset_key_path),
-    AssetDep(UPCOMING_PLAYER_GAME_CONTEXT.asset_key_path),
-    AssetDep(UPCOMING_TEAM_GAME_CONTEXT.asset_key_path),
-    AssetDep(PLAYER_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]))
+
+@asset(**_asset_kwargs(PLAYER_COMPOSITE_FACTORS, PCF_UPSTREAM))
 def player_composite_factors(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     start, end = partition_dates(context)
     wh = warehouse.get()
@@ -44,22 +47,12 @@ def player_composite_factors(context: AssetExecutionContext, warehouse: Warehous
         wh.read(UPCOMING_PLAYER_GAME_CONTEXT, start, end), wh.read(PLAYER_SHOT_ZONE_ANALYSIS, start, end),
         wh.read(TEAM_DEFENSE_ZONE_ANALYSIS, start, end), wh.read(UPCOMING_TEAM_GAME_CONTEXT, start, end),
         present, schedule, start, end)
-    upstream = upstream_partition_failures(
-        wh, pcf.PROCESSOR, [(UPCOMING_PLAYER_GAME_CONTEXT, "same_day"), (UPCOMING_TEAM_GAME_CONTEXT, "same_day"),
-                            (PLAYER_SHOT_ZONE_ANALYSIS, "same_day"), (TEAM_DEFENSE_ZONE_ANALYSIS, "same_day"),
-                            (PLAYER_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through")],
-        history_start, start, end)
+    upstream = upstream_partition_failures(wh, pcf.PROCESSOR, PCF_UPSTREAM, history_start, start, end)
     return _write_phase4(context, warehouse, PLAYER_COMPOSITE_FACTORS, pcf.PROCESSOR, rows, failures, start, end,
                          schedule, 0, upstream)
 
 
-@asset(**_asset_kwargs(PLAYER_DAILY_CACHE, [
-    AssetDep(UPCOMING_PLAYER_GAME_CONTEXT.asset_key_path),
-    AssetDep(PLAYER_SHOT_ZONE_ANALYSIS.asset_key_path),
-    AssetDep(PLAYER_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(TEAM_OFFENSE_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]))
+@asset(**_asset_kwargs(PLAYER_DAILY_CACHE, PDC_UPSTREAM))
 def player_daily_cache(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     start, end = partition_dates(context)
     wh = warehouse.get()
@@ -68,11 +61,7 @@ def player_daily_cache(context: AssetExecutionContext, warehouse: WarehouseResou
         wh.read(UPCOMING_PLAYER_GAME_CONTEXT, start, end), wh.read(PLAYER_GAME_SUMMARY, history_start, end),
         wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, end), wh.read(PLAYER_SHOT_ZONE_ANALYSIS, start, end),
         schedule, start, end)
-    upstream = upstream_partition_failures(
-        wh, pdc.PROCESSOR, [(UPCOMING_PLAYER_GAME_CONTEXT, "same_day"), (PLAYER_SHOT_ZONE_ANALYSIS, "same_day"),
-                            (PLAYER_GAME_SUMMARY, "before"), (TEAM_OFFENSE_GAME_SUMMARY, "before"),
-                            (NBA_SCHEDULE, "through")],
-        history_start, start, end)
+    upstream = upstream_partition_failures(wh, pdc.PROCESSOR, PDC_UPSTREAM, history_start, start, end)
     return _write_phase4(context, warehouse, PLAYER_DAILY_CACHE, pdc.PROCESSOR, rows, failures, start, end,
                          schedule, pdc.MIN_GAMES, upstream)
 

@@ -3,6 +3,7 @@ Polars transform over the whole partition range, and writes its rows and its pre
 in one transaction."""
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 from dagster import (
@@ -45,10 +46,24 @@ from nba_precompute.transforms.quality import split_invalid_rows
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 GROUP = "phase4_precompute"
-# The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
 
-def _asset_kwargs(table: TableSpec, deps: list) -> dict:
-    return partitioned_asset_kwargs(table, deps, GROUP)
+# How a Phase 4 asset reads an upstream table, as (table, mode) pairs: ``same_day`` (partition D),
+# ``before`` (the history [D - SEASON_LOOKBACK_DAYS, D - 1], the as-of rule) or ``through`` (the history
+# and D itself). One declaration per asset drives both its Dagster dependencies (the partition mapping
+# of each mode) and the check that the upstream partitions it needs were materialised.
+Upstream = Sequence[tuple[TableSpec, str]]
+_MODE_MAPPINGS = {"same_day": lambda: None, "before": history_before_d, "through": history_through_d}
+
+
+def upstream_deps(upstream: Upstream) -> list[AssetDep]:
+    """The ``AssetDep`` of each (table, mode) pair, with the mode's partition mapping (identity for
+    ``same_day``). Raises ``KeyError`` for an unknown mode."""
+    return [AssetDep(table.asset_key_path, partition_mapping=_MODE_MAPPINGS[mode]()) for table, mode in upstream]
+
+
+def _asset_kwargs(table: TableSpec, upstream: Upstream, group: str = GROUP) -> dict:
+    return partitioned_asset_kwargs(table, upstream_deps(upstream), group)
+
 
 def failure_metadata(rows: pl.DataFrame, failures: pl.DataFrame, minimum: int) -> dict[str, object]:
     """Counts per failure category, entities below the minimum, and the incomplete rate (0-1)."""
@@ -64,7 +79,7 @@ def failure_metadata(rows: pl.DataFrame, failures: pl.DataFrame, minimum: int) -
     meta["true_failures"] = MetadataValue.int(int(failures.get_column("is_failure").sum()))
     return meta
 
-def upstream_partition_failures(wh: Warehouse, processor: str, deps: list[tuple[TableSpec, str]],
+def upstream_partition_failures(wh: Warehouse, processor: str, deps: Upstream,
                                 history_start: dt.date, start: dt.date, end: dt.date) -> pl.DataFrame:
     """DATE_LEVEL MISSING_DEPENDENCY rows for every upstream partition the range needs that was never
     materialised (``nba_processing.partition_log``). ``deps`` pairs each upstream table with its mode:
@@ -72,6 +87,8 @@ def upstream_partition_failures(wh: Warehouse, processor: str, deps: list[tuple[
     dates = dates_frame(start, end)
     frames = [empty_failures()]
     for table, mode in deps:
+        if mode not in _MODE_MAPPINGS:
+            raise ValueError(f"{processor}: unknown upstream mode {mode!r} for {table.qualified_name}")
         first = start if mode == "same_day" else history_start
         last = end - dt.timedelta(days=1) if mode == "before" else end
         if last < first:
@@ -106,35 +123,31 @@ def _write_phase4(context: AssetExecutionContext, warehouse: WarehouseResource, 
         extra_metadata=meta,
     )
 
-@asset(**_asset_kwargs(TEAM_DEFENSE_ZONE_ANALYSIS, [
-    AssetDep(TEAM_DEFENSE_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]))
+TDZA_UPSTREAM: Upstream = ((TEAM_DEFENSE_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through"))
+
+
+@asset(**_asset_kwargs(TEAM_DEFENSE_ZONE_ANALYSIS, TDZA_UPSTREAM))
 def team_defense_zone_analysis(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     start, end = partition_dates(context)
     wh = warehouse.get()
     schedule, history_start = read_season_schedule(wh, start, end)
     team_defense = wh.read(TEAM_DEFENSE_GAME_SUMMARY, history_start, end)
     rows, failures = tdza.build_team_defense_zone_analysis(team_defense, schedule, start, end)
-    upstream = upstream_partition_failures(
-        wh, tdza.PROCESSOR, [(TEAM_DEFENSE_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through")],
-        history_start, start, end)
+    upstream = upstream_partition_failures(wh, tdza.PROCESSOR, TDZA_UPSTREAM, history_start, start, end)
     return _write_phase4(context, warehouse, TEAM_DEFENSE_ZONE_ANALYSIS, tdza.PROCESSOR, rows, failures,
                          start, end, schedule, tdza.MIN_GAMES, upstream)
 
-@asset(**_asset_kwargs(PLAYER_SHOT_ZONE_ANALYSIS, [
-    AssetDep(PLAYER_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]))
+PSZA_UPSTREAM: Upstream = ((PLAYER_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through"))
+
+
+@asset(**_asset_kwargs(PLAYER_SHOT_ZONE_ANALYSIS, PSZA_UPSTREAM))
 def player_shot_zone_analysis(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     start, end = partition_dates(context)
     wh = warehouse.get()
     schedule, history_start = read_season_schedule(wh, start, end)
     player_games = wh.read(PLAYER_GAME_SUMMARY, history_start, end)
     rows, failures = psza.build_player_shot_zone_analysis(player_games, schedule, start, end)
-    upstream = upstream_partition_failures(
-        wh, psza.PROCESSOR, [(PLAYER_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through")],
-        history_start, start, end)
+    upstream = upstream_partition_failures(wh, psza.PROCESSOR, PSZA_UPSTREAM, history_start, start, end)
     return _write_phase4(context, warehouse, PLAYER_SHOT_ZONE_ANALYSIS, psza.PROCESSOR, rows, failures,
                          start, end, schedule, psza.MIN_GAMES, upstream)
 

@@ -3,16 +3,16 @@ four Phase 4 tables for D (PDC, PCF, PSZA and the opponent's TDZA) and the Phase
 fallbacks, runs one Polars transform over the partition range and writes rows and failures in one
 transaction."""
 
-from dagster import AssetDep, AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from nba_precompute.defs.common import partition_dates, read_season_schedule
 from nba_precompute.defs.precompute import (
+    Upstream,
     _asset_kwargs,
     _write_phase4,
     upstream_partition_failures,
 )
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.partitions import history_before_d, history_through_d
 from nba_precompute.schemas import (
     ML_FEATURE_STORE_V2,
     NBA_SCHEDULE,
@@ -27,16 +27,14 @@ from nba_precompute.schemas import (
 from nba_precompute.transforms import mlfs
 
 GROUP = "phase4_predictions"
-_SAME_DAY = (PLAYER_DAILY_CACHE, PLAYER_COMPOSITE_FACTORS, PLAYER_SHOT_ZONE_ANALYSIS, TEAM_DEFENSE_ZONE_ANALYSIS,
-             UPCOMING_PLAYER_GAME_CONTEXT)
+MLFS_UPSTREAM: Upstream = (
+    *((t, "same_day") for t in (PLAYER_DAILY_CACHE, PLAYER_COMPOSITE_FACTORS, PLAYER_SHOT_ZONE_ANALYSIS,
+                                TEAM_DEFENSE_ZONE_ANALYSIS, UPCOMING_PLAYER_GAME_CONTEXT)),
+    (PLAYER_GAME_SUMMARY, "before"), (TEAM_OFFENSE_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through"),
+)
 
 
-@asset(**{**_asset_kwargs(ML_FEATURE_STORE_V2, [
-    *[AssetDep(t.asset_key_path) for t in _SAME_DAY],
-    AssetDep(PLAYER_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(TEAM_OFFENSE_GAME_SUMMARY.asset_key_path, partition_mapping=history_before_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]), "group_name": GROUP})
+@asset(**_asset_kwargs(ML_FEATURE_STORE_V2, MLFS_UPSTREAM, group=GROUP))
 def ml_feature_store_v2(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     start, end = partition_dates(context)
     wh = warehouse.get()
@@ -46,10 +44,7 @@ def ml_feature_store_v2(context: AssetExecutionContext, warehouse: WarehouseReso
         wh.read(PLAYER_COMPOSITE_FACTORS, start, end), wh.read(PLAYER_SHOT_ZONE_ANALYSIS, start, end),
         wh.read(TEAM_DEFENSE_ZONE_ANALYSIS, start, end), wh.read(PLAYER_GAME_SUMMARY, history_start, end),
         wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, end), start, end)
-    upstream = upstream_partition_failures(
-        wh, mlfs.PROCESSOR, [*[(t, "same_day") for t in _SAME_DAY], (PLAYER_GAME_SUMMARY, "before"),
-                             (TEAM_OFFENSE_GAME_SUMMARY, "before"), (NBA_SCHEDULE, "through")],
-        history_start, start, end)
+    upstream = upstream_partition_failures(wh, mlfs.PROCESSOR, MLFS_UPSTREAM, history_start, start, end)
     return _write_phase4(context, warehouse, ML_FEATURE_STORE_V2, mlfs.PROCESSOR, rows, failures, start, end,
                          schedule, 0, upstream)
 

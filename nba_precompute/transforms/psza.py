@@ -29,7 +29,6 @@ from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
     completeness_columns,
-    empty_failures,
     failure_rows,
     missing_upstream_dates,
     team_coverage,
@@ -187,5 +186,5 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
         ),
         missing_upstream_dates(schedule, player_games.get_column("game_date").unique(), dates, PROCESSOR,
                                "nba_analytics.player_game_summary"),
-    ]) if not st.is_empty() or not dates.is_empty() else empty_failures()
+    ])
     return rows, failures.sort("analysis_date", "failure_category", "entity_id")
