@@ -16,7 +16,7 @@ What is measured (medians over ``--runs`` runs; not part of the test suite):
    every 20 ms with psutil).
 2. The nightly case: the same command for one partition (``--partition <date>``, every asset), on the
    warehouse and instance left by run 1.
-3. Each Phase 4 transform (``PHASE4_TRANSFORMS``) alone over the whole season: the pure Polars call on
+3. Each Phase 4 transform (``defs.phase4.tables.PHASE4_TABLES``) alone over the whole season: the pure Polars call on
    in-memory Phase 3 frames (built once from the raw files, outside the timing), without Dagster or
    I/O; the peak RSS increase during the call; and the same at 2x and 4x the season (the season
    stacked with shifted dates, :func:`stack_seasons`).
@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
-import inspect
 import json
 import os
 import platform
@@ -58,8 +56,10 @@ import polars as pl
 import psutil
 
 from nba_precompute import config
+from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION
 from nba_precompute.raw import readers
+from nba_precompute.schemas import is_regular_season
 from nba_precompute.transforms import phase3
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.transforms.psza import (
@@ -158,55 +158,19 @@ def _shift_frame(df: pl.DataFrame, i: int, shift_days: int) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------------
-# Phase 4 transform registry
+# Phase 4 transforms (the declarations of nba_precompute.defs.phase4.tables)
 
 
-@dataclass(frozen=True)
-class Phase4Transform:
-    """A Phase 4 transform the benchmark times: ``module.function`` returning ``(rows, failures)``.
+def transform_inputs(table: Phase4Table, available: dict[str, object]) -> dict[str, object]:
+    """The keyword arguments of ``table``'s transform: each declared upstream parameter from
+    ``available`` (the Phase 3 frames of :func:`build_phase3_frames` and the rows of the transforms
+    before it, keyed by lower-case abbreviation), plus ``start`` and ``end``.
 
-    Its parameters are bound by name from the Phase 3 inputs (:func:`build_phase3_frames`) and the
-    rows of the transforms before it (``output`` names them for the later ones).
+    Raises:
+        KeyError: an upstream parameter has no input of that name.
     """
-
-    name: str
-    output: str
-    module: str
-    function: str
-
-    def resolve(self) -> tuple[Callable | None, str]:
-        """The callable, or ``None`` and the reason it is not available (module not written yet)."""
-        try:
-            mod = importlib.import_module(self.module)
-        except ModuleNotFoundError as exc:
-            return None, f"module {self.module} not found ({exc.name})"
-        fn = getattr(mod, self.function, None)
-        if fn is None:
-            return None, f"{self.module} has no {self.function}"
-        return fn, ""
-
-
-PHASE4_TRANSFORMS: tuple[Phase4Transform, ...] = (
-    Phase4Transform("TDZA", "tdza", "nba_precompute.transforms.tdza", "build_team_defense_zone_analysis"),
-    Phase4Transform("PSZA", "psza", "nba_precompute.transforms.psza", "build_player_shot_zone_analysis"),
-    Phase4Transform("PCF", "pcf", "nba_precompute.transforms.pcf", "build_player_composite_factors"),
-    Phase4Transform("PDC", "pdc", "nba_precompute.transforms.pdc", "build_player_daily_cache"),
-    Phase4Transform("MLFS", "mlfs", "nba_precompute.transforms.mlfs", "build_ml_feature_store"),
-)
-
-
-def bind_arguments(fn: Callable, available: dict[str, object]) -> tuple[dict[str, object] | None, str]:
-    """Keyword arguments for ``fn`` taken by parameter name from ``available``; ``None`` and the
-    names it lacks when a required parameter has no input of that name."""
-    kwargs, missing = {}, []
-    for p in inspect.signature(fn).parameters.values():
-        if p.name in available:
-            kwargs[p.name] = available[p.name]
-        elif p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            missing.append(p.name)
-    if missing:
-        return None, f"no input named {missing}"
-    return kwargs, ""
+    kwargs = {u.param: available[u.param] for u in table.upstream if u.param is not None}
+    return {**kwargs, "start": available["start"], "end": available["end"]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,31 +338,26 @@ def bench_dagster(runs: int, raw_dir: Path, workdir: Path, nightly: str = NIGHTL
 
 
 def run_transforms(inputs: dict[str, object], runs: int,
-                   transforms: Sequence[Phase4Transform] = PHASE4_TRANSFORMS) -> dict[str, dict]:
-    """Time each available transform ``runs`` times on ``inputs`` (later ones get earlier rows).
+                   tables: Sequence[Phase4Table] = PHASE4_TABLES) -> dict[str, dict]:
+    """Time each Phase 4 transform ``runs`` times on ``inputs``, in declaration order (later ones get
+    the rows of earlier ones).
 
-    Returns per transform name: ``times_s``, ``peak_rss_delta_bytes`` (max over runs), ``rows``,
-    ``failures``; or ``skipped`` with the reason.
+    Returns per abbreviation (TDZA, ...): ``times_s``, ``peak_rss_delta_bytes`` (max over runs),
+    ``rows``, ``failures``, ``result``.
     """
     available = dict(inputs)
     results: dict[str, dict] = {}
-    for t in transforms:
-        fn, why = t.resolve()
-        kwargs = None
-        if fn is not None:
-            kwargs, why = bind_arguments(fn, available)
-        if fn is None or kwargs is None:
-            results[t.name] = {"skipped": why}
-            continue
+    for t in tables:
+        kwargs = transform_inputs(t, available)
         times, mems, out = [], [], None
         for _ in range(runs):
-            wall, mem, out = timed(lambda fn=fn, kwargs=kwargs: fn(**kwargs))
+            wall, mem, out = timed(lambda t=t, kwargs=kwargs: t.transform(**kwargs))
             times.append(wall)
             mems.append(mem)
         rows, failures = out  # type: ignore[misc]
-        available[t.output] = rows
-        results[t.name] = {"times_s": times, "peak_rss_delta_bytes": max(mems), "rows": rows.height,
-                           "failures": failures.height, "result": (rows, failures)}
+        available[t.abbreviation.lower()] = rows
+        results[t.abbreviation] = {"times_s": times, "peak_rss_delta_bytes": max(mems), "rows": rows.height,
+                                   "failures": failures.height, "result": (rows, failures)}
     return results
 
 
@@ -740,7 +699,7 @@ def compare_psza(left: pl.DataFrame, right: pl.DataFrame, tolerance: float = TOL
 def sample_dates(schedule: pl.DataFrame, start: dt.date, end: dt.date, n: int) -> list[dt.date]:
     """``n`` regular-season game dates spread evenly over [start + 21 days, end] (after the first three
     weeks, when PSZA rows exist)."""
-    game_dates = (schedule.filter(pl.col("game_id").str.starts_with("002")
+    game_dates = (schedule.filter(is_regular_season(pl.col("game_id"))
                                   & pl.col("game_date").is_between(start + dt.timedelta(days=21), end))
                   .get_column("game_date").unique().sort().to_list())
     if n >= len(game_dates):
@@ -751,7 +710,7 @@ def sample_dates(schedule: pl.DataFrame, start: dt.date, end: dt.date, n: int) -
 
 def game_date_count(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> int:
     """Regular-season game dates in [start, end] (the dates the legacy backfill processed)."""
-    return schedule.filter(pl.col("game_id").str.starts_with("002")
+    return schedule.filter(is_regular_season(pl.col("game_id"))
                            & pl.col("game_date").is_between(start, end)).get_column("game_date").n_unique()
 
 

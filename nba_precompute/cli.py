@@ -19,21 +19,24 @@ import polars as pl
 
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
+from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION
 from nba_precompute.schemas import (
+    PARTITION_LOG,
     PLAYER_GAME_SUMMARY,
     PRECOMPUTE_FAILURES,
     UPCOMING_PLAYER_GAME_CONTEXT,
 )
 from nba_precompute.transforms.common import dates_frame
 from nba_precompute.transforms.validation import (
-    REPORT_TABLES,
+    ReportTable,
     expected_entities,
     per_date_report,
     summary,
     weekly_incomplete,
 )
-from nba_precompute.warehouse.duckdb_warehouse import PARTITION_LOG, DuckDBWarehouse
+from nba_precompute.warehouse.base import Warehouse
+from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 
 def _date(text: str) -> dt.date:
@@ -43,29 +46,29 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
-def build_report(warehouse: DuckDBWarehouse, start: dt.date, end: dt.date) -> dict[str, object]:
-    """Read the warehouse and compute the report for [start, end]: ``per_date`` and ``weekly`` frames
-    and the ``summary`` dict."""
+def report_tables(tables: Sequence[Phase4Table] = PHASE4_TABLES) -> list[ReportTable]:
+    """The validation report's view of the Phase 4 declarations."""
+    return [ReportTable(t.spec.qualified_name, t.processor, t.universe, t.bands) for t in tables]
+
+
+def build_report(warehouse: Warehouse, start: dt.date, end: dt.date,
+                 tables: Sequence[Phase4Table] = PHASE4_TABLES) -> dict[str, object]:
+    """Read the warehouse (through the :class:`~nba_precompute.warehouse.base.Warehouse` interface, so
+    DuckDB and BigQuery alike) and compute the report for [start, end]: ``per_date`` and ``weekly``
+    frames and the ``summary`` dict."""
+    report = report_tables(tables)
     schedule, history_start = read_season_schedule(warehouse, start, end)
     player_games = warehouse.read(PLAYER_GAME_SUMMARY, history_start, end,
                                   columns=["player_id", "game_date", "season_year", "minutes_played"])
     upcoming = warehouse.read(UPCOMING_PLAYER_GAME_CONTEXT, start, end, columns=["game_date", "player_id"])
     expected = expected_entities(dates_frame(start, end), schedule, player_games, upcoming)
-    names = [t.qualified_name for t in REPORT_TABLES]
-    log_schema = {"table_name": pl.String, "partition_date": pl.Date, "row_count": pl.Int64}
-    existing: set[str] = set()
-    log = pl.DataFrame(schema=log_schema)
-    if Path(warehouse.path).exists():
-        with warehouse.connect(read_only=True) as con:
-            existing = {n for n in names if warehouse.table_exists(con, n)}
-            if warehouse.table_exists(con, PARTITION_LOG):
-                log = con.execute(
-                    f"SELECT table_name, partition_date, row_count FROM {PARTITION_LOG} WHERE table_name IN "
-                    f"({', '.join('?' for _ in names)}) AND partition_date BETWEEN ? AND ?", [*names, start, end],
-                ).pl().cast(log_schema)
+    existing = {t.spec.qualified_name for t in tables if warehouse.exists(t.spec)}
+    names = [t.qualified_name for t in report]
+    log = warehouse.read(PARTITION_LOG, start, end, columns=["table_name", "partition_date", "row_count"]).filter(
+        pl.col("table_name").is_in(names))
     failures = warehouse.read(PRECOMPUTE_FAILURES, start, end)
-    per_date = per_date_report(start, end, schedule, expected, log, failures, existing=existing)
-    return {"per_date": per_date, "weekly": weekly_incomplete(per_date), "summary": summary(per_date)}
+    per_date = per_date_report(start, end, schedule, expected, log, failures, report, existing=existing)
+    return {"per_date": per_date, "weekly": weekly_incomplete(per_date, report), "summary": summary(per_date)}
 
 
 def _json(report: dict[str, object], start: dt.date, end: dt.date, path: str) -> str:
@@ -83,7 +86,7 @@ def _terminal(report: dict[str, object], start: dt.date, end: dt.date, path: str
     per_date: pl.DataFrame = report["per_date"]  # type: ignore[assignment]
     weekly: pl.DataFrame = report["weekly"]  # type: ignore[assignment]
     s: dict = report["summary"]  # type: ignore[assignment]
-    short = {t.qualified_name: t.processor for t in REPORT_TABLES}
+    short = {t.spec.qualified_name: t.processor for t in PHASE4_TABLES}
     lines = [f"Phase 4 validation report {start}..{end}  ({path})", ""]
     head = f"{'date':<10}  {'table':<28} {'rows':>6} {'expected':>8} {'incompl':>7} {'stale':>5} {'failures':>8}  status"
     lines += [head, "-" * len(head)]
@@ -146,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("end", type=_date, nargs="?", help="last date (default: START)")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
     v.add_argument("--duckdb-path", default=config.duckdb_path(),
-                   help="warehouse file (default: env NBA_PRECOMPUTE_DUCKDB_PATH or data/nba_precompute.duckdb)")
+                   help="warehouse file (default: env NBA_PRECOMPUTE_DUCKDB_PATH, else "
+                   f"{config.DEFAULT_DUCKDB_PATH})")
     args = parser.parse_args(argv)
     return _validate(args)
 

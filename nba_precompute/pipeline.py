@@ -32,10 +32,11 @@ def materialize_range(start: str, end: str, *, raw_dir: str, duckdb_path: str | 
         raise ValueError("materialize_range: give exactly one of duckdb_path or warehouse")
     if warehouse is None:
         warehouse = WarehouseResource(kind="duckdb", duckdb_path=duckdb_path)
-    from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS
+    from nba_precompute.definitions import defs
 
+    loaded = defs()
     return materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
+        [*loaded.assets, *loaded.asset_checks],
         selection=selection,
         instance=instance,
         resources={

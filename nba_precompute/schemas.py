@@ -16,9 +16,30 @@ BigQuery has no NULL array: a NULL ``STRING_LIST`` is stored (and read back) as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
+
+# The warehouse schemas (DuckDB schemas / BigQuery datasets) of SPEC §1.
+ANALYTICS, PRECOMPUTE, PREDICTIONS, PROCESSING = "nba_analytics", "nba_precompute", "nba_predictions", "nba_processing"
+SCHEMAS = (ANALYTICS, PRECOMPUTE, PREDICTIONS, PROCESSING)
+
+# Columns the warehouse writer fills in (the write's timestamp and Dagster run id); transforms never
+# produce them.
+WRITER_COLUMNS = ("processed_at", "created_at", "run_id")
+
+# --------------------------------------------------------------------------- identity (SPEC §2)
+
+REGULAR_SEASON_PREFIX = "002"
+
+
+def is_regular_season(game_id: pl.Expr) -> pl.Expr:
+    """True for regular-season games: 10-character NBA game ids starting ``002`` (In-Season
+    Tournament group and knockout games included; the tournament final ``006...`` is not). The one
+    regular-season predicate of the project (SPEC §2)."""
+    return game_id.str.starts_with(REGULAR_SEASON_PREFIX)
+
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
     "STRING": pl.String(),
@@ -108,6 +129,7 @@ class TableSpec:
     key: tuple[str, ...]
     partition_column: str
     cluster_by: tuple[str, ...] = field(default_factory=tuple)
+    enforce_key: bool = False  # DuckDB: declare ``key`` as the PRIMARY KEY (the partition log)
 
     @property
     def qualified_name(self) -> str:
@@ -120,6 +142,12 @@ class TableSpec:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def data_columns(self) -> list[str]:
+        """The columns a transform produces: every column except those the writer fills in
+        (:data:`WRITER_COLUMNS`: ``processed_at``, ``created_at``, ``run_id``)."""
+        return [c for c in self.column_names if c not in WRITER_COLUMNS]
 
     @property
     def polars_schema(self) -> dict[str, pl.DataType]:
@@ -135,6 +163,8 @@ class TableSpec:
         cols = ",\n  ".join(
             f'"{c.name}" {c.duckdb_type}{"" if c.nullable else " NOT NULL"}' for c in self.columns
         )
+        if self.enforce_key:
+            cols += ",\n  PRIMARY KEY (" + ", ".join(f'"{k}"' for k in self.key) + ")"
         return f"CREATE TABLE IF NOT EXISTS {self.schema}.{self.name} (\n  {cols}\n)"
 
     def bigquery_schema(self) -> list:
@@ -189,8 +219,10 @@ class TableSpec:
         except pl.exceptions.PolarsError as exc:  # pragma: no cover - message passthrough
             raise ValueError(f"{self.qualified_name}: cannot cast to the declared types: {exc}") from exc
 
-    def empty_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(schema=self.polars_schema)
+    def empty_frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """An empty frame with the declared types (all columns, or ``columns`` in that order)."""
+        schema = self.polars_schema
+        return pl.DataFrame(schema={c: schema[c] for c in (columns or self.column_names)})
 
 
 def _c(name: str, type_: str, description: str, unit: str | None = None, nullable: bool = True) -> Column:
@@ -744,10 +776,111 @@ PLAYER_DAILY_CACHE = TableSpec(
 # --------------------------------------------------------------------------- Phase 4: nba_predictions
 
 
+# MLFS feature catalogue (reference §8.4): the ml_feature_store_v2 feature columns are generated from it,
+# and the MLFS transform resolves each feature by name, default and valid range from it.
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: reference §8.4 index and name, whether the quality scorer treats it as required,
+    its default (``None`` = NULL with source ``missing``), its valid range (reference §8.6; ``None`` =
+    unchecked), its unit and what it is."""
+
+    index: int
+    name: str
+    required: bool
+    default: float | None
+    valid_range: tuple[float, float] | None
+    unit: str
+    description: str
+
+
+def _f(index, name, default, valid_range, unit, description) -> Feature:
+    optional = index in (25, 26, 27) or 37 <= index <= 59
+    return Feature(index, name, not optional, default, valid_range, unit, description)
+
+
+FEATURES: tuple[Feature, ...] = (
+    _f(0, "points_avg_last_5", 10.0, (0, 70), "points per game", "Mean points, last 5 played games (PDC; "
+       "Phase 3 needs 5 games)"),
+    _f(1, "points_avg_last_10", 10.0, (0, 70), "points per game", "Mean points, last 10 played games"),
+    _f(2, "points_avg_season", 10.0, (0, 70), "points per game", "Mean points, season before D"),
+    _f(3, "points_std_last_10", 5.0, (0, 30), "points", "Sample std (ddof 1) of points, last 10"),
+    _f(4, "games_in_last_7_days", 3.0, (0, 4), "games", "Played games in [D-7, D)"),
+    _f(5, "fatigue_score", 50.0, (0, 100), "score 0-100", "PCF fatigue score (the only 0-100 value)"),
+    _f(6, "shot_zone_mismatch_score", 0.0, (-15, 15), "points", "PCF shot-zone mismatch factor"),
+    _f(7, "pace_score", 0.0, (-8, 8), "points", "PCF pace factor"),
+    _f(8, "usage_spike_score", 0.0, (-8, 8), "points", "PCF usage-spike factor"),
+    _f(9, "rest_advantage", 0.0, (-3, 3), "days", "clamp(days_rest - opponent_days_rest, -2, 2)"),
+    _f(10, "injury_risk", 0.0, (0, 3), "level 0-3", "player_status: available/empty 0, probable 1, "
+       "questionable 2, doubtful/out 3"),
+    _f(11, "recent_trend", 0.0, (-2, 2), "level -2..2", "mean(last 2) - mean(previous 3) points: >= 5 -> 2, "
+       ">= 2 -> 1, <= -5 -> -2, <= -2 -> -1 (needs 5 games)"),
+    _f(12, "minutes_change", 0.0, (-2, 2), "level -2..2", "(minutes last 10 - season) / season: >= 0.20 -> 2, "
+       ">= 0.10 -> 1, <= -0.20 -> -2, <= -0.10 -> -1"),
+    _f(13, "opponent_def_rating", 112.0, (90, 130), "points per 100 possessions",
+       "Opponent TDZA defensive_rating_last_15"),
+    _f(14, "opponent_pace", 100.0, (90, 115), "possessions per 48 minutes", "Opponent TDZA opponent_pace"),
+    _f(15, "home_away", 0.0, (0, 1), "flag", "1 at home"),
+    _f(16, "back_to_back", 0.0, (0, 1), "flag", "1 on the second night of a back-to-back"),
+    _f(17, "playoff_game", 0.0, (0, 1), "flag", "1 when season_phase = playoffs"),
+    _f(18, "pct_paint", None, (0, 1), "fraction 0-1", "Paint share of zone attempts, last 10 (no /100)"),
+    _f(19, "pct_mid_range", None, (0, 1), "fraction 0-1", "Mid-range share of zone attempts, last 10"),
+    _f(20, "pct_three", None, (0, 1), "fraction 0-1", "Three share of zone attempts, last 10"),
+    _f(21, "pct_free_throw", 0.15, (0, 0.5), "fraction 0-1", "FT makes / points, last 10, clamped to "
+       "[0, 0.5] (needs 5 games and points)"),
+    _f(22, "team_pace", 100.0, (90, 115), "possessions per 48 minutes", "Team pace, last 10 team games"),
+    _f(23, "team_off_rating", 112.0, (90, 130), "points per 100 possessions", "Team offensive rating, last 10"),
+    _f(24, "team_win_pct", 0.5, (0, 1), "fraction 0-1", "Team wins / games this season (needs 5 games)"),
+    _f(25, "vegas_points_line", None, (0, 80), "points", "No source: NULL"),
+    _f(26, "vegas_opening_line", None, (0, 80), "points", "No source: NULL"),
+    _f(27, "vegas_line_move", None, (-15, 15), "points", "No source: NULL"),
+    _f(28, "has_vegas_line", 0.0, (0, 1), "flag", "0.0: no line source exists here (calculated)"),
+    _f(29, "avg_points_vs_opponent", 10.0, (0, 70), "points per game", "Mean points vs this opponent this "
+       "season before D; else the season average (calculated); else 10"),
+    _f(30, "games_vs_opponent", 0.0, (0, 100), "games", "Played games vs this opponent this season"),
+    _f(31, "minutes_avg_last_10", 28.0, (0, 48), "minutes per game", "Mean minutes, last 10 played games"),
+    _f(32, "ppm_avg_last_10", 0.4, (0, 1.5), "points per minute", "Mean per-game points / minutes, last 10"),
+    _f(33, "dnp_rate", 0.0, (0, 1), "fraction 0-1", "DNP rows / box-score rows, last 10 rows (needs 3)"),
+    _f(34, "pts_slope_10g", 0.0, (-5, 5), "points per game", "OLS slope of points on x = 1..n, last 10 "
+       "played games (needs 5)"),
+    _f(35, "pts_vs_season_zscore", 0.0, (-4, 4), "std units", "clamp((L5 - season) / std_last_10, -3, 3)"),
+    _f(36, "breakout_flag", 0.0, (0, 1), "flag", "1 when L5 > season + 1.5 x std_last_10"),
+    _f(37, "star_teammates_out", 0.0, (0, 5), "players", "UPCG: teammates >= 20 ppg listed DNP on D"),
+    _f(38, "game_total_line", None, (180, 280), "points", "No source: NULL"),
+    _f(39, "days_rest", None, None, "days", "UPCG days since the previous played game"),
+    _f(40, "minutes_load_last_7d", None, None, "minutes", "UPCG minutes_in_last_7_days"),
+    _f(41, "spread_magnitude", None, None, "points", "No source: NULL"),
+    _f(42, "implied_team_total", None, None, "points", "No source: NULL"),
+    _f(43, "points_avg_last_3", None, (0, 70), "points per game", "Mean points, last 3 played games"),
+    _f(44, "scoring_trend_slope", 0.0, None, "points per game", "OLS slope of points on x = 1..n, last 7 "
+       "played games (needs 4)"),
+    _f(45, "deviation_from_avg_last3", None, None, "std units", "(L3 - mean60) / sample std60 (std 5 with "
+       "one game); 60 = played games in [D-60, D)"),
+    _f(46, "consecutive_games_below_avg", None, None, "games", "Most recent consecutive played games below "
+       "mean60"),
+    _f(47, "teammate_usage_available", None, None, "fraction 0-1", "No source (injury report): NULL"),
+    _f(48, "usage_rate_last_5", 0.20, (0, 1), "fraction 0-1", "Mean usage, last 5 usage values (needs 3)"),
+    _f(49, "games_since_structural_change", None, (0, 30), "games", "Played games since the last team change "
+       "or gap > 14 days within 60 days (incl. D), capped at 30"),
+    _f(50, "multi_book_line_std", None, None, "points", "No source: NULL"),
+    _f(51, "prop_over_streak", None, None, "games", "No source: NULL"),
+    _f(52, "prop_under_streak", None, None, "games", "No source: NULL"),
+    _f(53, "line_vs_season_avg", None, None, "points", "No source: NULL"),
+    _f(54, "prop_line_delta", None, None, "points", "No source: NULL"),
+    _f(55, "over_rate_last_10", None, None, "fraction 0-1", "No source (Phase 5 output, B21): NULL"),
+    _f(56, "margin_vs_line_avg_last_5", None, None, "points", "No source (Phase 5 output, B21): NULL"),
+    _f(57, "blowout_minutes_risk", 0.2, (0, 1), "fraction 0-1", "Share of the team's last 10 games with "
+       "|margin| >= 15"),
+    _f(58, "minutes_volatility_last_10", None, None, "minutes", "Sample std of minutes, last 10 (needs 3)"),
+    _f(59, "opponent_pace_mismatch", None, None, "possessions per 48 minutes", "team_pace - opponent_pace "
+       "(both real values)"),
+)
+FEATURE_NAMES = tuple(f.name for f in FEATURES)
+FEATURES_BY_NAME = {f.name: f for f in FEATURES}
+
+
 def _feature_columns() -> tuple[Column, ...]:
     """Two columns per MLFS feature, in reference §8.4 order: the typed value and its source tag."""
-    from nba_precompute.transforms.mlfs import FEATURES
-
     cols: list[Column] = []
     for f in FEATURES:
         default = "NULL" if f.default is None else f"{f.default:g}"
@@ -855,6 +988,38 @@ PRECOMPUTE_FAILURES = TableSpec(
     cluster_by=("processor", "failure_category"),
 )
 
+# The bookkeeping table: one row per (table [+ scope], day) ever written, so that "materialised, no
+# games" (row_count 0) is distinguishable from "never materialised" (no row). DuckDB enforces the key.
+PARTITION_LOG = TableSpec(
+    schema="nba_processing",
+    name="partition_log",
+    description="One row per materialised (table, day): how many rows the partition holds, which run "
+    "wrote it and when. Days without games are recorded with row_count 0, so 'no games' is "
+    "distinguishable from 'never materialised'.",
+    columns=(
+        _c("table_name", "STRING", "Qualified table name, plus [column=value] when the write was "
+           "scoped (e.g. nba_processing.precompute_failures[processor=player_shot_zone_analysis])",
+           nullable=False),
+        _c("partition_date", "DATE", "The partition (day) written", nullable=False),
+        _c("row_count", "INT64", "Rows the partition holds after the write", "rows", nullable=False),
+        _c("run_id", "STRING", "Dagster run id of the write"),
+        _c("written_at", "TIMESTAMP", "When the write committed (UTC)", nullable=False),
+    ),
+    key=("table_name", "partition_date"),
+    partition_column="partition_date",
+    cluster_by=("table_name",),
+    enforce_key=True,
+)
+
+# The columns of a failure record as a transform produces it (the writer adds run_id and created_at).
+FAILURE_COLUMNS = tuple(PRECOMPUTE_FAILURES.data_columns)
+
+
+def empty_failures() -> pl.DataFrame:
+    """A failure-record frame with no rows: :data:`FAILURE_COLUMNS` with their declared types."""
+    return PRECOMPUTE_FAILURES.empty_frame(FAILURE_COLUMNS)
+
+
 PHASE3_TABLES = (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -865,5 +1030,5 @@ PHASE3_TABLES = (
 )
 PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_COMPOSITE_FACTORS,
                  PLAYER_DAILY_CACHE, ML_FEATURE_STORE_V2)
-ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)
+ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)  # the data tables (not the partition log)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

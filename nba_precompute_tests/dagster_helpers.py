@@ -2,6 +2,7 @@
 and queries of the per-partition check records in an instance."""
 
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -11,14 +12,40 @@ from dagster import (
     AssetKey,
     BackfillPolicy,
     DagsterInstance,
+    Definitions,
     asset,
 )
 
-from nba_precompute.defs.checks import CHECK_NAMES
+from nba_precompute.definitions import defs
+from nba_precompute.defs.phase4.checks import CHECK_NAMES
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS, TEAM_DEFENSE_ZONE_ANALYSIS
 
 PSZA_KEY = AssetKey(PLAYER_SHOT_ZONE_ANALYSIS.asset_key_path)
+
+
+@functools.cache
+def loaded_definitions() -> Definitions:
+    """The code location's Definitions, loaded once per test session."""
+    return defs()
+
+
+def assets_and_checks() -> list:
+    """Every asset and asset-check definition of the code location (for ``materialize``)."""
+    loaded = loaded_definitions()
+    return [*loaded.assets, *loaded.asset_checks]
+
+
+def assets_def(key: AssetKey):
+    """The asset definition of ``key``."""
+    return next(a for a in loaded_definitions().assets if getattr(a, "key", None) == key)
+
+
+def checks_def(key: AssetKey):
+    """The asset-checks definition targeting ``key``."""
+    return next(c for c in loaded_definitions().asset_checks if key in {k.asset_key for k in c.check_keys})
+
+
 TDZA_KEY = AssetKey(TEAM_DEFENSE_ZONE_ANALYSIS.asset_key_path)
 
 

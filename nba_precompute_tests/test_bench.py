@@ -141,17 +141,12 @@ def test_stacked_season_only_shifts():
     assert first.height == second.height > 0
 
 
-def test_registry_skips_missing_transforms():
-    missing = bench.Phase4Transform("NOPE", "nope", "nba_precompute.transforms.does_not_exist", "build")
-    fn, why = missing.resolve()
-    assert fn is None and "not found" in why
+def test_transforms_are_bound_by_their_declared_parameters():
+    from nba_precompute.defs.phase4.tables import PCF, PSZA
 
-    def needs(schedule, unknown_input, start=None):
-        return schedule
-
-    kwargs, why = bench.bind_arguments(needs, {"schedule": 1})
-    assert kwargs is None and "unknown_input" in why
     results = bench.run_transforms({"player_games": _player_games(), "schedule": _schedule(), "start": START,
-                                    "end": END}, runs=1, transforms=[missing, bench.PHASE4_TRANSFORMS[1]])
-    assert "skipped" in results["NOPE"]
-    assert results["PSZA"]["rows"] > 0
+                                    "end": END}, runs=1, tables=[PSZA])
+    rows, _ = results["PSZA"]["result"]
+    assert rows.height == results["PSZA"]["rows"] > 0
+    with pytest.raises(KeyError, match="tdza"):  # PCF needs inputs this set does not hold (TDZA rows)
+        bench.transform_inputs(PCF, {"psza": rows, "schedule": _schedule(), "start": START, "end": END})

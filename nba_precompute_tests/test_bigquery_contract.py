@@ -21,20 +21,20 @@ from google.cloud import bigquery
 from polars.testing import assert_frame_equal
 
 from nba_precompute import schemas
+from nba_precompute.bigquery_costs import logical_bytes
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.schemas import (
+    PARTITION_LOG,
     PLAYER_GAME_SUMMARY,
     PLAYER_SHOT_ZONE_ANALYSIS,
     PRECOMPUTE_FAILURES,
     TEAM_DEFENSE_ZONE_ANALYSIS,
 )
 from nba_precompute.warehouse.base import (
-    PARTITION_LOG_TABLE,
     PartitionWrite,
     WarehouseError,
 )
-from nba_precompute.warehouse.bigquery_costs import logical_bytes
 from nba_precompute.warehouse.bigquery_warehouse import (
     BigQuerySettings,
     BigQueryWarehouse,
@@ -119,7 +119,7 @@ def test_runs_succeed(bq_december):
 
 def test_tables_follow_the_declarations(bq_december):
     wh = bq_december["wh"]
-    for spec in (*schemas.ALL_TABLES, PARTITION_LOG_TABLE):
+    for spec in (*schemas.ALL_TABLES, PARTITION_LOG):
         table = wh.client.get_table(wh.table_id(spec))
         assert table.time_partitioning.type_ == "DAY"
         assert table.time_partitioning.field == spec.partition_column

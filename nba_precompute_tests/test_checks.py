@@ -2,10 +2,13 @@
 re-runs of the same range, WARN / pass paths with their metadata, and the UI's partition view."""
 
 
+import dataclasses
+
 import pytest
 from dagster import (
     AssetCheckKey,
     AssetCheckSeverity,
+    AssetKey,
     AssetSelection,
     DagsterInstance,
     materialize,
@@ -18,40 +21,42 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS, defs
 from nba_precompute.defs.check_events import MODE_ENV
-from nba_precompute.defs.checks import (
-    CHECK_KEYS,
+from nba_precompute.defs.phase4.checks import (
+    CHECK_NAMES,
     MINIMUM_GAMES,
     UPSTREAM_COMPLETE,
     VALID_VALUES,
     build_phase4_checks,
 )
+from nba_precompute.defs.phase4.tables import PHASE4_TABLES, PSZA
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
+from nba_precompute.partitions import daily_partitions
 from nba_precompute.pipeline import materialize_range
-from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS
-from nba_precompute.transforms import psza
 from nba_precompute.transforms.quality import bands
 from nba_precompute_tests.conftest import DEC_END
 from nba_precompute_tests.dagster_helpers import (
     PSZA_KEY,
     TDZA_KEY,
+    assets_def,
     check_records,
     copy_warehouse,
     downstream_of_psza,
     evaluation,
     latest_by_partition,
+    loaded_definitions,
 )
 
 DEC_DAYS = [f"2022-12-{d}" for d in range(10, 17)]
+CHECK_KEYS = [AssetCheckKey(AssetKey(t.spec.asset_key_path), n) for t in PHASE4_TABLES for n in CHECK_NAMES]
 
 
 def test_every_phase4_asset_has_three_partitioned_checks():
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     for key in (PSZA_KEY, TDZA_KEY):
         names = {k.name for k in graph.get_check_keys_for_assets({key})}
         assert names == {MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES}
-    for chk in ALL_CHECKS:
+    for chk in loaded_definitions().asset_checks:
         for spec in chk.check_specs:
             assert spec.partitions_def is not None
             assert spec.blocking == (spec.name != MINIMUM_GAMES)
@@ -138,10 +143,9 @@ def test_minimum_games_warns_above_the_band_without_blocking(december_warehouse,
     """A band that expects nobody below the minimum: WARN on every day, the run still succeeds and the
     downstream asset runs (minimum_games never blocks)."""
     db = copy_warehouse(december_warehouse.path, tmp_path)
-    strict = build_phase4_checks(PSZA_KEY, PLAYER_SHOT_ZONE_ANALYSIS, psza.PROCESSOR, psza.MIN_GAMES,
-                                 bands=bands((1, None, 0.0)), name="psza_strict_checks")
+    strict = build_phase4_checks(dataclasses.replace(PSZA, bands=bands((1, None, 0.0))), daily_partitions)
     instance = DagsterInstance.ephemeral()
-    psza_asset = next(a for a in ALL_ASSETS if getattr(a, "key", None) == PSZA_KEY)
+    psza_asset = assets_def(PSZA_KEY)
     result = materialize(
         [psza_asset, strict, downstream_of_psza], instance=instance,
         resources={"warehouse": WarehouseResource(duckdb_path=db),
@@ -163,6 +167,6 @@ def test_minimum_games_warns_above_the_band_without_blocking(december_warehouse,
 
 
 def test_check_keys_constant_matches_definitions():
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     assert set(CHECK_KEYS) <= set(graph.asset_check_keys)
     assert all(isinstance(k, AssetCheckKey) for k in CHECK_KEYS)

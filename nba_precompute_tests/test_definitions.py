@@ -4,7 +4,6 @@ import datetime as dt
 
 from dagster import AssetKey, BackfillPolicy, Definitions
 
-from nba_precompute.definitions import defs
 from nba_precompute.partitions import (
     FIRST_OPENING_NIGHT,
     LAST_PARTITION,
@@ -13,14 +12,15 @@ from nba_precompute.partitions import (
 from nba_precompute.raw.readers import read_schedule
 from nba_precompute.schemas import ALL_TABLES, PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar
+from nba_precompute_tests.dagster_helpers import loaded_definitions
 
 PHASE3 = ["nba_schedule", "player_game_summary", "team_defense_game_summary", "team_offense_game_summary",
           "upcoming_player_game_context", "upcoming_team_game_context"]
 
 
 def test_definitions_load_and_validate():
-    Definitions.validate_loadable(defs)
-    graph = defs.resolve_asset_graph()
+    Definitions.validate_loadable(loaded_definitions())
+    graph = loaded_definitions().resolve_asset_graph()
     for name in PHASE3:
         assert graph.has(AssetKey(["nba_analytics", name]))
     for key in (["nba_precompute", "team_defense_zone_analysis"], ["nba_precompute", "player_shot_zone_analysis"]):
@@ -28,7 +28,7 @@ def test_definitions_load_and_validate():
 
 
 def test_every_materialisable_asset_is_daily_partitioned_with_single_run_backfills():
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     keys = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
     assert len(keys) >= 8
     for key in keys:
@@ -38,7 +38,7 @@ def test_every_materialisable_asset_is_daily_partitioned_with_single_run_backfil
 
 
 def test_lineage_raw_to_phase3_to_phase4():
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     psza = graph.get(AssetKey(["nba_precompute", "player_shot_zone_analysis"]))
     assert AssetKey(["nba_analytics", "player_game_summary"]) in psza.parent_keys
     pgs = graph.get(AssetKey(["nba_analytics", "player_game_summary"]))
@@ -68,7 +68,7 @@ def test_every_step_that_opens_the_warehouse_is_in_the_warehouse_pool():
     """Assets and asset checks declare the pool the instance limits (one DuckDB writer process)."""
     from nba_precompute.defs.common import WAREHOUSE_POOL
 
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     executable = [a for a in graph.assets_defs if a.is_executable]
     assert any(a.check_keys and not a.keys for a in executable)  # the check-only definitions are covered
     for assets_def in executable:

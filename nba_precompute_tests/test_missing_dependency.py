@@ -2,6 +2,8 @@
 out-of-range value) fail their blocking checks with ERROR, name what is missing or invalid, and stop
 the downstream asset of the run."""
 
+import dataclasses
+
 import polars as pl
 import pytest
 from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
@@ -13,9 +15,11 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from nba_precompute.definitions import ALL_ASSETS, ALL_CHECKS
-from nba_precompute.defs.checks import MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES
+from nba_precompute.defs.phase4.checks import MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES
+from nba_precompute.defs.phase4.factory import build_phase4_asset
+from nba_precompute.defs.phase4.tables import PSZA
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
+from nba_precompute.partitions import daily_partitions
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.transforms import psza
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -23,7 +27,9 @@ from nba_precompute_tests.conftest import DEC_END
 from nba_precompute_tests.dagster_helpers import (
     PSZA_KEY,
     TDZA_KEY,
+    assets_and_checks,
     check_records,
+    checks_def,
     copy_warehouse,
     downstream_of_psza,
     evaluation,
@@ -36,7 +42,7 @@ PHASE4_DAYS = ["2022-10-22", "2022-10-23"]
 
 def _run(db, raw_dir, instance, start, end, selection):
     return materialize(
-        [*ALL_ASSETS, *ALL_CHECKS, downstream_of_psza], selection=selection, instance=instance,
+        [*assets_and_checks(), downstream_of_psza], selection=selection, instance=instance,
         resources={"warehouse": WarehouseResource(duckdb_path=db),
                    "raw_data": RawDataResource(directory=str(raw_dir))},
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
@@ -106,7 +112,7 @@ def test_failure_rows_name_the_affected_entities(gap_run):
     assert players.height > 0 and players.get_column("reason").str.contains("missing from player_game_summary").all()
 
 
-def test_processing_error_withholds_the_row_and_blocks(december_warehouse, raw_data_dir, tmp_path, monkeypatch):
+def test_processing_error_withholds_the_row_and_blocks(december_warehouse, raw_data_dir, tmp_path):
     """An out-of-range value injected into one PSZA row: the row is not written, a PROCESSING_ERROR row
     names the player, valid_values fails with ERROR and the downstream asset does not run."""
     db = copy_warehouse(december_warehouse.path, tmp_path)
@@ -118,10 +124,9 @@ def test_processing_error_withholds_the_row_and_blocks(december_warehouse, raw_d
         return rows.with_columns(pl.when(pl.col("player_id") == victim).then(1.7)
                                  .otherwise(pl.col("paint_rate_last_10")).alias("paint_rate_last_10")), failures
 
-    monkeypatch.setattr(psza, "build_player_shot_zone_analysis", corrupted)
+    psza_asset = build_phase4_asset(dataclasses.replace(PSZA, transform=corrupted), daily_partitions, "duckdb")
     instance = DagsterInstance.ephemeral()
-    psza_asset = next(a for a in ALL_ASSETS if getattr(a, "key", None) == PSZA_KEY)
-    psza_checks = next(c for c in ALL_CHECKS if PSZA_KEY in {k.asset_key for k in c.check_keys})
+    psza_checks = checks_def(PSZA_KEY)
     result = materialize(
         [psza_asset, psza_checks, downstream_of_psza], instance=instance, raise_on_error=False,
         resources={"warehouse": WarehouseResource(duckdb_path=db),

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from dagster import AssetKey, BackfillPolicy
 
-from nba_precompute.definitions import defs
+from nba_precompute import schemas
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.schemas import (
     FRACTION,
@@ -20,12 +20,13 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms import mlfs
 from nba_precompute_tests.conftest import DEC_END, DEC_START
+from nba_precompute_tests.dagster_helpers import loaded_definitions
 
 TABLES = (PLAYER_COMPOSITE_FACTORS, PLAYER_DAILY_CACHE, ML_FEATURE_STORE_V2)
 
 
 def test_assets_are_declared_with_their_dependencies():
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     expected_deps = {
         PLAYER_COMPOSITE_FACTORS: {"player_shot_zone_analysis", "team_defense_zone_analysis",
                                    "upcoming_player_game_context", "upcoming_team_game_context"},
@@ -111,7 +112,7 @@ def test_value_ranges(built):
     for name in ("home_away", "back_to_back", "playoff_game", "breakout_flag", "has_vegas_line"):
         assert set(ml[name].unique()) <= {0.0, 1.0}, name
     # any other out-of-range value is reported as a range warning on its row
-    ranged = [f for f in mlfs.FEATURES if f.valid_range]
+    ranged = [f for f in schemas.FEATURES if f.valid_range]
     out_of_range = pl.any_horizontal(*[~pl.col(f.name).is_between(*f.valid_range) for f in ranged]).fill_null(False)
     flagged = ml.filter(out_of_range)
     assert flagged["data_quality_issues"].list.eval(pl.element().str.starts_with("range_warning:")).list.any().all()
@@ -120,13 +121,13 @@ def test_value_ranges(built):
 
 def test_sources_nulls_and_quality(built):
     ml = built["mlfs"]
-    for f in mlfs.FEATURES:
+    for f in schemas.FEATURES:
         src = ml[f"{f.name}_source"]
         assert set(src.unique()) <= set(mlfs.SOURCE_TAGS), f.name
         # a NULL value is always tagged missing and vice versa
         assert (ml[f.name].is_null() == (src == "missing")).all(), f.name
     for i in (25, 26, 27, 38, 41, 42, 47, *range(50, 57)):
-        assert ml[mlfs.FEATURES[i].name].null_count() == ml.height
+        assert ml[schemas.FEATURES[i].name].null_count() == ml.height
     with_defaults = ml.filter(pl.col("required_default_count") >= 1)
     assert (with_defaults["feature_quality_score"] <= 0.69).all()
     assert (ml.filter(pl.col("required_default_count") >= 5)["feature_quality_score"] <= 0.49).all()

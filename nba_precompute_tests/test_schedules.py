@@ -15,7 +15,6 @@ from dagster import (
     build_schedule_context,
 )
 
-from nba_precompute.definitions import defs
 from nba_precompute.defs.resources import RawDataResource
 from nba_precompute.defs.schedules import (
     daily_refresh_schedule,
@@ -23,6 +22,7 @@ from nba_precompute.defs.schedules import (
     target_day,
 )
 from nba_precompute.raw import readers
+from nba_precompute_tests.dagster_helpers import loaded_definitions
 
 ET = ZoneInfo("America/New_York")
 
@@ -95,13 +95,13 @@ def test_a_day_without_games_is_still_requested(raw_data_dir):
 
 
 def test_schedule_is_registered_stopped_and_targets_every_materialisable_asset():
-    repo = defs.get_repository_def()
+    repo = loaded_definitions().get_repository_def()
     schedule = repo.get_schedule_def("daily_refresh_schedule")
     assert schedule.default_status == DefaultScheduleStatus.STOPPED
     assert schedule.cron_schedule == "0 9 * * *"
     assert schedule.execution_timezone == "America/New_York"
     job = repo.get_job(schedule.job_name)
-    graph = defs.resolve_asset_graph()
+    graph = loaded_definitions().resolve_asset_graph()
     materialisable = AssetSelection.all().resolve(graph) - {k for k in graph.get_all_asset_keys()
                                                            if not graph.get(k).is_materializable}
     assert set(job.asset_layer.executable_asset_keys) == materialisable

@@ -1,20 +1,30 @@
-"""Helpers shared by the asset definitions: date ranges, table metadata, materialisation metadata."""
+"""Wiring shared by every warehouse-table asset: the asset arguments, the run's partition range, and
+the write of a range with its per-day materialisation metadata.
+
+Nothing here computes NBA numbers; the transforms do (``nba_precompute.transforms``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
     MetadataValue,
+    PartitionsDefinition,
     TableColumn,
     TableSchema,
 )
 
-from nba_precompute.schemas import NBA_SCHEDULE, TableSpec
+from nba_precompute.defs.resources import WarehouseResource
+from nba_precompute.schemas import NBA_SCHEDULE, TableSpec, is_regular_season
 from nba_precompute.transforms.common import season_calendar
-from nba_precompute.warehouse.base import Warehouse
+from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 # Concurrency pool of every step that opens the warehouse (assets and asset checks). An embedded DuckDB
 # file admits one writer process: the instance (.dagster_home/dagster.yaml) dequeues at most one run
@@ -45,12 +55,30 @@ def table_metadata(table: TableSpec) -> dict[str, object]:
     }
 
 
+def table_asset_kwargs(table: TableSpec, *, deps: Sequence[AssetDep | object], group: str,
+                       partitions_def: PartitionsDefinition, warehouse_kind: str) -> dict:
+    """``@asset`` arguments shared by every warehouse-table asset: the table's key (op name = table
+    name), description and column schema, the one partitions definition, single-run backfills, the
+    group, kinds (``polars`` + the configured warehouse), the declared upstream ``deps`` and the
+    warehouse pool."""
+    return {
+        "key_prefix": [table.schema],
+        "name": table.name,
+        "partitions_def": partitions_def,
+        "backfill_policy": BackfillPolicy.single_run(),
+        "group_name": group,
+        "kinds": {"polars", warehouse_kind},
+        "description": table.description,
+        "metadata": table_metadata(table),
+        "deps": list(deps),
+        "pool": WAREHOUSE_POOL,
+    }
+
+
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """The run's partition range as inclusive dates [start, end] (one day for a single partition)."""
-    window = context.partition_time_window
-    start = window.start.date()
-    end = (window.end - dt.timedelta(days=1)).date()
-    return start, end
+    keys = context.partition_keys
+    return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
 
 
 def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
@@ -63,49 +91,57 @@ def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> 
     return recent.filter(pl.col("game_date") >= history_start), history_start
 
 
-def dates_without_games(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[dt.date]:
-    """Days of [start, end] with no regular-season game in ``schedule``."""
-    played = set(schedule.filter(pl.col("game_id").str.starts_with("002")).get_column("game_date").to_list())
-    days = pl.date_range(start, end, "1d", eager=True).to_list()
-    return [d for d in days if d not in played]
+def game_dates(schedule: pl.DataFrame) -> set[dt.date]:
+    """Days with at least one regular-season game in ``schedule``."""
+    return set(schedule.filter(is_regular_season(pl.col("game_id"))).get_column("game_date").to_list())
 
 
-def range_metadata(start: dt.date, end: dt.date, rows: pl.DataFrame, date_col: str,
-                   no_game_dates: list[dt.date]) -> dict[str, object]:
-    """Row counts for a materialisation of [start, end] (one day or a whole range)."""
-    n_days = (end - start).days + 1
-    meta: dict[str, object] = {
-        "dagster/row_count": MetadataValue.int(rows.height),
-        "rows_written": MetadataValue.int(rows.height),
-        "partition_range": f"{start.isoformat()}...{end.isoformat()}",
-        "partitions": MetadataValue.int(n_days),
-        "no_games": MetadataValue.bool(len(no_game_dates) == n_days),
-        "dates_without_games": MetadataValue.int(len(no_game_dates)),
-    }
-    if n_days > 1 and rows.height:
-        per_day = rows.group_by(date_col).len()
-        meta["rows_per_game_date_min"] = MetadataValue.int(int(per_day.get_column("len").min()))
-        meta["rows_per_game_date_max"] = MetadataValue.int(int(per_day.get_column("len").max()))
-    return meta
+def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec,
+                rows: pl.DataFrame, start: dt.date, end: dt.date, schedule: pl.DataFrame,
+                extra_writes: Sequence[PartitionWrite] = (),
+                daily_metadata: pl.DataFrame | None = None,
+                summary: str = "") -> MaterializeResult:
+    """Replace the partitions [start, end] of ``table`` (and ``extra_writes``) in one transaction, attach
+    each day's own metadata to that day's materialisation, and log one summary line.
+
+    Per-day metadata (``context.add_asset_metadata(..., partition_key=day)``): ``dagster/row_count``
+    and ``rows_written`` (that day's rows), ``no_games`` (no regular-season game that day), plus the
+    columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day.
+    """
+    writes = [PartitionWrite(table, rows), *extra_writes]
+    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id)
+    played = game_dates(schedule)
+    counts = dict(rows.group_by(table.partition_column).len().iter_rows())
+    extra = ({r.pop("day"): r for r in daily_metadata.iter_rows(named=True)}
+             if daily_metadata is not None and daily_metadata.height else {})
+    keys = context.partition_keys
+    for key in keys:  # one metadata dict per partition: Dagster event bookkeeping, not data work
+        day = dt.date.fromisoformat(key)
+        n = int(counts.get(day, 0))
+        meta: dict[str, object] = {
+            "dagster/row_count": MetadataValue.int(n),
+            "rows_written": MetadataValue.int(n),
+            "no_games": MetadataValue.bool(day not in played),
+        }
+        meta.update(_metadata_values(extra.get(day, {})))
+        context.add_asset_metadata(meta, partition_key=key)
+    without_games = sum(1 for k in keys if dt.date.fromisoformat(k) not in played)
+    context.log.info(
+        f"{table.qualified_name}: wrote {rows.height} rows for {start}..{end} "
+        f"({len(keys)} partition(s), {without_games} without games){summary}"
+    )
+    return MaterializeResult()
 
 
-def partitioned_asset_kwargs(table: TableSpec, deps: list, group: str) -> dict:
-    """``@asset`` arguments shared by every warehouse table asset: the table's key, description and
-    column schema, the one daily partitions definition, single-run backfills, the group, kinds
-    (polars + the configured warehouse), the declared upstream ``deps`` and the warehouse pool."""
-    from dagster import BackfillPolicy
-
-    from nba_precompute import config
-    from nba_precompute.partitions import daily_partitions
-
-    return {
-        "key": table.asset_key_path,
-        "partitions_def": daily_partitions,
-        "backfill_policy": BackfillPolicy.single_run(),
-        "group_name": group,
-        "kinds": {"polars", config.warehouse_kind()},
-        "description": table.description,
-        "metadata": table_metadata(table),
-        "deps": deps,
-        "pool": WAREHOUSE_POOL,
-    }
+def _metadata_values(values: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, bool):
+            out[name] = MetadataValue.bool(value)
+        elif isinstance(value, int):
+            out[name] = MetadataValue.int(value)
+        elif isinstance(value, float):
+            out[name] = MetadataValue.float(value)
+        elif value is not None:
+            out[name] = MetadataValue.text(str(value))
+    return out

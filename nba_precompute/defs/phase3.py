@@ -1,4 +1,10 @@
-"""Raw files (external assets) and the Phase 3 ``nba_analytics`` assets built from them."""
+"""Raw files (external assets) and the Phase 3 ``nba_analytics`` assets built from them.
+
+:func:`phase3_definitions` is loaded by Dagster (``dg``'s defs folder); :func:`build_phase3_assets`
+builds the six assets for a partitions definition and warehouse kind. Each asset reads the raw files
+once per run (``RawDataResource``), runs one Phase 3 builder (``transforms.phase3``) over the run's
+whole partition range and replaces that range in the warehouse in one transaction.
+"""
 
 import datetime as dt
 
@@ -6,20 +12,19 @@ import polars as pl
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     AssetSpec,
+    Definitions,
     MaterializeResult,
+    PartitionsDefinition,
     asset,
+    definitions,
 )
 
-from nba_precompute.defs.common import (
-    dates_without_games,
-    partition_dates,
-    partitioned_asset_kwargs,
-    range_metadata,
-    read_season_schedule,
-)
+from nba_precompute import config
+from nba_precompute.defs.common import partition_dates, read_season_schedule, table_asset_kwargs, write_range
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import history_through_d
+from nba_precompute.partitions import daily_partitions, history_through_d
 from nba_precompute.raw import readers
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -28,13 +33,10 @@ from nba_precompute.schemas import (
     TEAM_OFFENSE_GAME_SUMMARY,
     UPCOMING_PLAYER_GAME_CONTEXT,
     UPCOMING_TEAM_GAME_CONTEXT,
-    TableSpec,
 )
 from nba_precompute.transforms import phase3
-from nba_precompute.warehouse.base import PartitionWrite
 
 GROUP = "phase3_analytics"
-# The storage kind shown in the UI follows NBA_PRECOMPUTE_WAREHOUSE (duckdb by default, or bigquery).
 
 RAW_SCHEDULE = AssetSpec(
     key=["raw", "nba_schedule"], group_name="raw", kinds={"csv"},
@@ -54,112 +56,102 @@ RAW_SHOTS = AssetSpec(
     description="Every field-goal attempt with zone and distance (NBA.com shotchartdetail). Files: "
     f"<NBA_RAW_DATA_DIR>/{readers.SHOTS_FILE}",
 )
-RAW_ASSETS = [RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS]
+RAW_ASSETS = (RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS)
 
-def _asset_kwargs(table: TableSpec, deps: list) -> dict:
-    return partitioned_asset_kwargs(table, deps, GROUP)
+_SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64, "player_id": pl.Int64,
+                 "shot_made": pl.Boolean, "shot_type": pl.String, "basic_zone": pl.String,
+                 "shot_distance": pl.Float64}
 
-def _shot_seasons(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[int]:
-    seasons = schedule.filter(pl.col("game_date").is_between(start, end)).get_column("season_year").unique()
-    return sorted(seasons.to_list())
 
-def _read_shots(raw: RawDataResource, seasons: list[int]) -> pl.DataFrame:
+def _shots(raw: RawDataResource, schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """The shot charts of every season with a game in [start, end] (one file per season)."""
+    seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
+                     .get_column("season_year").unique().to_list())
     frames = [raw.shots(s + 1) for s in seasons]
-    if not frames:
-        return pl.DataFrame(schema={"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64,
-                                    "player_id": pl.Int64, "shot_made": pl.Boolean, "shot_type": pl.String,
-                                    "basic_zone": pl.String, "shot_distance": pl.Float64})
-    return pl.concat(frames)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=_SHOTS_SCHEMA)
 
-def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec,
-                rows: pl.DataFrame, start: dt.date, end: dt.date, schedule: pl.DataFrame,
-                extra_writes: list[PartitionWrite] | None = None,
-                extra_metadata: dict | None = None) -> MaterializeResult:
-    """Replace the partitions [start, end] of ``table`` (and ``extra_writes``) atomically; log and
-    return the materialisation metadata."""
-    writes = [PartitionWrite(table, rows), *(extra_writes or [])]
-    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id)
-    no_games = dates_without_games(schedule, start, end)
-    meta = range_metadata(start, end, rows, table.partition_column, no_games)
-    meta.update(extra_metadata or {})
-    context.log.info(
-        f"{table.qualified_name}: wrote {rows.height} rows for {start}..{end} "
-        f"({(end - start).days + 1} partition(s), {len(no_games)} without games)"
-    )
-    return MaterializeResult(metadata=meta)
 
-@asset(**_asset_kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
-def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
-                 raw_data: RawDataResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    rows = phase3.build_schedule(schedule, start, end)
-    return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
+def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: str) -> list[AssetsDefinition]:
+    """The six Phase 3 assets for ``partitions_def``, with kinds ``polars`` + ``warehouse_kind``."""
 
-@asset(**_asset_kwargs(PLAYER_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_PLAYER_BOXSCORES.key,
-                                             RAW_TEAM_GAME_LOGS.key, RAW_SHOTS.key]))
-def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
-                        raw_data: RawDataResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    box = raw_data.player_boxscores()
-    logs = raw_data.team_game_logs()
-    shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
-    rows = phase3.build_player_game_summary(box, logs, schedule, shots, start, end)
-    flagged = rows.filter(~pl.col("has_complete_shot_zones"))
-    if flagged.height:
-        context.log.warning(
-            f"{flagged.height} player-game(s) where the shot chart and the box score disagree (kept, "
-            f"has_complete_shot_zones = false): "
-            + "; ".join(f"{r['game_id']} {r['player_lookup']}: {', '.join(r['data_quality_issues'])}"
-                        for r in flagged.head(5).iter_rows(named=True))
-        )
-    return write_range(context, warehouse, PLAYER_GAME_SUMMARY, rows, start, end, schedule, extra_metadata={
-        "dnp_rows": int(rows.get_column("is_dnp").sum()),
-        "shot_zone_disagreements": flagged.height,
-    })
+    def kwargs(table, deps):
+        return table_asset_kwargs(table, deps=deps, group=GROUP, partitions_def=partitions_def,
+                                  warehouse_kind=warehouse_kind)
 
-@asset(**_asset_kwargs(TEAM_OFFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key]))
-def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
-                              raw_data: RawDataResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    logs = raw_data.team_game_logs()
-    rows = phase3.build_team_offense_game_summary(logs, schedule, start, end)
-    return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
+    def history(table):
+        return AssetDep(table.asset_key_path, partition_mapping=history_through_d())
 
-@asset(**_asset_kwargs(TEAM_DEFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key, RAW_SHOTS.key]))
-def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
-                              raw_data: RawDataResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    logs = raw_data.team_game_logs()
-    shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
-    rows = phase3.build_team_defense_game_summary(logs, schedule, shots, start, end)
-    return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
+    @asset(**kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
+    def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
+                     raw_data: RawDataResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        schedule = raw_data.schedule()
+        rows = phase3.build_schedule(schedule, start, end)
+        return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
 
-@asset(**_asset_kwargs(UPCOMING_TEAM_GAME_CONTEXT, [AssetDep(NBA_SCHEDULE.asset_key_path,
-                                                             partition_mapping=history_through_d())]))
-def upcoming_team_game_context(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    schedule, _ = read_season_schedule(warehouse.get(), start, end)
-    rows = phase3.build_upcoming_team_game_context(schedule, start, end)
-    return write_range(context, warehouse, UPCOMING_TEAM_GAME_CONTEXT, rows, start, end, schedule)
+    @asset(**kwargs(PLAYER_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_PLAYER_BOXSCORES.key, RAW_TEAM_GAME_LOGS.key,
+                                          RAW_SHOTS.key]))
+    def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
+                            raw_data: RawDataResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        schedule = raw_data.schedule()
+        rows = phase3.build_player_game_summary(raw_data.player_boxscores(), raw_data.team_game_logs(), schedule,
+                                                _shots(raw_data, schedule, start, end), start, end)
+        flagged = rows.filter(~pl.col("has_complete_shot_zones"))
+        if flagged.height:
+            context.log.warning(
+                f"{flagged.height} player-game(s) where the shot chart and the box score disagree (kept, "
+                f"has_complete_shot_zones = false): "
+                + "; ".join(f"{r['game_id']} {r['player_lookup']}: {', '.join(r['data_quality_issues'])}"
+                            for r in flagged.head(5).iter_rows(named=True))
+            )
+        daily = rows.group_by(pl.col("game_date").alias("day")).agg(
+            pl.col("is_dnp").sum().cast(pl.Int64).alias("dnp_rows"),
+            (~pl.col("has_complete_shot_zones")).sum().cast(pl.Int64).alias("shot_zone_disagreements"))
+        return write_range(context, warehouse, PLAYER_GAME_SUMMARY, rows, start, end, schedule,
+                           daily_metadata=daily)
 
-@asset(**_asset_kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [
-    AssetDep(PLAYER_GAME_SUMMARY.asset_key_path, partition_mapping=history_through_d()),
-    AssetDep(TEAM_OFFENSE_GAME_SUMMARY.asset_key_path, partition_mapping=history_through_d()),
-    AssetDep(NBA_SCHEDULE.asset_key_path, partition_mapping=history_through_d()),
-]))
-def upcoming_player_game_context(context: AssetExecutionContext,
-                                 warehouse: WarehouseResource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    wh = warehouse.get()
-    schedule, history_start = read_season_schedule(wh, start, end)
-    player_games = wh.read(PLAYER_GAME_SUMMARY, history_start, end)
-    team_offense = wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, end)
-    rows = phase3.build_upcoming_player_game_context(player_games, team_offense, schedule, start, end)
-    return write_range(context, warehouse, UPCOMING_PLAYER_GAME_CONTEXT, rows, start, end, schedule)
+    @asset(**kwargs(TEAM_OFFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key]))
+    def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
+                                  raw_data: RawDataResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        schedule = raw_data.schedule()
+        rows = phase3.build_team_offense_game_summary(raw_data.team_game_logs(), schedule, start, end)
+        return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
-PHASE3_ASSETS = [nba_schedule, player_game_summary, team_offense_game_summary, team_defense_game_summary,
-                 upcoming_team_game_context, upcoming_player_game_context]
+    @asset(**kwargs(TEAM_DEFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key, RAW_SHOTS.key]))
+    def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
+                                  raw_data: RawDataResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        schedule = raw_data.schedule()
+        rows = phase3.build_team_defense_game_summary(raw_data.team_game_logs(), schedule,
+                                                      _shots(raw_data, schedule, start, end), start, end)
+        return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
+
+    @asset(**kwargs(UPCOMING_TEAM_GAME_CONTEXT, [history(NBA_SCHEDULE)]))
+    def upcoming_team_game_context(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        schedule, _ = read_season_schedule(warehouse.get(), start, end)
+        rows = phase3.build_upcoming_team_game_context(schedule, start, end)
+        return write_range(context, warehouse, UPCOMING_TEAM_GAME_CONTEXT, rows, start, end, schedule)
+
+    @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [history(PLAYER_GAME_SUMMARY), history(TEAM_OFFENSE_GAME_SUMMARY),
+                                                   history(NBA_SCHEDULE)]))
+    def upcoming_player_game_context(context: AssetExecutionContext,
+                                     warehouse: WarehouseResource) -> MaterializeResult:
+        start, end = partition_dates(context)
+        wh = warehouse.get()
+        schedule, history_start = read_season_schedule(wh, start, end)
+        rows = phase3.build_upcoming_player_game_context(
+            wh.read(PLAYER_GAME_SUMMARY, history_start, end), wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, end),
+            schedule, start, end)
+        return write_range(context, warehouse, UPCOMING_PLAYER_GAME_CONTEXT, rows, start, end, schedule)
+
+    return [nba_schedule, player_game_summary, team_offense_game_summary, team_defense_game_summary,
+            upcoming_team_game_context, upcoming_player_game_context]
+
+
+@definitions
+def phase3_definitions() -> Definitions:
+    """The raw external assets and the Phase 3 assets (kinds follow ``NBA_PRECOMPUTE_WAREHOUSE``)."""
+    return Definitions(assets=[*RAW_ASSETS, *build_phase3_assets(daily_partitions, config.warehouse_kind())])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, Definitions, InitResourceContext, definitions, in_process_executor
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
@@ -156,3 +156,11 @@ def default_resources() -> dict[str, ConfigurableResource]:
         "warehouse": warehouse_from_env(),
         "raw_data": RawDataResource(directory=str(config.raw_data_dir())),
     }
+
+
+@definitions
+def resource_definitions() -> Definitions:
+    """The resources (read from the environment when the code location loads) and the executor: every
+    step of a run executes in the run's own process, because an embedded DuckDB file admits one writer
+    process."""
+    return Definitions(resources=default_resources(), executor=in_process_executor)

@@ -25,10 +25,12 @@ import polars as pl
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
+    Definitions,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
+    definitions,
     schedule,
 )
 
@@ -39,6 +41,7 @@ from nba_precompute.raw.readers import (
     read_schedule,
     read_team_game_logs,
 )
+from nba_precompute.schemas import is_regular_season
 
 DAILY_CRON = "0 9 * * *"
 
@@ -66,7 +69,7 @@ def games_not_in(raw_dir, day: dt.date) -> list[str]:
     Raises :class:`nba_precompute.raw.readers.RawDataError` when a raw file is missing or unreadable.
     """
     scheduled = (read_schedule(raw_dir)
-                 .filter(pl.col("game_date") == day, pl.col("game_id").str.starts_with("002"))
+                 .filter(pl.col("game_date") == day, is_regular_season(pl.col("game_id")))
                  .select("game_id"))
     if scheduled.is_empty():
         return []
@@ -97,3 +100,9 @@ def daily_refresh_schedule(context: ScheduleEvaluationContext, raw_data: RawData
     if missing:
         return SkipReason(f"{len(missing)} game(s) of {key} not in the raw box scores yet: {', '.join(missing)}")
     return RunRequest(run_key=key, partition_key=key, tags={"nba_precompute/trigger": "daily_refresh_schedule"})
+
+
+@definitions
+def schedule_definitions() -> Definitions:
+    """The nightly job and its schedule."""
+    return Definitions(jobs=[daily_refresh_job], schedules=[daily_refresh_schedule])

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
+from nba_precompute.schemas import is_regular_season
+
 SCHEDULE_FILE = "boxscores/hoopr-nba-project/schedule.csv.gz"
 PLAYER_BOXSCORE_FILE = "boxscores/hoopr-nba-project/player_game_logs1.csv.gz"
 TEAM_GAME_LOG_FILE = "boxscores/hoopr-nba-project/team_game_logs.csv.gz"
@@ -145,7 +147,7 @@ _BOX_COUNTS = {
 def _regular_season_only(df: pl.DataFrame, path: Path, col: str) -> pl.DataFrame:
     """Keep regular-season games (ids ``002...``); other game types are not ingested and not parsed."""
     df = _parse(df, path, {col: _game_id(col)})
-    return df.filter(pl.col(col).str.starts_with("002"))
+    return df.filter(is_regular_season(pl.col(col)))
 
 
 def read_player_boxscores(raw_dir: Path) -> pl.DataFrame:

@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import is_regular_season
+
 REGULAR_SEASON = "regular_season"
 _SEASON_TYPES = {"1": "preseason", "2": REGULAR_SEASON, "3": "all_star", "4": "playoffs",
                  "5": "play_in", "6": "in_season_final"}
@@ -33,7 +35,7 @@ def season_calendar(schedule: pl.DataFrame) -> pl.DataFrame:
         return (schedule.select("season_year", "season_start_date", "season_end_date")
                 .drop_nulls().unique().sort("season_year"))
     return (
-        schedule.filter(pl.col("game_id").str.starts_with("002"))
+        schedule.filter(is_regular_season(pl.col("game_id")))
         .group_by("season_year")
         .agg(pl.col("game_date").min().alias("season_start_date"),
              pl.col("game_date").max().alias("season_end_date"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from nba_precompute.schemas import empty_failures, is_regular_season
 from nba_precompute.transforms.windows import last_n_window, number_games, state_before
 
 INCOMPLETE_DATA = "INCOMPLETE_DATA"
@@ -18,13 +19,11 @@ PROCESSING_ERROR = "PROCESSING_ERROR"
 CATEGORIES = (INCOMPLETE_DATA, STALE_DATA, MISSING_DEPENDENCY, PROCESSING_ERROR)
 TRUE_FAILURES = (MISSING_DEPENDENCY, PROCESSING_ERROR)
 
-FAILURE_COLUMNS = ("processor", "analysis_date", "entity_type", "entity_id", "entity_name",
-                   "failure_category", "is_failure", "reason", "games_required", "games_found")
 
 
 def scheduled_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
     """Regular-season schedule as team-games: ``game_id``, ``game_date``, ``season_year``, ``team_abbr``."""
-    games = schedule.filter(pl.col("game_id").str.starts_with("002"))
+    games = schedule.filter(is_regular_season(pl.col("game_id")))
     return pl.concat([
         games.select("game_id", "game_date", "season_year", pl.col("home_team_abbr").alias("team_abbr")),
         games.select("game_id", "game_date", "season_year", pl.col("away_team_abbr").alias("team_abbr")),
@@ -141,11 +140,3 @@ def failure_rows(df: pl.DataFrame, *, processor: str, entity_type: str, entity_i
         pl.lit(category in TRUE_FAILURES).alias("is_failure"), reason.alias("reason"),
         pl.lit(games_required, pl.Int64).alias("games_required"), games_found.cast(pl.Int64).alias("games_found"),
     )
-
-
-def empty_failures() -> pl.DataFrame:
-    return pl.DataFrame(schema={
-        "processor": pl.String, "analysis_date": pl.Date, "entity_type": pl.String, "entity_id": pl.String,
-        "entity_name": pl.String, "failure_category": pl.String, "is_failure": pl.Boolean,
-        "reason": pl.String, "games_required": pl.Int64, "games_found": pl.Int64,
-    })

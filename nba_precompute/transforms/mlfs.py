@@ -26,14 +26,13 @@ season's games (the warehouse holds one season of history per run); ``has_vegas_
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import polars as pl
 
+from nba_precompute.schemas import FEATURE_NAMES, FEATURES, ML_FEATURE_STORE_V2, Feature, empty_failures
 from nba_precompute.transforms.common import safe_div
 from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
-    empty_failures,
     failure_rows,
 )
 from nba_precompute.transforms.pdc import (
@@ -52,7 +51,7 @@ from nba_precompute.transforms.windows import (
     state_before,
 )
 
-PROCESSOR = "ml_feature_store_v2"
+PROCESSOR = ML_FEATURE_STORE_V2.name  # the failure records' processor = the table name
 FEATURE_VERSION = "v3_60features_typed"
 
 PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING = "phase4", "phase3", "calculated", "default", "missing"
@@ -68,106 +67,6 @@ RECENT_DAYS = 60
 STRUCTURAL_GAP_DAYS = 14
 STRUCTURAL_CAP = 30
 
-
-@dataclass(frozen=True)
-class Feature:
-    """One feature: reference §8.4 index and name, whether the quality scorer treats it as required,
-    its default (``None`` = NULL with source ``missing``), its valid range (reference §8.6; ``None`` =
-    unchecked), its unit and what it is."""
-
-    index: int
-    name: str
-    required: bool
-    default: float | None
-    valid_range: tuple[float, float] | None
-    unit: str
-    description: str
-
-
-def _f(index, name, default, valid_range, unit, description) -> Feature:
-    optional = index in (25, 26, 27) or 37 <= index <= 59
-    return Feature(index, name, not optional, default, valid_range, unit, description)
-
-
-# The single source of truth: the ml_feature_store_v2 feature columns are generated from this tuple.
-FEATURES: tuple[Feature, ...] = (
-    _f(0, "points_avg_last_5", 10.0, (0, 70), "points per game", "Mean points, last 5 played games (PDC; "
-       "Phase 3 needs 5 games)"),
-    _f(1, "points_avg_last_10", 10.0, (0, 70), "points per game", "Mean points, last 10 played games"),
-    _f(2, "points_avg_season", 10.0, (0, 70), "points per game", "Mean points, season before D"),
-    _f(3, "points_std_last_10", 5.0, (0, 30), "points", "Sample std (ddof 1) of points, last 10"),
-    _f(4, "games_in_last_7_days", 3.0, (0, 4), "games", "Played games in [D-7, D)"),
-    _f(5, "fatigue_score", 50.0, (0, 100), "score 0-100", "PCF fatigue score (the only 0-100 value)"),
-    _f(6, "shot_zone_mismatch_score", 0.0, (-15, 15), "points", "PCF shot-zone mismatch factor"),
-    _f(7, "pace_score", 0.0, (-8, 8), "points", "PCF pace factor"),
-    _f(8, "usage_spike_score", 0.0, (-8, 8), "points", "PCF usage-spike factor"),
-    _f(9, "rest_advantage", 0.0, (-3, 3), "days", "clamp(days_rest - opponent_days_rest, -2, 2)"),
-    _f(10, "injury_risk", 0.0, (0, 3), "level 0-3", "player_status: available/empty 0, probable 1, "
-       "questionable 2, doubtful/out 3"),
-    _f(11, "recent_trend", 0.0, (-2, 2), "level -2..2", "mean(last 2) - mean(previous 3) points: >= 5 -> 2, "
-       ">= 2 -> 1, <= -5 -> -2, <= -2 -> -1 (needs 5 games)"),
-    _f(12, "minutes_change", 0.0, (-2, 2), "level -2..2", "(minutes last 10 - season) / season: >= 0.20 -> 2, "
-       ">= 0.10 -> 1, <= -0.20 -> -2, <= -0.10 -> -1"),
-    _f(13, "opponent_def_rating", 112.0, (90, 130), "points per 100 possessions",
-       "Opponent TDZA defensive_rating_last_15"),
-    _f(14, "opponent_pace", 100.0, (90, 115), "possessions per 48 minutes", "Opponent TDZA opponent_pace"),
-    _f(15, "home_away", 0.0, (0, 1), "flag", "1 at home"),
-    _f(16, "back_to_back", 0.0, (0, 1), "flag", "1 on the second night of a back-to-back"),
-    _f(17, "playoff_game", 0.0, (0, 1), "flag", "1 when season_phase = playoffs"),
-    _f(18, "pct_paint", None, (0, 1), "fraction 0-1", "Paint share of zone attempts, last 10 (no /100)"),
-    _f(19, "pct_mid_range", None, (0, 1), "fraction 0-1", "Mid-range share of zone attempts, last 10"),
-    _f(20, "pct_three", None, (0, 1), "fraction 0-1", "Three share of zone attempts, last 10"),
-    _f(21, "pct_free_throw", 0.15, (0, 0.5), "fraction 0-1", "FT makes / points, last 10, clamped to "
-       "[0, 0.5] (needs 5 games and points)"),
-    _f(22, "team_pace", 100.0, (90, 115), "possessions per 48 minutes", "Team pace, last 10 team games"),
-    _f(23, "team_off_rating", 112.0, (90, 130), "points per 100 possessions", "Team offensive rating, last 10"),
-    _f(24, "team_win_pct", 0.5, (0, 1), "fraction 0-1", "Team wins / games this season (needs 5 games)"),
-    _f(25, "vegas_points_line", None, (0, 80), "points", "No source: NULL"),
-    _f(26, "vegas_opening_line", None, (0, 80), "points", "No source: NULL"),
-    _f(27, "vegas_line_move", None, (-15, 15), "points", "No source: NULL"),
-    _f(28, "has_vegas_line", 0.0, (0, 1), "flag", "0.0: no line source exists here (calculated)"),
-    _f(29, "avg_points_vs_opponent", 10.0, (0, 70), "points per game", "Mean points vs this opponent this "
-       "season before D; else the season average (calculated); else 10"),
-    _f(30, "games_vs_opponent", 0.0, (0, 100), "games", "Played games vs this opponent this season"),
-    _f(31, "minutes_avg_last_10", 28.0, (0, 48), "minutes per game", "Mean minutes, last 10 played games"),
-    _f(32, "ppm_avg_last_10", 0.4, (0, 1.5), "points per minute", "Mean per-game points / minutes, last 10"),
-    _f(33, "dnp_rate", 0.0, (0, 1), "fraction 0-1", "DNP rows / box-score rows, last 10 rows (needs 3)"),
-    _f(34, "pts_slope_10g", 0.0, (-5, 5), "points per game", "OLS slope of points on x = 1..n, last 10 "
-       "played games (needs 5)"),
-    _f(35, "pts_vs_season_zscore", 0.0, (-4, 4), "std units", "clamp((L5 - season) / std_last_10, -3, 3)"),
-    _f(36, "breakout_flag", 0.0, (0, 1), "flag", "1 when L5 > season + 1.5 x std_last_10"),
-    _f(37, "star_teammates_out", 0.0, (0, 5), "players", "UPCG: teammates >= 20 ppg listed DNP on D"),
-    _f(38, "game_total_line", None, (180, 280), "points", "No source: NULL"),
-    _f(39, "days_rest", None, None, "days", "UPCG days since the previous played game"),
-    _f(40, "minutes_load_last_7d", None, None, "minutes", "UPCG minutes_in_last_7_days"),
-    _f(41, "spread_magnitude", None, None, "points", "No source: NULL"),
-    _f(42, "implied_team_total", None, None, "points", "No source: NULL"),
-    _f(43, "points_avg_last_3", None, (0, 70), "points per game", "Mean points, last 3 played games"),
-    _f(44, "scoring_trend_slope", 0.0, None, "points per game", "OLS slope of points on x = 1..n, last 7 "
-       "played games (needs 4)"),
-    _f(45, "deviation_from_avg_last3", None, None, "std units", "(L3 - mean60) / sample std60 (std 5 with "
-       "one game); 60 = played games in [D-60, D)"),
-    _f(46, "consecutive_games_below_avg", None, None, "games", "Most recent consecutive played games below "
-       "mean60"),
-    _f(47, "teammate_usage_available", None, None, "fraction 0-1", "No source (injury report): NULL"),
-    _f(48, "usage_rate_last_5", 0.20, (0, 1), "fraction 0-1", "Mean usage, last 5 usage values (needs 3)"),
-    _f(49, "games_since_structural_change", None, (0, 30), "games", "Played games since the last team change "
-       "or gap > 14 days within 60 days (incl. D), capped at 30"),
-    _f(50, "multi_book_line_std", None, None, "points", "No source: NULL"),
-    _f(51, "prop_over_streak", None, None, "games", "No source: NULL"),
-    _f(52, "prop_under_streak", None, None, "games", "No source: NULL"),
-    _f(53, "line_vs_season_avg", None, None, "points", "No source: NULL"),
-    _f(54, "prop_line_delta", None, None, "points", "No source: NULL"),
-    _f(55, "over_rate_last_10", None, None, "fraction 0-1", "No source (Phase 5 output, B21): NULL"),
-    _f(56, "margin_vs_line_avg_last_5", None, None, "points", "No source (Phase 5 output, B21): NULL"),
-    _f(57, "blowout_minutes_risk", 0.2, (0, 1), "fraction 0-1", "Share of the team's last 10 games with "
-       "|margin| >= 15"),
-    _f(58, "minutes_volatility_last_10", None, None, "minutes", "Sample std of minutes, last 10 (needs 3)"),
-    _f(59, "opponent_pace_mismatch", None, None, "possessions per 48 minutes", "team_pace - opponent_pace "
-       "(both real values)"),
-)
-FEATURE_NAMES = tuple(f.name for f in FEATURES)
-FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 
 CATEGORIES: dict[str, tuple[int, ...]] = {
     "matchup": (5, 6, 7, 8, 13, 14),
@@ -553,7 +452,7 @@ def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFr
     )
     critical = ~pl.col("fatigue_score").is_between(0, 100)
     bad = w.filter(critical)
-    out = w.filter(~critical).select(COLUMNS).sort("game_date", "player_id")
+    out = w.filter(~critical).select(ML_FEATURE_STORE_V2.data_columns).sort("game_date", "player_id")
     failures = failure_rows(
         bad, processor=PROCESSOR, entity_type="player", entity_id=pl.col("player_id"),
         entity_name=pl.col("player_lookup"), category=PROCESSING_ERROR,
@@ -561,17 +460,3 @@ def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFr
         games_required=None, games_found=pl.col("game_number"),
     ) if bad.height else empty_failures()
     return out, failures
-
-
-ID_COLUMNS = ["player_id", "player_lookup", "game_date", "season_year", "game_id", "team_abbr",
-              "opponent_team_abbr", "is_home", "feature_version", "feature_count"]
-QUALITY_COLUMNS = [
-    "feature_quality_score", "quality_tier", "quality_alert_level", "quality_alerts", "is_quality_ready",
-    "is_training_ready", *[f"{c}_quality" for c in CATEGORIES], "required_default_count",
-    *[f"{t}_feature_count" for t in SOURCE_TAGS], "default_features", "data_source", "has_composite_factors",
-    "has_opponent_defense", "upstream_player_daily_cache_ready",
-    "upstream_player_composite_factors_ready", "upstream_player_shot_zone_ready",
-    "upstream_team_defense_zone_ready", "is_production_ready", "games_played_season", "early_season_flag",
-    "data_quality_issues",
-]
-COLUMNS = [*ID_COLUMNS, *[c for f in FEATURES for c in (f.name, f"{f.name}_source")], *QUALITY_COLUMNS]

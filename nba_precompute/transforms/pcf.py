@@ -34,15 +34,15 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import PLAYER_COMPOSITE_FACTORS, empty_failures
 from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
     completeness_columns,
-    empty_failures,
     failure_rows,
     team_coverage,
 )
 
-PROCESSOR = "player_composite_factors"
+PROCESSOR = PLAYER_COMPOSITE_FACTORS.name  # the failure records' processor = the table name
 CALCULATION_VERSION = "v2_4factors_unit_scales"
 COMPLETENESS_WINDOW = 10
 
@@ -307,7 +307,7 @@ def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza:
     )
 
     bad = df.filter(~pl.col("fatigue_score").is_between(0, 100) | pl.col("fatigue_score").is_null())
-    rows = df.filter(pl.col("fatigue_score").is_between(0, 100)).select(COLUMNS).sort("game_date", "player_id")
+    rows = df.filter(pl.col("fatigue_score").is_between(0, 100)).select(PLAYER_COMPOSITE_FACTORS.data_columns).sort("game_date", "player_id")
     failures = failure_rows(
         bad,
         processor=PROCESSOR, entity_type="player", entity_id=pl.col("player_id"),
@@ -316,31 +316,3 @@ def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza:
         games_required=None, games_found=pl.lit(None, pl.Int64),
     ) if bad.height else empty_failures()
     return rows, failures
-
-
-COLUMNS = [
-    "player_id", "player_lookup", "game_date", "analysis_date", "season_year", "game_id", "team_abbr",
-    "opponent_team_abbr",
-    # fatigue
-    "fatigue_score", "fatigue_adjustment", "days_rest", "back_to_back", "games_in_last_7_days",
-    "minutes_in_last_7_days", "avg_minutes_per_game_last_7", "back_to_backs_last_14_days", "player_age",
-    "fatigue_rest_points", "fatigue_games_points", "fatigue_minutes_points", "fatigue_mpg_points",
-    "fatigue_b2b_points", "fatigue_age_points",
-    # shot-zone mismatch
-    "shot_zone_mismatch_score", "primary_scoring_zone", "primary_zone_frequency", "opponent_weak_zone",
-    "opponent_defense_vs_league", "shot_zone_mismatch_type",
-    # pace
-    "pace_score", "pace_differential", "opponent_pace_last_10", "pace_environment",
-    # usage
-    "usage_spike_score", "projected_usage_rate", "avg_usage_rate_last_7_games", "usage_differential",
-    "star_teammates_out", "usage_trend",
-    # deferred + total
-    *DEFERRED, "total_composite_adjustment",
-    # quality
-    "data_completeness_pct", "missing_data_fields", "has_warnings", "warning_details",
-    "psza_present", "tdza_present",
-    "upstream_player_shot_ready", "upstream_team_defense_ready", "upstream_player_context_ready",
-    "upstream_team_context_ready", "all_upstreams_ready",
-    "expected_games_count", "actual_games_count", "completeness_pct", "missing_games_count", "own_data_ready",
-    "is_production_ready", "data_quality_issues", "calculation_version",
-]

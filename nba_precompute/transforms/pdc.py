@@ -35,19 +35,19 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from nba_precompute.schemas import PLAYER_DAILY_CACHE, empty_failures
 from nba_precompute.transforms.common import safe_div
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
     STALE_DATA,
-    empty_failures,
     failure_rows,
     scheduled_team_games,
     team_coverage,
 )
 from nba_precompute.transforms.windows import last_n_window, number_games, state_before
 
-PROCESSOR = "player_daily_cache"
+PROCESSOR = PLAYER_DAILY_CACHE.name  # the failure records' processor = the table name
 CACHE_VERSION = "v2"
 MIN_GAMES = 3
 STALE_DAYS = 30
@@ -299,7 +299,7 @@ def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, tea
             pl.lit(CACHE_VERSION).alias("cache_version"),
         )
         .with_columns(pl.col("all_windows_complete").alias("is_production_ready"))
-        .select(COLUMNS)
+        .select(PLAYER_DAILY_CACHE.data_columns)
         .sort("cache_date", "player_id")
     )
 
@@ -320,21 +320,3 @@ def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, tea
                        pl.col("missing_games_before"), pl.col("team_abbr"))),
     ]).sort("analysis_date", "failure_category", "entity_id")
     return rows, failures
-
-
-COLUMNS = [
-    "player_id", "player_lookup", "cache_date", "season_year", "team_abbr", "game_id",
-    "points_avg_last_5", "points_avg_last_10", "points_avg_season", "points_std_last_10",
-    "minutes_avg_last_10", "usage_rate_last_10", "ts_pct_last_10", "games_played_season",
-    "player_usage_rate_season", "assisted_rate_last_10", "last_played_game_date", "days_since_last_game",
-    "team_pace_last_10", "team_off_rating_last_10", "team_games_last_10",
-    "games_in_last_7_days", "games_in_last_14_days", "minutes_in_last_7_days", "minutes_in_last_14_days",
-    "back_to_backs_last_14_days", "avg_minutes_per_game_last_7", "fourth_quarter_minutes_last_7", "player_age",
-    "primary_scoring_zone", "paint_rate_last_10", "three_pt_rate_last_10", "shot_zone_data_available",
-    "early_season_flag", "insufficient_data_reason",
-    "expected_games_count", "actual_games_count", "completeness_pct", "missing_games_count",
-    "quality_tier", "cache_quality_score",
-    "l5_completeness_pct", "l5_is_complete", "l10_completeness_pct", "l10_is_complete",
-    "l7d_completeness_pct", "l7d_is_complete", "l14d_completeness_pct", "l14d_is_complete", "break_days",
-    "all_windows_complete", "is_production_ready", "cache_version",
-]

@@ -21,6 +21,13 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import (
+    NBA_SCHEDULE,
+    PLAYER_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    UPCOMING_TEAM_GAME_CONTEXT,
+    is_regular_season,
+)
 from nba_precompute.transforms.common import (
     player_lookup_expr,
     safe_div,
@@ -50,14 +57,13 @@ def build_schedule(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.D
         schedule.filter(_in_range("game_date", start, end))
         .with_columns(season_type_expr(pl.col("game_id")).alias("season_type"))
         .join(cal, on="season_year", how="left")
-        .select("game_id", "game_date", "season_year", "season_type", "home_team_id", "away_team_id",
-                "home_team_abbr", "away_team_abbr", "season_start_date", "season_end_date")
+        .select(NBA_SCHEDULE.data_columns)
         .sort("game_date", "game_id")
     )
 
 
 def _regular_games(schedule: pl.DataFrame) -> pl.DataFrame:
-    return schedule.filter(pl.col("game_id").str.starts_with("002")).select(
+    return schedule.filter(is_regular_season(pl.col("game_id"))).select(
         "game_id", "game_date", "season_year", "home_team_id", "away_team_id",
         "home_team_abbr", "away_team_abbr",
     )
@@ -94,12 +100,7 @@ def build_team_offense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFr
         safe_div(pl.col("points") * 100.0, pl.col("possessions")).alias("offensive_rating"),
         (pl.col("points") > pl.col("opp_points")).alias("win_flag"),
         (pl.col("points") - pl.col("opp_points")).alias("margin_of_victory"),
-    ).select(
-        "game_id", "game_date", "season_year", "team_id", "team_abbr", "opponent_team_abbr", "is_home",
-        "points", "opponent_points", "fg_makes", "fg_attempts", "three_pt_makes", "three_pt_attempts",
-        "ft_makes", "ft_attempts", "offensive_rebounds", "defensive_rebounds", "assists", "turnovers",
-        "team_minutes", "possessions", "pace", "offensive_rating", "win_flag", "margin_of_victory",
-    ).sort("game_date", "game_id", "team_abbr")
+    ).select(TEAM_OFFENSE_GAME_SUMMARY.data_columns).sort("game_date", "game_id", "team_abbr")
 
 
 def build_team_defense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFrame, shots: pl.DataFrame,
@@ -196,16 +197,7 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
         pl.when(played).then(safe_div(pl.col("points"), ts_den)).alias("ts_pct"),
     ).with_columns(
         (pl.col("data_quality_issues").list.len() == 0).alias("has_complete_shot_zones"),
-    ).select(
-        "game_id", "game_date", "season_year", "player_id", "player_lookup", "player_name", "team_id",
-        "team_abbr", "opponent_team_abbr", "is_home", "is_starter", "is_active", "is_dnp", "dnp_reason",
-        "minutes_played", "points", "fg_makes", "fg_attempts", "box_three_pt_makes",
-        "box_three_pt_attempts", "ft_makes", "ft_attempts", "offensive_rebounds", "defensive_rebounds",
-        "rebounds", "assists", "steals", "blocks", "turnovers", "personal_fouls", "plus_minus",
-        "paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes", "three_pt_attempts",
-        "three_pt_makes", "assisted_fg_makes", "unassisted_fg_makes", "has_complete_shot_zones",
-        "data_quality_issues", "usage_rate", "ts_pct", "win_flag",
-    ).sort("game_date", "game_id", "team_abbr", "player_id")
+    ).select(PLAYER_GAME_SUMMARY.data_columns).sort("game_date", "game_id", "team_abbr", "player_id")
 
 
 def _team_rest(schedule: pl.DataFrame) -> pl.DataFrame:
@@ -233,10 +225,7 @@ def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end
         pl.lit(None, pl.Float64).alias("game_total"),
         pl.lit(None, pl.Float64).alias("game_spread"),
         pl.lit(True).alias("is_production_ready"),
-    ).select(
-        "team_abbr", "game_id", "game_date", "season_year", "opponent_team_abbr", "home_game", "days_rest",
-        "back_to_back", "opponent_days_rest", "game_total", "game_spread", "is_production_ready",
-    ).sort("game_date", "team_abbr")
+    ).select(UPCOMING_TEAM_GAME_CONTEXT.data_columns).sort("game_date", "team_abbr")
 
 
 def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense: pl.DataFrame,

@@ -19,6 +19,7 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS
 from nba_precompute.transforms.common import (
     dates_frame,
     safe_div,
@@ -35,7 +36,7 @@ from nba_precompute.transforms.coverage import (
 )
 from nba_precompute.transforms.windows import last_n_window, number_games, state_before
 
-PROCESSOR = "player_shot_zone_analysis"
+PROCESSOR = PLAYER_SHOT_ZONE_ANALYSIS.name  # the failure records' processor = the table name
 MIN_GAMES = 10
 WINDOW = 10
 WINDOW_20 = 20
@@ -157,17 +158,7 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
     ).with_columns(
         primary_scoring_zone_expr(pl.col("paint_rate_last_10"), pl.col("mid_range_rate_last_10"),
                                   pl.col("three_pt_rate_last_10")).alias("primary_scoring_zone"),
-    ).select(
-        "player_id", "player_lookup", "analysis_date", "season_year", "team_abbr",
-        "paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10", "total_shots_last_10",
-        "games_in_sample_10", "sample_quality_10", "paint_pct_last_10", "mid_range_pct_last_10",
-        "three_pt_pct_last_10", "paint_attempts_per_game", "mid_range_attempts_per_game",
-        "three_pt_attempts_per_game", "paint_rate_last_20", "paint_pct_last_20", "games_in_sample_20",
-        "sample_quality_20", "assisted_rate_last_10", "unassisted_rate_last_10", "player_position",
-        "primary_scoring_zone", "has_complete_shot_zones", "data_quality_issues", "data_quality_tier",
-        "calculation_notes", "expected_games_count", "actual_games_count", "completeness_pct",
-        "missing_games_count", "is_production_ready",
-    ).sort("analysis_date", "player_id")
+    ).select(PLAYER_SHOT_ZONE_ANALYSIS.data_columns).sort("analysis_date", "player_id")
 
     failures = pl.concat([
         failure_rows(

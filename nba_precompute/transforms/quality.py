@@ -9,8 +9,8 @@ Three things live here:
   :func:`split_invalid_rows` withholds the offending rows from a write and turns them into
   ``precompute_failures`` rows (``PROCESSING_ERROR``, ``is_failure = true``).
 * **Incomplete-rate bands** (the ``minimum_games`` check): the week of the season and the expected
-  upper edge of the share of entities below the asset's minimum for that week (:class:`Band`,
-  :data:`DEFAULT_BANDS`).
+  upper edge of the share of entities below the asset's minimum for that week (:class:`Band`; each
+  Phase 4 table declares its own bands in ``nba_precompute.defs.phase4.tables``).
 * **Per-day check results** (:func:`daily_check_results`): one row per analysis date with the numbers
   the three asset checks report, computed for a whole date range in one pass.
 """
@@ -23,13 +23,12 @@ from itertools import pairwise
 
 import polars as pl
 
-from nba_precompute.schemas import FRACTION, TableSpec
+from nba_precompute.schemas import FRACTION, TableSpec, empty_failures
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
     PROCESSING_ERROR,
     STALE_DATA,
-    empty_failures,
 )
 
 # --------------------------------------------------------------------------- value validation
@@ -51,56 +50,19 @@ class RangeRule:
         return f"{self.column} in [{lo}, {hi}] ({self.source})"
 
 
-def _ranges(source: str, spec: Mapping[str, tuple[float | None, float | None]]) -> tuple[RangeRule, ...]:
+def ranges(source: str, spec: Mapping[str, tuple[float | None, float | None]]) -> tuple[RangeRule, ...]:
+    """Range rules ``{column: (low, high)}`` citing ``source`` (e.g. "reference §2.8"). Each Phase 4
+    table declares its own (``nba_precompute.defs.phase4.tables``); rates that the legacy code kept on
+    0-100 are fractions here and are covered by the generic "every fraction in [0, 1]" rule."""
     return tuple(RangeRule(col, lo, hi, source) for col, (lo, hi) in spec.items())
 
 
-# Reference §2.8 (pre-write validation) and §6.4 (PCF factor ranges), restated on this project's
-# scales: rates that the legacy code kept on 0-100 are fractions here and are covered by the generic
-# "every fraction in [0, 1]" rule, so only the per-game, rating and score ranges are listed.
-TABLE_RANGES: dict[str, tuple[RangeRule, ...]] = {
-    "team_defense_zone_analysis": _ranges("reference §2.8", {
-        "paint_attempts_allowed_per_game": (0, 100),
-        "mid_range_attempts_allowed_per_game": (0, 100),
-        "three_pt_attempts_allowed_per_game": (0, 100),
-        "paint_points_allowed_per_game": (0, 150),
-        "defensive_rating_last_15": (70, 140),
-        "opponent_points_per_game": (70, 150),
-        "paint_defense_vs_league_avg": (-1, 1),
-        "mid_range_defense_vs_league_avg": (-1, 1),
-        "three_pt_defense_vs_league_avg": (-1, 1),
-        "games_in_sample": (0, 15),
-    }),
-    "player_shot_zone_analysis": _ranges("reference §2.8", {
-        "paint_attempts_per_game": (0, 40),
-        "mid_range_attempts_per_game": (0, 40),
-        "three_pt_attempts_per_game": (0, 40),
-        "games_in_sample_10": (0, 10),
-        "games_in_sample_20": (0, 20),
-        "total_shots_last_10": (0, 400),
-    }),
-    "player_daily_cache": _ranges("true shooting definition", {"ts_pct_last_10": (0, 1.5)}),
-    "player_composite_factors": _ranges("reference §6.4", {
-        "fatigue_score": (0, 100),
-        "shot_zone_mismatch_score": (-15, 15),
-        "pace_score": (-8, 8),
-        "usage_spike_score": (-8, 8),
-        "referee_favorability_score": (-10, 10),
-        "look_ahead_pressure_score": (-5, 5),
-        "travel_impact_score": (-5, 5),
-        "opponent_strength_score": (-10, 10),
-        "total_composite_adjustment": (-30, 30),
-    }),
-    "ml_feature_store_v2": _ranges("reference §6.4", {"fatigue_score": (0, 100)}),
-}
-
-
 def range_rules(table: TableSpec, extra: Sequence[RangeRule] = ()) -> tuple[RangeRule, ...]:
-    """Every range rule for ``table``: [0, 1] for each column declared with the fraction unit (SPEC §3),
-    the table's ranges from :data:`TABLE_RANGES`, and ``extra``. Rules naming a column the table does
-    not have are dropped, so the same list can serve a table whose schema is still growing."""
+    """Every range rule for ``table``: [0, 1] for each column declared with the fraction unit (SPEC §3)
+    and ``extra`` (the table's declared ranges). Rules naming a column the table does not have are
+    dropped."""
     rules = [RangeRule(c.name, 0.0, 1.0, "fraction, SPEC §3") for c in table.columns if c.unit == FRACTION]
-    rules += [*TABLE_RANGES.get(table.name, ()), *extra]
+    rules += list(extra)
     names = set(table.column_names)
     return tuple(r for r in rules if r.column in names)
 
@@ -228,19 +190,6 @@ def bands(*edges: tuple[int, int | None, float]) -> tuple[Band, ...]:
     return out
 
 
-# SPEC §6 defaults for PSZA (10-game minimum). TDZA (15 games) and PDC (3 games) were derived the same
-# way from the real 2022-23 season under this spec: the observed daily share below the minimum per
-# season week, rounded up with head-room (README, "Bands").
-#   TDZA observed: weeks 1-4 100 %, week 5 7-87 % (teams reach 15 games), week 6 on 0 %.
-#   PDC observed (players in games on D with < 3 played games before D): week 1 34-100 %, week 2
-#   12-30 %, weeks 3-8 <= 8 %, week 9 on <= 4 %.
-DEFAULT_BANDS: dict[str, tuple[Band, ...]] = {
-    "player_shot_zone_analysis": bands((1, 3, 1.00), (4, 4, 0.60), (5, 8, 0.40), (9, None, 0.25)),
-    "team_defense_zone_analysis": bands((1, 5, 1.00), (6, None, 0.10)),
-    "player_daily_cache": bands((1, 1, 1.00), (2, 2, 0.35), (3, 8, 0.10), (9, None, 0.05)),
-}
-
-
 def band_frame(band_list: Sequence[Band]) -> pl.DataFrame:
     """The bands as a frame: ``band_first_week``, ``band_last_week``, ``band_upper``, ``band_label``."""
     return pl.DataFrame(
@@ -267,6 +216,13 @@ def attach_band(df: pl.DataFrame, band_list: Sequence[Band] | None, week_col: st
 
 
 # --------------------------------------------------------------------------- per-day check results
+
+
+def incomplete_rate(incomplete: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """The incomplete rate (0-1): entities below the minimum (INCOMPLETE_DATA) / entities accounted
+    for; 0.0 when there are none. The one formula behind the ``minimum_games`` check, the
+    materialisation metadata and the validation report."""
+    return pl.when(total > 0).then(incomplete / total).otherwise(0.0)
 
 _SAMPLE = 10
 
@@ -331,8 +287,7 @@ def daily_check_results(days: pl.DataFrame, failures: pl.DataFrame, invalid_writ
         pl.concat_list("processing_error_samples", "__inv_samples").list.head(_SAMPLE)
         .alias("processing_error_samples"),
     ).drop("__inv_samples").with_columns(
-        pl.when(pl.col("entities_total") > 0)
-        .then(pl.col("incomplete") / pl.col("entities_total")).otherwise(0.0).alias("incomplete_rate"),
+        incomplete_rate(pl.col("incomplete"), pl.col("entities_total")).alias("incomplete_rate"),
     )
     out = attach_band(out, band_list)
     return out.with_columns(

@@ -18,6 +18,7 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import TEAM_DEFENSE_ZONE_ANALYSIS
 from nba_precompute.transforms.common import (
     dates_frame,
     safe_div,
@@ -40,7 +41,7 @@ from nba_precompute.transforms.windows import (
     state_before,
 )
 
-PROCESSOR = "team_defense_zone_analysis"
+PROCESSOR = TEAM_DEFENSE_ZONE_ANALYSIS.name  # the failure records' processor = the table name
 MIN_GAMES = 15
 WINDOW = 15
 LEAGUE_WINDOW_DAYS = 30
@@ -69,7 +70,9 @@ def league_averages(team_defense: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFr
         safe_div(pl.col(f"sum_opp_{z}_makes_league"), pl.col(f"sum_opp_{z}_attempts_league")).alias(z)
         for z in LEAGUE_DEFAULTS
     ).filter(pl.all_horizontal(pl.col(z).is_not_null() for z in LEAGUE_DEFAULTS))
-    agg = per_team.group_by("analysis_date").agg(
+    # the mean of each day is summed in team order: same input, same bits (a parallel group-by would
+    # otherwise add the teams in a varying order)
+    agg = per_team.sort("analysis_date", "team_abbr").group_by("analysis_date", maintain_order=True).agg(
         *[pl.col(z).mean().alias(f"__{z}") for z in LEAGUE_DEFAULTS],
         pl.len().cast(pl.Int64).alias("league_avg_teams"),
     )
@@ -164,20 +167,7 @@ def build_team_defense_zone_analysis(team_defense: pl.DataFrame, schedule: pl.Da
         .alias("data_quality_tier"),
         pl.when(notes.list.len() > 0).then(notes.list.join("; ")).alias("calculation_notes"),
         *completeness_columns(),
-    ).select(
-        "team_abbr", "analysis_date", "season_year",
-        "paint_pct_allowed_last_15", "paint_attempts_allowed_per_game", "paint_points_allowed_per_game",
-        "paint_blocks_per_game", "paint_defense_vs_league_avg",
-        "mid_range_pct_allowed_last_15", "mid_range_attempts_allowed_per_game",
-        "mid_range_points_allowed_per_game", "mid_range_blocks_per_game", "mid_range_defense_vs_league_avg",
-        "three_pt_pct_allowed_last_15", "three_pt_attempts_allowed_per_game",
-        "three_pt_points_allowed_per_game", "three_pt_blocks_per_game", "three_pt_defense_vs_league_avg",
-        "defensive_rating_last_15", "opponent_points_per_game", "opponent_pace", "games_in_sample",
-        "strongest_zone", "weakest_zone", "league_paint_pct", "league_mid_range_pct", "league_three_pt_pct",
-        "league_avg_teams", "league_avg_is_default", "data_quality_tier", "calculation_notes",
-        "expected_games_count", "actual_games_count", "completeness_pct", "missing_games_count",
-        "is_production_ready",
-    ).sort("analysis_date", "team_abbr")
+    ).select(TEAM_DEFENSE_ZONE_ANALYSIS.data_columns).sort("analysis_date", "team_abbr")
 
     failures = pl.concat([
         failure_rows(

@@ -33,13 +33,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from nba_precompute.schemas import is_regular_season
 from nba_precompute.transforms.common import dates_frame, season_calendar, with_season
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     STALE_DATA,
     scheduled_team_games,
 )
-from nba_precompute.transforms.quality import DEFAULT_BANDS, Band, attach_band
+from nba_precompute.transforms.quality import Band, attach_band, incomplete_rate
 
 COMPLETE, PARTIAL, MISSING, NO_GAMES = "COMPLETE", "PARTIAL", "MISSING", "NO_GAMES"
 TEAMS_BEFORE, PLAYERS_BEFORE, UPCOMING_PLAYERS = "teams_before", "players_before", "upcoming_players"
@@ -47,20 +48,15 @@ TEAMS_BEFORE, PLAYERS_BEFORE, UPCOMING_PLAYERS = "teams_before", "players_before
 
 @dataclass(frozen=True)
 class ReportTable:
-    """A Phase 4 table in the report: qualified name, processor (in precompute_failures) and universe."""
+    """A Phase 4 table in the report: qualified name, processor (in precompute_failures), universe
+    (:data:`TEAMS_BEFORE`, :data:`PLAYERS_BEFORE` or :data:`UPCOMING_PLAYERS`) and the incomplete-rate
+    bands of its ``minimum_games`` check (empty: no band). The caller builds them from the Phase 4
+    declarations (``nba_precompute.defs.phase4.tables``)."""
 
     qualified_name: str
     processor: str
     universe: str
-
-
-REPORT_TABLES: tuple[ReportTable, ...] = (
-    ReportTable("nba_precompute.team_defense_zone_analysis", "team_defense_zone_analysis", TEAMS_BEFORE),
-    ReportTable("nba_precompute.player_shot_zone_analysis", "player_shot_zone_analysis", PLAYERS_BEFORE),
-    ReportTable("nba_precompute.player_composite_factors", "player_composite_factors", UPCOMING_PLAYERS),
-    ReportTable("nba_precompute.player_daily_cache", "player_daily_cache", UPCOMING_PLAYERS),
-    ReportTable("nba_predictions.ml_feature_store_v2", "ml_feature_store_v2", UPCOMING_PLAYERS),
-)
+    bands: tuple[Band, ...] = ()
 
 
 def expected_entities(dates: pl.DataFrame, schedule: pl.DataFrame, player_games: pl.DataFrame,
@@ -99,8 +95,7 @@ def expected_entities(dates: pl.DataFrame, schedule: pl.DataFrame, player_games:
 
 
 def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expected: pl.DataFrame,
-                    partition_log: pl.DataFrame, failures: pl.DataFrame,
-                    tables: Sequence[ReportTable] = REPORT_TABLES,
+                    partition_log: pl.DataFrame, failures: pl.DataFrame, tables: Sequence[ReportTable],
                     existing: set[str] | None = None) -> pl.DataFrame:
     """One row per (date, table) of [start, end].
 
@@ -115,7 +110,7 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
     ``rows_written``, ``expected``, ``incomplete_data``, ``stale_data``, ``true_failures`` (entity rows),
     ``date_level_failures``, ``status``.
     """
-    games = set(schedule.filter(pl.col("game_id").str.starts_with("002")).get_column("game_date").to_list())
+    games = set(schedule.filter(is_regular_season(pl.col("game_id"))).get_column("game_date").to_list())
     days = dates_frame(start, end).with_columns(pl.col("analysis_date").is_in(list(games)).alias("has_games"))
     tab = pl.DataFrame({
         "table": [t.qualified_name for t in tables], "processor": [t.processor for t in tables],
@@ -157,23 +152,20 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
     ).sort("date", "table")
 
 
-def weekly_incomplete(per_date: pl.DataFrame, band_map: Mapping[str, Sequence[Band]] | None = None,
-                      tables: Sequence[ReportTable] = REPORT_TABLES) -> pl.DataFrame:
+def weekly_incomplete(per_date: pl.DataFrame, tables: Sequence[ReportTable]) -> pl.DataFrame:
     """Incomplete rate (0-1) per table and season week of the materialised dates, with the expected
     band: ``table``, ``season_week``, ``dates``, ``expected``, ``incomplete_data``, ``incomplete_rate``,
     ``band_upper``, ``band_label``, ``within_band`` (NULL when the table has no band)."""
-    band_map = DEFAULT_BANDS if band_map is None else band_map
-    by_name = {t.qualified_name: t.processor for t in tables}
+    band_map: Mapping[str, Sequence[Band]] = {t.qualified_name: t.bands for t in tables}
     agg = per_date.filter(pl.col("materialized") & pl.col("season_week").is_not_null()).group_by(
         "table", "season_week").agg(
         pl.len().cast(pl.Int64).alias("dates"), pl.col("expected").sum(), pl.col("incomplete_data").sum(),
     ).with_columns(
-        pl.when(pl.col("expected") > 0).then(pl.col("incomplete_data") / pl.col("expected"))
-        .otherwise(0.0).alias("incomplete_rate"),
+        incomplete_rate(pl.col("incomplete_data"), pl.col("expected")).alias("incomplete_rate"),
     ).sort("table", "season_week")
     parts = []
     for name in agg.get_column("table").unique(maintain_order=True).to_list():  # one per table (<= 5)
-        part = attach_band(agg.filter(pl.col("table") == name), band_map.get(by_name.get(name, ""), ()))
+        part = attach_band(agg.filter(pl.col("table") == name), band_map.get(name, ()))
         parts.append(part)
     if not parts:
         return agg.with_columns(pl.lit(None, pl.Float64).alias("band_upper"), pl.lit(None, pl.String).alias("band_label"),

@@ -6,7 +6,8 @@ Dagster resource ``WarehouseResource`` picks one from configuration; the assets 
 :class:`Warehouse`:
 
 * ``read(table, start, end, columns)`` - rows whose partition column lies in [start, end], the filter
-  pushed into the warehouse's query;
+  pushed into the warehouse's query (an empty frame when the table does not exist yet);
+* ``exists(table)`` - whether the table has been created;
 * ``partition_log(table, start, end)`` - which days of a table were materialised, with row counts;
 * ``replace_partitions(writes, start, end, run_id)`` - replace the days [start, end] of one or more
   tables atomically (all or nothing) and record each day in ``nba_processing.partition_log``.
@@ -24,37 +25,11 @@ from typing import Protocol, runtime_checkable
 
 import polars as pl
 
-from nba_precompute.schemas import Column, TableSpec
+from nba_precompute.schemas import PARTITION_LOG, TableSpec
 
-PARTITION_LOG = "nba_processing.partition_log"
-
-# The bookkeeping table: one row per (table [+ scope], day) ever written. Declared like every other
-# table so that the BigQuery DDL comes from the same place; DuckDB adds a primary key on
-# (table_name, partition_date).
-PARTITION_LOG_TABLE = TableSpec(
-    schema="nba_processing",
-    name="partition_log",
-    description="One row per materialised (table, day): how many rows the partition holds, which run "
-    "wrote it and when. Days without games are recorded with row_count 0, so 'no games' is "
-    "distinguishable from 'never materialised'.",
-    columns=(
-        Column("table_name", "STRING", "Qualified table name, plus [column=value] when the write was "
-               "scoped (e.g. nba_processing.precompute_failures[processor=player_shot_zone_analysis])",
-               nullable=False),
-        Column("partition_date", "DATE", "The partition (day) written", nullable=False),
-        Column("row_count", "INT64", "Rows the partition holds after the write", "rows", nullable=False),
-        Column("run_id", "STRING", "Dagster run id of the write"),
-        Column("written_at", "TIMESTAMP", "When the write committed (UTC)", nullable=False),
-    ),
-    key=("table_name", "partition_date"),
-    partition_column="partition_date",
-    cluster_by=("table_name",),
-)
-
-PARTITION_LOG_SCHEMA: dict[str, pl.DataType] = {
-    "partition_date": pl.Date(), "row_count": pl.Int64(), "run_id": pl.String(),
-    "written_at": pl.Datetime("us", "UTC"),
-}
+# What ``partition_log`` returns for one table: the materialised days of [start, end].
+PARTITION_LOG_COLUMNS = ("partition_date", "row_count", "run_id", "written_at")
+PARTITION_LOG_SCHEMA: dict[str, pl.DataType] = {c: PARTITION_LOG.polars_schema[c] for c in PARTITION_LOG_COLUMNS}
 
 
 class WarehouseError(RuntimeError):
@@ -83,6 +58,8 @@ class Warehouse(Protocol):
     """What the assets may call on a warehouse (see the module docstring)."""
 
     kind: str  # "duckdb" or "bigquery": the Dagster asset kind and the SQL dialect of ``query``
+
+    def exists(self, table: TableSpec) -> bool: ...
 
     def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
              columns: Sequence[str] | None = None) -> pl.DataFrame: ...
@@ -148,7 +125,7 @@ def prepare_writes(writes: Sequence[PartitionWrite], start: dt.date, end: dt.dat
 def partition_log_rows(w: PartitionWrite, df: pl.DataFrame, start: dt.date, end: dt.date,
                        run_id: str | None, now: dt.datetime) -> pl.DataFrame:
     """One partition-log row per day of [start, end] for a prepared write (0 rows on empty days), in
-    the column order of :data:`PARTITION_LOG_TABLE`."""
+    the column order of :data:`nba_precompute.schemas.PARTITION_LOG`."""
     days = pl.date_range(start, end, "1d", eager=True)
     t = w.table
     return pl.DataFrame({"partition_date": days}).join(
@@ -158,4 +135,4 @@ def partition_log_rows(w: PartitionWrite, df: pl.DataFrame, start: dt.date, end:
         pl.col("row_count").fill_null(0).cast(pl.Int64),
         pl.lit(w.log_name).alias("table_name"), pl.lit(run_id, pl.String).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("written_at"),
-    ).select(PARTITION_LOG_TABLE.column_names)
+    ).select(PARTITION_LOG.column_names)

@@ -52,10 +52,9 @@ from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
 from google.cloud import bigquery
 
-from nba_precompute.schemas import TableSpec
+from nba_precompute.schemas import PARTITION_LOG, SCHEMAS, TableSpec
 from nba_precompute.warehouse.base import (
     PARTITION_LOG_SCHEMA,
-    PARTITION_LOG_TABLE,
     PartitionWrite,
     WarehouseError,
     now_utc,
@@ -65,7 +64,6 @@ from nba_precompute.warehouse.base import (
 
 log = logging.getLogger(__name__)
 
-SCHEMAS = ("nba_analytics", "nba_precompute", "nba_predictions", "nba_processing")
 STAGING_EXPIRATION = dt.timedelta(days=1)
 # Preflight calls fail fast instead of retrying for the client's default 10 minutes.
 PREFLIGHT_DEADLINE_S = 30.0
@@ -381,6 +379,10 @@ class BigQueryWarehouse:
             sql += " WHERE " + " AND ".join(where)
         return sql, params
 
+    def exists(self, table: TableSpec) -> bool:
+        """True when ``table`` exists in its dataset."""
+        return self._get_table(self.table_id(table)) is not None
+
     def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
              columns: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows of ``table`` with ``start <= partition column <= end`` (either bound optional), only
@@ -420,8 +422,8 @@ class BigQueryWarehouse:
         modification."""
         if self.is_external(table):
             return self._external_partition_log(table, start, end)
-        self.check_dataset(PARTITION_LOG_TABLE.schema)
-        log_id = self.table_id(PARTITION_LOG_TABLE)
+        self.check_dataset(PARTITION_LOG.schema)
+        log_id = self.table_id(PARTITION_LOG)
         if self._get_table(log_id) is None:
             return pl.DataFrame(schema=PARTITION_LOG_SCHEMA)
         job = self._run_query(
@@ -504,9 +506,9 @@ class BigQueryWarehouse:
             if stage_id:
                 cols = ", ".join(_ident(c) for c in t.column_names)
                 stmts.append(f"INSERT INTO `{target_id}` ({cols}) SELECT {cols} FROM `{stage_id}`;")
-        log_id = self.table_id(PARTITION_LOG_TABLE)
+        log_id = self.table_id(PARTITION_LOG)
         names = ", ".join(bq_literal(w.log_name) for w, _, _ in targets)
-        cols = ", ".join(_ident(c) for c in PARTITION_LOG_TABLE.column_names)
+        cols = ", ".join(_ident(c) for c in PARTITION_LOG.column_names)
         stmts.append(f"DELETE FROM `{log_id}` WHERE partition_date BETWEEN {lo} AND {hi} AND table_name IN ({names});")
         stmts.append(f"INSERT INTO `{log_id}` ({cols}) SELECT {cols} FROM `{log_stage}`;")
         stmts.append("COMMIT TRANSACTION;")
@@ -529,7 +531,7 @@ class BigQueryWarehouse:
         if external:
             raise WarehouseError(f"{external} belong to external (read-only) schemas "
                                  f"{list(self.settings.external_schemas)}: deselect their assets")
-        schemas = {w.table.schema for w, _ in prepared} | {PARTITION_LOG_TABLE.schema}
+        schemas = {w.table.schema for w, _ in prepared} | {PARTITION_LOG.schema}
         for s in sorted(schemas):
             self.check_dataset(s)
         self.check_jobs()
@@ -544,9 +546,9 @@ class BigQueryWarehouse:
                 if stage_id:
                     staged.append(stage_id)
                 targets.append((w, target_id, stage_id))
-            self.ensure_table(PARTITION_LOG_TABLE)
+            self.ensure_table(PARTITION_LOG)
             log_rows = pl.concat([partition_log_rows(w, df, start, end, run_id, now) for w, df in prepared])
-            log_stage = self._stage(PARTITION_LOG_TABLE, log_rows, f"{token}_log")
+            log_stage = self._stage(PARTITION_LOG, log_rows, f"{token}_log")
             staged.append(log_stage)
             script = self.swap_script(targets, log_stage, start, end)
             for attempt in range(1, CONCURRENT_UPDATE_ATTEMPTS + 1):

@@ -23,9 +23,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nba_precompute.schemas import TableSpec
+from nba_precompute.schemas import PARTITION_LOG, SCHEMAS, TableSpec
 from nba_precompute.warehouse.base import (
-    PARTITION_LOG,
     PARTITION_LOG_SCHEMA,
     PartitionWrite,
     WarehouseError,
@@ -33,8 +32,6 @@ from nba_precompute.warehouse.base import (
     partition_log_rows,
     prepare_writes,
 )
-
-SCHEMAS = ("nba_analytics", "nba_precompute", "nba_predictions", "nba_processing")
 
 
 class DuckDBWarehouse:
@@ -106,6 +103,13 @@ class DuckDBWarehouse:
             "AND table_name = ?", [self.CATALOG, schema, name],
         ).fetchone()[0])
 
+    def exists(self, table: TableSpec) -> bool:
+        """True when ``table`` has been created in the file (by a first write)."""
+        if not Path(self.path).exists():
+            return False
+        with self.connect(read_only=True) as con:
+            return self.table_exists(con, table)
+
     def read(self, table: TableSpec, start: dt.date | None = None, end: dt.date | None = None,
              columns: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows of ``table`` with ``start <= partition column <= end`` (either bound optional).
@@ -141,7 +145,7 @@ class DuckDBWarehouse:
             if not self.table_exists(con, PARTITION_LOG):
                 return pl.DataFrame(schema=schema)
             df = con.execute(
-                f"SELECT partition_date, row_count, run_id, written_at FROM {PARTITION_LOG} "
+                f"SELECT partition_date, row_count, run_id, written_at FROM {PARTITION_LOG.qualified_name} "
                 "WHERE table_name = ? AND partition_date BETWEEN ? AND ? ORDER BY partition_date",
                 [table.qualified_name, start, end],
             ).pl()
@@ -165,11 +169,7 @@ class DuckDBWarehouse:
                 f"{table.qualified_name} in {self.path} has columns {existing}, but the declared schema is "
                 f"{table.column_names}; drop the table (or the file) and rematerialise"
             )
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {PARTITION_LOG} (table_name VARCHAR NOT NULL, "
-            "partition_date DATE NOT NULL, row_count BIGINT NOT NULL, run_id VARCHAR, "
-            "written_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (table_name, partition_date))"
-        )
+        con.execute(PARTITION_LOG.duckdb_ddl())
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
                            run_id: str | None = None) -> dict[str, int]:
@@ -203,10 +203,10 @@ class DuckDBWarehouse:
                     con.unregister("__incoming")
                 log_name = w.log_name
                 per_day = partition_log_rows(w, df, start, end, run_id, now)
-                con.execute(f"DELETE FROM {PARTITION_LOG} WHERE table_name = ? AND partition_date BETWEEN ? AND ?",
+                con.execute(f"DELETE FROM {PARTITION_LOG.qualified_name} WHERE table_name = ? AND partition_date BETWEEN ? AND ?",
                             [log_name, start, end])
                 con.register("__log", per_day.to_arrow())
-                con.execute(f"INSERT INTO {PARTITION_LOG} SELECT * FROM __log")
+                con.execute(f"INSERT INTO {PARTITION_LOG.qualified_name} SELECT * FROM __log")
                 con.unregister("__log")
                 counts[log_name] = df.height
             con.execute("COMMIT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from nba_precompute import schemas
 from nba_precompute.schemas import ML_FEATURE_STORE_V2
 from nba_precompute.transforms import mlfs
 
@@ -12,23 +13,23 @@ NO_SOURCE = (25, 26, 27, 38, 41, 42, 47, 50, 51, 52, 53, 54, 55, 56)
 
 
 def test_feature_list_is_the_single_source_of_truth():
-    assert [f.index for f in mlfs.FEATURES] == list(range(60))
-    assert len(set(mlfs.FEATURE_NAMES)) == 60
+    assert [f.index for f in schemas.FEATURES] == list(range(60))
+    assert len(set(schemas.FEATURE_NAMES)) == 60
     optional = {25, 26, 27, *range(37, 60)}
-    assert {f.index for f in mlfs.FEATURES if not f.required} == optional
+    assert {f.index for f in schemas.FEATURES if not f.required} == optional
     # the table's feature columns are generated from FEATURES, in order, each with its source tag
     cols = ML_FEATURE_STORE_V2.column_names
     start = cols.index("points_avg_last_5")
-    expected = [c for f in mlfs.FEATURES for c in (f.name, f"{f.name}_source")]
+    expected = [c for f in schemas.FEATURES for c in (f.name, f"{f.name}_source")]
     assert cols[start:start + 120] == expected
-    assert all(ML_FEATURE_STORE_V2.column(f.name).type == "FLOAT64" for f in mlfs.FEATURES)
+    assert all(ML_FEATURE_STORE_V2.column(f.name).type == "FLOAT64" for f in schemas.FEATURES)
     # features without a source here have no candidate and no default: NULL, source missing
     cands = mlfs._candidates(pl.DataFrame())
     for i in NO_SOURCE:
-        assert mlfs.FEATURES[i].name not in cands and mlfs.FEATURES[i].default is None
+        assert schemas.FEATURES[i].name not in cands and schemas.FEATURES[i].default is None
     # usage default on the 0-1 scale (reference 20.0 -> 0.20); only fatigue is 0-100
-    assert mlfs.FEATURES_BY_NAME["usage_rate_last_5"].default == 0.20
-    assert [f.name for f in mlfs.FEATURES if f.valid_range and f.valid_range[1] == 100 and f.unit != "games"] == [
+    assert schemas.FEATURES_BY_NAME["usage_rate_last_5"].default == 0.20
+    assert [f.name for f in schemas.FEATURES if f.valid_range and f.valid_range[1] == 100 and f.unit != "games"] == [
         "fatigue_score"]
 
 
@@ -81,7 +82,7 @@ def test_recent_trend_and_minutes_change_branches():
 
 
 def _sources(base: str = "phase4", **tags: str) -> pl.DataFrame:
-    return pl.DataFrame({f"{f.name}_source": [tags.get(f.name, base)] for f in mlfs.FEATURES})
+    return pl.DataFrame({f"{f.name}_source": [tags.get(f.name, base)] for f in schemas.FEATURES})
 
 
 def test_quality_score_all_phase4_and_all_phase3():
@@ -114,17 +115,17 @@ def test_quality_cap_049_for_five_required_defaults_and_missing_counts_as_defaul
 
 
 def test_optional_defaults_are_left_out_and_matchup_alerts():
-    optional = {mlfs.FEATURES[i].name: "missing" for i in NO_SOURCE}
-    optional.update({mlfs.FEATURES[i].name: "default" for i in range(43, 50)})
+    optional = {schemas.FEATURES[i].name: "missing" for i in NO_SOURCE}
+    optional.update({schemas.FEATURES[i].name: "default" for i in range(43, 50)})
     q = mlfs.add_quality(_sources(**optional)).row(0, named=True)
     assert q["feature_quality_score"] == 1.0  # optional defaulted features are not averaged
     assert q["vegas_quality"] == pytest.approx(0.25)  # 3 missing (0) + has_vegas_line (1)
     # 7 default of 60 = 11.7 %: no high-default alert; with 13 it fires
     assert "high_default_rate_12pct" not in q["quality_alerts"]
-    many = {mlfs.FEATURES[i].name: "default" for i in range(37, 50)}
+    many = {schemas.FEATURES[i].name: "default" for i in range(37, 50)}
     q = mlfs.add_quality(_sources(**many)).row(0, named=True)
     assert q["quality_alerts"] == ["high_default_rate_22pct"]  # 13 / 60 = 21.7 %
-    matchup = {mlfs.FEATURES[i].name: "default" for i in mlfs.CATEGORIES["matchup"]}
+    matchup = {schemas.FEATURES[i].name: "default" for i in mlfs.CATEGORIES["matchup"]}
     q = mlfs.add_quality(_sources(**matchup)).row(0, named=True)
     assert q["matchup_quality"] == pytest.approx(0.4)
     assert q["quality_alerts"] == ["all_matchup_features_defaulted", "composite_factors_missing",

@@ -6,8 +6,13 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS, TEAM_DEFENSE_ZONE_ANALYSIS
-from nba_precompute.transforms.coverage import FAILURE_COLUMNS, empty_failures
+from nba_precompute.defs.phase4.tables import PCF, PSZA, TDZA
+from nba_precompute.schemas import (
+    FAILURE_COLUMNS,
+    PLAYER_SHOT_ZONE_ANALYSIS,
+    TEAM_DEFENSE_ZONE_ANALYSIS,
+    empty_failures,
+)
 from nba_precompute.transforms.quality import (
     Band,
     attach_band,
@@ -19,6 +24,7 @@ from nba_precompute.transforms.quality import (
 )
 
 D1, D2, D3 = dt.date(2022, 12, 10), dt.date(2022, 12, 11), dt.date(2022, 12, 12)
+PSZA_RULES = range_rules(PLAYER_SHOT_ZONE_ANALYSIS, PSZA.ranges)  # fractions + the declared reference ranges
 
 
 def psza_rows(values: list[dict]) -> pl.DataFrame:
@@ -30,19 +36,19 @@ def psza_rows(values: list[dict]) -> pl.DataFrame:
 
 
 def test_range_rules_cover_fractions_and_reference_ranges():
-    rules = {r.column: (r.low, r.high) for r in range_rules(PLAYER_SHOT_ZONE_ANALYSIS)}
+    rules = {r.column: (r.low, r.high) for r in PSZA_RULES}
     assert rules["paint_rate_last_10"] == (0.0, 1.0)  # fraction unit -> [0, 1]
     assert rules["completeness_pct"] == (0.0, 1.0)
     assert rules["paint_attempts_per_game"] == (0, 40)  # reference §2.8
     assert rules["total_shots_last_10"] == (0, 400)
-    tdza = {r.column: (r.low, r.high) for r in range_rules(TEAM_DEFENSE_ZONE_ANALYSIS)}
+    tdza = {r.column: (r.low, r.high) for r in range_rules(TEAM_DEFENSE_ZONE_ANALYSIS, [*TDZA.ranges, *PCF.ranges])}
     assert tdza["defensive_rating_last_15"] == (70, 140)
     assert "fatigue_score" not in tdza  # rules naming absent columns are dropped
 
 
 def test_valid_rows_pass_untouched():
     rows = psza_rows([{"player_id": 1}, {"player_id": 2, "paint_rate_last_10": None}])  # NULL is not invalid
-    valid, failures = split_invalid_rows(rows, PLAYER_SHOT_ZONE_ANALYSIS, "player_shot_zone_analysis")
+    valid, failures = split_invalid_rows(rows, PLAYER_SHOT_ZONE_ANALYSIS, "player_shot_zone_analysis", PSZA_RULES)
     assert valid.equals(rows)
     assert failures.is_empty()
 
@@ -56,7 +62,7 @@ def test_out_of_range_null_key_and_duplicates_become_processing_errors():
         {"player_id": None, "player_lookup": "e"},                     # NULL key
         {"player_id": 5, "player_lookup": "f", "paint_rate_last_10": float("nan")},
     ])
-    valid, failures = split_invalid_rows(rows, PLAYER_SHOT_ZONE_ANALYSIS, "player_shot_zone_analysis")
+    valid, failures = split_invalid_rows(rows, PLAYER_SHOT_ZONE_ANALYSIS, "player_shot_zone_analysis", PSZA_RULES)
     assert valid.get_column("player_id").to_list() == [1]
     assert failures.columns == list(FAILURE_COLUMNS)
     f = {r["entity_id"]: r for r in failures.iter_rows(named=True)}
@@ -73,7 +79,7 @@ def test_out_of_range_null_key_and_duplicates_become_processing_errors():
 
 def test_value_violations_lists_every_broken_rule():
     rows = psza_rows([{"paint_rate_last_10": -0.1, "total_shots_last_10": 401}])
-    bad = value_violations(rows, PLAYER_SHOT_ZONE_ANALYSIS)
+    bad = value_violations(rows, PLAYER_SHOT_ZONE_ANALYSIS, PSZA_RULES)
     assert bad.height == 1 and len(bad.item(0, "violations")) == 2
 
 

@@ -12,8 +12,8 @@ import re
 import pytest
 from dagster import AssetCheckKey, AssetKey
 
-from nba_precompute.definitions import defs
 from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS
+from nba_precompute_tests.dagster_helpers import loaded_definitions
 
 PSZA = PLAYER_SHOT_ZONE_ANALYSIS.asset_key_path
 ASSET_PAGE = "/assets/" + "/".join(PSZA)
@@ -122,7 +122,7 @@ def runs_prefix(ui, backfill_id: str) -> str:
 
 
 def _check_defined() -> bool:
-    return AssetCheckKey(AssetKey(PSZA), CHECK) in defs.resolve_asset_graph().asset_check_keys
+    return AssetCheckKey(AssetKey(PSZA), CHECK) in loaded_definitions().resolve_asset_graph().asset_check_keys
 
 
 def test_minimum_games_check_shows_incomplete_data_for_every_day(ui_backfill, dagster_ui, page):

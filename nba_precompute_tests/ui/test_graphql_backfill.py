@@ -8,12 +8,11 @@ import datetime as dt
 from dagster import AssetKey, DagsterEventType
 
 from nba_precompute.defs.common import WAREHOUSE_POOL
-from nba_precompute.defs.phase3 import PHASE3_ASSETS
-from nba_precompute.schemas import TEAM_DEFENSE_ZONE_ANALYSIS
+from nba_precompute.schemas import PHASE3_TABLES, TEAM_DEFENSE_ZONE_ANALYSIS
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
 TDZA = TEAM_DEFENSE_ZONE_ANALYSIS.asset_key_path
-PHASE3 = [list(key.path) for a in PHASE3_ASSETS for key in a.keys]
+PHASE3 = [t.asset_key_path for t in PHASE3_TABLES]
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.schemas import TableSpec
-from nba_precompute.warehouse.base import PARTITION_LOG_TABLE, PartitionWrite, Warehouse
+from nba_precompute.schemas import PARTITION_LOG, TableSpec
+from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 MIN_BILLED_PER_TABLE = 10 * 1024 * 1024  # on-demand pricing: 10 MB minimum per table referenced
 _FIXED_WIDTH = {pl.Int64: 8, pl.Int32: 8, pl.Float64: 8, pl.Float32: 8, pl.Date: 8, pl.Boolean: 1}
@@ -77,7 +77,7 @@ class RecordingWarehouse:
 
     def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
         df = self.inner.partition_log(table, start, end)
-        self.records.append({"op": "read", "table": PARTITION_LOG_TABLE.qualified_name, "start": start,
+        self.records.append({"op": "read", "table": PARTITION_LOG.qualified_name, "start": start,
                              "end": end, "rows": df.height,
                              # + the table_name column the filter reads (lower bound, see module docs)
                              "bytes": logical_bytes(df) + (len(table.qualified_name) + 2) * df.height})

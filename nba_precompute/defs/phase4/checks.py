@@ -1,7 +1,7 @@
 """The three asset checks of every Phase 4 asset (SPEC §6), one result per daily partition.
 
-:func:`build_phase4_checks` turns a Phase 4 asset descriptor (asset key, table, processor name,
-minimum games, incomplete-rate bands) into one ``@multi_asset_check`` holding three checks:
+:func:`build_phase4_checks` turns a Phase 4 declaration (``defs/phase4/tables.py``: table, processor,
+minimum games, incomplete-rate bands, value ranges) into one ``@multi_asset_check`` holding three checks:
 
 * ``minimum_games`` - INCOMPLETE_DATA: never fails the run, never blocks; WARN only when the day's
   incomplete rate is above the expected band's upper edge for that week of the season.
@@ -14,8 +14,6 @@ log) over the run's whole partition range, computes every day in one Polars pass
 per day with ``partition=<day>`` (see :mod:`nba_precompute.defs.check_events`). When any day fails a
 blocking check, the step fails after recording every day's result, so downstream assets of the run
 do not execute.
-
-Adding the checks to another Phase 4 asset is one line in :data:`PHASE4_CHECKED`.
 """
 
 import datetime as dt
@@ -25,15 +23,15 @@ import polars as pl
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckExecutionContext,
-    AssetCheckKey,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    AssetsDefinition,
     DagsterEventType,
     Failure,
     MetadataValue,
     Output,
+    PartitionsDefinition,
     multi_asset_check,
 )
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -43,23 +41,11 @@ from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from nba_precompute.defs.check_events import record_evaluations
 from nba_precompute.defs.common import WAREHOUSE_POOL, read_season_schedule
+from nba_precompute.defs.phase4.tables import Phase4Table
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.partitions import daily_partitions
-from nba_precompute.schemas import (
-    ML_FEATURE_STORE_V2,
-    PLAYER_COMPOSITE_FACTORS,
-    PLAYER_DAILY_CACHE,
-    PLAYER_SHOT_ZONE_ANALYSIS,
-    PRECOMPUTE_FAILURES,
-    TEAM_DEFENSE_ZONE_ANALYSIS,
-    TableSpec,
-)
-from nba_precompute.transforms import mlfs, pcf, pdc, psza, tdza
+from nba_precompute.schemas import PRECOMPUTE_FAILURES, TableSpec
 from nba_precompute.transforms.common import dates_frame, season_calendar, with_season
 from nba_precompute.transforms.quality import (
-    DEFAULT_BANDS,
-    Band,
-    RangeRule,
     daily_check_results,
     entity_columns,
     range_rules,
@@ -70,7 +56,6 @@ MINIMUM_GAMES = "minimum_games"
 UPSTREAM_COMPLETE = "upstream_complete"
 VALID_VALUES = "valid_values"
 CHECK_NAMES = (MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES)
-_USE_DEFAULT = object()
 
 
 def _descriptions(table: TableSpec, minimum: int | None) -> dict[str, str]:
@@ -192,40 +177,30 @@ def _evaluations(asset_key: AssetKey, table: TableSpec, minimum: int | None, res
     return out
 
 
-def build_phase4_checks(asset_key: AssetKey | Sequence[str], table: TableSpec, processor: str,
-                        minimum: int | None, bands: Sequence[Band] | None | object = _USE_DEFAULT,
-                        extra_rules: Sequence[RangeRule] = (), name: str | None = None) -> AssetsDefinition:
-    """The three SPEC §6 checks of one Phase 4 asset, as one ``@multi_asset_check``.
+def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition) -> AssetChecksDefinition:
+    """The three SPEC §6 checks of one Phase 4 table, as one ``@multi_asset_check`` named
+    ``<table>_checks`` whose specs are partitioned like the asset.
 
-    Args:
-        asset_key: the Phase 4 asset (e.g. ``["nba_precompute", "player_shot_zone_analysis"]``).
-        table: its warehouse table (rows are read back and re-validated).
-        processor: its ``processor`` value in ``nba_processing.precompute_failures``.
-        minimum: the asset's minimum played games (PSZA 10, TDZA 15, PDC 3), or None when it has no
-            minimum of its own (PCF, MLFS): ``minimum_games`` then reports the INCOMPLETE_DATA rows the
-            asset recorded (entities whose upstream row is INCOMPLETE_DATA), COMPLETE when there are none.
-        bands: incomplete-rate bands by season week; default ``DEFAULT_BANDS[table.name]`` (none for
-            tables without a default: ``minimum_games`` then never WARNs).
-        extra_rules: value ranges on top of ``quality.range_rules(table)``.
-        name: op name (default ``<table>_checks``).
-
-    Returns an ``AssetChecksDefinition`` whose specs are partitioned like the asset.
+    Everything comes from the declaration: the asset key and table (rows are read back and
+    re-validated with the declared ranges), the processor (its ``precompute_failures`` rows), the
+    minimum games (``None`` for PCF and MLFS: ``minimum_games`` then reports the INCOMPLETE_DATA rows the
+    asset recorded, COMPLETE when there are none) and the incomplete-rate bands (none: never WARN).
     """
-    key = AssetKey(list(asset_key)) if not isinstance(asset_key, AssetKey) else asset_key
-    band_list = DEFAULT_BANDS.get(table.name) if bands is _USE_DEFAULT else bands
-    rules = range_rules(table, extra_rules)
+    table, processor, minimum, band_list = decl.spec, decl.processor, decl.minimum_games, decl.bands
+    key = AssetKey(table.asset_key_path)
+    rules = range_rules(table, decl.ranges)
     desc = _descriptions(table, minimum)
     specs = [
         AssetCheckSpec(MINIMUM_GAMES, asset=key, description=desc[MINIMUM_GAMES], blocking=False,
-                       partitions_def=daily_partitions),
+                       partitions_def=partitions_def),
         AssetCheckSpec(UPSTREAM_COMPLETE, asset=key, description=desc[UPSTREAM_COMPLETE], blocking=True,
-                       partitions_def=daily_partitions),
+                       partitions_def=partitions_def),
         AssetCheckSpec(VALID_VALUES, asset=key, description=desc[VALID_VALUES], blocking=True,
-                       partitions_def=daily_partitions),
+                       partitions_def=partitions_def),
     ]
     _, _, ident, _ = entity_columns(table)
 
-    @multi_asset_check(specs=specs, can_subset=True, name=name or f"{table.name}_checks", pool=WAREHOUSE_POOL,
+    @multi_asset_check(specs=specs, can_subset=True, name=f"{table.name}_checks", pool=WAREHOUSE_POOL,
                        description=f"SPEC §6 checks of {table.qualified_name}, one result per daily partition")
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         keys = list(context.op_execution_context.partition_keys)
@@ -271,16 +246,3 @@ def build_phase4_checks(asset_key: AssetKey | Sequence[str], table: TableSpec, p
                 yield Output(None, output_name=spec.get_python_identifier())
 
     return _checks
-
-
-# Phase 4 assets with checks: (asset key, table, processor, minimum games). One line per asset.
-PHASE4_CHECKED = [
-    (TEAM_DEFENSE_ZONE_ANALYSIS.asset_key_path, TEAM_DEFENSE_ZONE_ANALYSIS, tdza.PROCESSOR, tdza.MIN_GAMES),
-    (PLAYER_SHOT_ZONE_ANALYSIS.asset_key_path, PLAYER_SHOT_ZONE_ANALYSIS, psza.PROCESSOR, psza.MIN_GAMES),
-    (PLAYER_COMPOSITE_FACTORS.asset_key_path, PLAYER_COMPOSITE_FACTORS, pcf.PROCESSOR, None),
-    (PLAYER_DAILY_CACHE.asset_key_path, PLAYER_DAILY_CACHE, pdc.PROCESSOR, pdc.MIN_GAMES),
-    (ML_FEATURE_STORE_V2.asset_key_path, ML_FEATURE_STORE_V2, mlfs.PROCESSOR, None),
-]
-
-ALL_CHECKS = [build_phase4_checks(*entry) for entry in PHASE4_CHECKED]
-CHECK_KEYS = [AssetCheckKey(AssetKey(list(k)), n) for k, *_ in PHASE4_CHECKED for n in CHECK_NAMES]

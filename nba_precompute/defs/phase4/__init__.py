@@ -1,0 +1,1 @@
+"""Phase 4 tables: declarations, the asset factory, the asset checks."""
