@@ -57,7 +57,7 @@ import psutil
 
 from nba_precompute import config
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION
+from nba_precompute.partitions import game_calendar
 from nba_precompute.raw import readers
 from nba_precompute.schemas import is_regular_season
 from nba_precompute.transforms import phase3
@@ -74,6 +74,7 @@ from nba_precompute.transforms.psza import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NIGHTLY_DATE = "2023-02-01"
+BENCH_SEASON = 2022  # the season of items 1-5 (2022-23: box scores and shot chart)
 #: days between stacked season copies: 25 weeks (weekdays kept), longer than a regular season (174 days)
 STACK_SHIFT_DAYS = 175
 TOLERANCE = 1e-9
@@ -307,7 +308,7 @@ def run_measured(cmd: Sequence[str], env: dict[str, str], log_path: Path) -> dic
 
 
 def bench_dagster(runs: int, raw_dir: Path, workdir: Path, nightly: str = NIGHTLY_DATE,
-                  full_range: tuple[str, str] = (FIRST_OPENING_NIGHT, LAST_PARTITION)) -> dict[str, list[dict]]:
+                  full_range: tuple[str, str] = ("2022-10-18", "2023-04-09")) -> dict[str, list[dict]]:
     """Items 1 and 2, ``runs`` times each, every run in a fresh DAGSTER_HOME and DuckDB file."""
     repo_yaml = REPO_ROOT / ".dagster_home" / "dagster.yaml"
     out: dict[str, list[dict]] = {"full_season": [], "single_date": []}
@@ -727,7 +728,7 @@ def run_benchmark(runs: int = 3, quick: bool = False, skip_dagster: bool = False
                   raw_dir: Path | None = None) -> dict[str, object]:
     """Run items 1-5 and the scaling measurement; return a JSON-serialisable dict of results."""
     raw_dir = Path(raw_dir or config.raw_data_dir())
-    start, end = dt.date.fromisoformat(FIRST_OPENING_NIGHT), dt.date.fromisoformat(LAST_PARTITION)
+    start, end = game_calendar(raw_dir).season_range(BENCH_SEASON)
     results: dict[str, object] = {"machine": machine_info(), "runs": runs,
                                   "season": f"{start}...{end}", "generated_at": dt.datetime.now().isoformat()}
 

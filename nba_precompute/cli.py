@@ -20,7 +20,7 @@ import polars as pl
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import FIRST_OPENING_NIGHT, LAST_PARTITION
+from nba_precompute.partitions import game_calendar
 from nba_precompute.schemas import (
     PARTITION_LOG,
     PLAYER_GAME_SUMMARY,
@@ -52,7 +52,8 @@ def report_tables(tables: Sequence[Phase4Table] = PHASE4_TABLES) -> list[ReportT
 
 
 def build_report(warehouse: Warehouse, start: dt.date, end: dt.date,
-                 tables: Sequence[Phase4Table] = PHASE4_TABLES) -> dict[str, object]:
+                 tables: Sequence[Phase4Table] = PHASE4_TABLES,
+                 partition_days: Sequence[dt.date] | None = None) -> dict[str, object]:
     """Read the warehouse (through the :class:`~nba_precompute.warehouse.base.Warehouse` interface, so
     DuckDB and BigQuery alike) and compute the report for [start, end]: ``per_date`` and ``weekly``
     frames and the ``summary`` dict."""
@@ -67,7 +68,8 @@ def build_report(warehouse: Warehouse, start: dt.date, end: dt.date,
     log = warehouse.read(PARTITION_LOG, start, end, columns=["table_name", "partition_date", "row_count"]).filter(
         pl.col("table_name").is_in(names))
     failures = warehouse.read(PRECOMPUTE_FAILURES, start, end)
-    per_date = per_date_report(start, end, schedule, expected, log, failures, report, existing=existing)
+    per_date = per_date_report(start, end, schedule, expected, log, failures, report, existing=existing,
+                               partition_days=partition_days)
     return {"per_date": per_date, "weekly": weekly_incomplete(per_date, report), "summary": summary(per_date)}
 
 
@@ -122,16 +124,17 @@ def _validate(args: argparse.Namespace) -> int:
     if end < start:
         print(f"error: END {end} is before START {start}", file=sys.stderr)
         return 2
-    first, last = (dt.date.fromisoformat(k) for k in (FIRST_OPENING_NIGHT, LAST_PARTITION))
-    if start < first or end > last:
-        print(f"warning: {start}..{end} reaches outside the daily partitions ({first}..{last}); dates "
-              "outside them can never be materialised and are reported MISSING", file=sys.stderr)
+    calendar = game_calendar()
+    if not any(start <= d <= end for d in calendar.game_dates):
+        print(f"error: {start}..{end} holds no partition: "
+              f"{calendar.explain(start) or calendar.explain(end)}", file=sys.stderr)
+        return 2
     wh = DuckDBWarehouse(args.duckdb_path)
     if not Path(wh.path).exists():
         print(f"error: DuckDB warehouse {wh.path} does not exist (set --duckdb-path or "
               "NBA_PRECOMPUTE_DUCKDB_PATH, or materialise the assets first)", file=sys.stderr)
         return 2
-    report = build_report(wh, start, end)
+    report = build_report(wh, start, end, partition_days=[d for d in calendar.game_dates if start <= d <= end])
     render = _json if args.format == "json" else _terminal
     print(render(report, start, end, wh.path))
     per_date: pl.DataFrame = report["per_date"]  # type: ignore[assignment]

@@ -1,38 +1,175 @@
-"""The one daily partitions definition and the history mappings (SPEC §2).
+"""The one partitions definition, built from the raw data: every regular-season game date of every
+season in the raw schedule is a daily partition (SPEC §2; issue "every season in the data").
 
-Partition key = calendar date D of the games (US Eastern, as the NBA dates them). The definition
-starts at the first ingested season's opening night (2022-10-18, the first regular-season date of
-the 2022-23 schedule; a test checks this against the raw schedule) and ends with that season's last
-regular-season date (2023-04-09): the seasons whose shot charts are in the raw data. A date outside it
-is rejected by Dagster with an "unknown partition" error before anything runs.
+Partition key = calendar date D of the games (US Eastern, as the NBA dates them). The definition is
+Dagster's ``DailyPartitionsDefinition`` from the first season's opening night to the last scheduled
+regular-season date, with every day that has no regular-season game listed in ``exclusions``: the
+off-season, the All-Star break, the few in-season nights without games. A backfill of several seasons
+therefore covers ~800 partitions, not ~1,900 calendar days, and the UI still shows a daily calendar.
+
+The calendar is read from the raw files when the definitions load (:func:`game_calendar`, cached per
+directory), so a new season (or the season in progress gaining box scores) needs no code change.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
 
+import polars as pl
 from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
-FIRST_OPENING_NIGHT = "2022-10-18"
-LAST_PARTITION = "2023-04-09"
-PARTITIONS_TIMEZONE = "America/New_York"
-# A regular season spans fewer than 200 days, so this window always reaches back to opening night.
-SEASON_LOOKBACK_DAYS = 200
+from nba_precompute import config
+from nba_precompute.raw import readers
+from nba_precompute.schemas import is_regular_season
 
-daily_partitions = DailyPartitionsDefinition(
-    start_date=FIRST_OPENING_NIGHT,
-    end_date=(dt.date.fromisoformat(LAST_PARTITION) + dt.timedelta(days=1)).isoformat(),  # exclusive
-    timezone=PARTITIONS_TIMEZONE,
-)
+PARTITIONS_TIMEZONE = "America/New_York"
+# How far back Dagster's declared history dependency reaches, in partitions (game dates). A regular
+# season has at most 164 game dates, so this always covers the whole season before D; the assets
+# themselves read from the opening night of D's season (nothing crosses a season boundary).
+HISTORY_PARTITIONS = 170
+
+
+@dataclass(frozen=True)
+class GameCalendar:
+    """Regular-season game dates of every season in the raw data.
+
+    ``seasons``: one row per season: ``season_year`` (start year), ``season_start_date`` (opening
+    night), ``season_end_date`` (last regular-season date), ``game_dates`` (count).
+    ``game_dates``: every game date, ascending.
+    """
+
+    seasons: pl.DataFrame
+    game_dates: tuple[dt.date, ...]
+
+    @classmethod
+    def from_schedule(cls, schedule: pl.DataFrame) -> GameCalendar:
+        """From schedule rows (``game_id``, ``game_date``, ``season_year``); regular season only."""
+        games = schedule.filter(is_regular_season(pl.col("game_id")))
+        seasons = games.group_by("season_year").agg(
+            pl.col("game_date").min().alias("season_start_date"),
+            pl.col("game_date").max().alias("season_end_date"),
+            pl.col("game_date").n_unique().cast(pl.Int64).alias("game_dates"),
+        ).sort("season_year")
+        return cls(seasons, tuple(sorted(set(games.get_column("game_date").to_list()))))
+
+    @property
+    def first(self) -> dt.date:
+        return self.game_dates[0]
+
+    @property
+    def last(self) -> dt.date:
+        return self.game_dates[-1]
+
+    def is_game_date(self, day: dt.date) -> bool:
+        i = bisect.bisect_left(self.game_dates, day)
+        return i < len(self.game_dates) and self.game_dates[i] == day
+
+    def nearest(self, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+        """The last game date strictly before ``day`` and the first strictly after it (None at the ends)."""
+        i = bisect.bisect_left(self.game_dates, day)
+        j = bisect.bisect_right(self.game_dates, day)
+        return (self.game_dates[i - 1] if i > 0 else None,
+                self.game_dates[j] if j < len(self.game_dates) else None)
+
+    def season_of(self, day: dt.date) -> int | None:
+        """Start year of the season whose [opening night, last date] contains ``day``, else None."""
+        hit = self.seasons.filter((pl.col("season_start_date") <= day) & (pl.col("season_end_date") >= day))
+        return int(hit.item(0, "season_year")) if hit.height else None
+
+    def season_range(self, season_year: int) -> tuple[dt.date, dt.date]:
+        """(opening night, last regular-season date) of a season.
+
+        Raises:
+            ValueError: the season is not in the raw data (naming the seasons that are).
+        """
+        hit = self.seasons.filter(pl.col("season_year") == season_year)
+        if hit.is_empty():
+            raise ValueError(f"season {season_label(season_year)} is not in the raw data; seasons: "
+                             + ", ".join(season_label(s) for s in self.seasons.get_column("season_year")))
+        return hit.item(0, "season_start_date"), hit.item(0, "season_end_date")
+
+    def explain(self, day: dt.date) -> str | None:
+        """``None`` when ``day`` is a partition; otherwise one line saying why not and naming the
+        nearest partitions."""
+        if self.is_game_date(day):
+            return None
+        before, after = self.nearest(day)
+        season = self.season_of(day)
+        why = (f"no regular-season game that day ({season_label(season)} season)" if season is not None
+               else "no NBA regular season that day" if before and after
+               else f"outside the seasons in the raw data ({self.first}..{self.last})")
+        near = " and ".join(str(d) for d in (before, after) if d is not None)
+        return f"{day} is not a partition: {why}; nearest game dates: {near}"
+
+    def partitions_definition(self) -> DailyPartitionsDefinition:
+        """The daily partitions: [first game date, last game date], days without games excluded."""
+        games = set(self.game_dates)
+        days = pl.date_range(self.first, self.last, "1d", eager=True).to_list()
+        excluded = [dt.datetime(d.year, d.month, d.day) for d in days if d not in games]
+        return DailyPartitionsDefinition(
+            start_date=self.first.isoformat(),
+            end_date=(self.last + dt.timedelta(days=1)).isoformat(),  # exclusive
+            timezone=PARTITIONS_TIMEZONE,
+            exclusions=excluded or None,
+        )
+
+
+def season_label(season_year: int) -> str:
+    """``2023`` -> ``"2023-24"``."""
+    return f"{season_year}-{(season_year + 1) % 100:02d}"
+
+
+def parse_season(label: str) -> int:
+    """``"2023-24"`` or ``"2023"`` -> 2023.
+
+    Raises:
+        ValueError: any other form.
+    """
+    text = label.strip()
+    head, _, tail = text.partition("-")
+    if head.isdigit() and len(head) == 4 and (not tail or (tail.isdigit() and int(tail) == (int(head) + 1) % 100)):
+        return int(head)
+    raise ValueError(f"season {label!r}: expected the start year and the end's two digits, e.g. 2023-24")
+
+
+@functools.cache
+def _calendar(raw_dir: str) -> GameCalendar:
+    return GameCalendar.from_schedule(readers.read_schedule(Path(raw_dir)))
+
+
+def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
+    """The game calendar of the raw data under ``raw_dir`` (default ``NBA_RAW_DATA_DIR``), read once
+    per directory and process.
+
+    Raises:
+        RawDataError: the raw schedule is missing or unreadable (the message names the file and says
+            to set ``NBA_RAW_DATA_DIR``).
+    """
+    return _calendar(str(Path(raw_dir or config.raw_data_dir()).resolve()))
+
+
+def daily_partitions(raw_dir: str | Path | None = None) -> DailyPartitionsDefinition:
+    """The partitions definition every partitioned asset and check shares (see the module docstring)."""
+    return _partitions(str(Path(raw_dir or config.raw_data_dir()).resolve()))
+
+
+@functools.cache
+def _partitions(raw_dir: str) -> DailyPartitionsDefinition:
+    return _calendar(raw_dir).partitions_definition()
 
 
 def history_before_d() -> TimeWindowPartitionMapping:
-    """Partition D depends on the upstream days [D - SEASON_LOOKBACK_DAYS, D - 1] (the as-of rule)."""
-    return TimeWindowPartitionMapping(start_offset=-SEASON_LOOKBACK_DAYS, end_offset=-1,
+    """Partition D depends on the previous :data:`HISTORY_PARTITIONS` partitions (the as-of rule: D's
+    history, strictly before D)."""
+    return TimeWindowPartitionMapping(start_offset=-HISTORY_PARTITIONS, end_offset=-1,
                                       allow_nonexistent_upstream_partitions=True)
 
 
 def history_through_d() -> TimeWindowPartitionMapping:
-    """Partition D depends on the upstream days [D - SEASON_LOOKBACK_DAYS, D] (history plus D itself)."""
-    return TimeWindowPartitionMapping(start_offset=-SEASON_LOOKBACK_DAYS, end_offset=0,
+    """Partition D depends on the previous :data:`HISTORY_PARTITIONS` partitions and D itself."""
+    return TimeWindowPartitionMapping(start_offset=-HISTORY_PARTITIONS, end_offset=0,
                                       allow_nonexistent_upstream_partitions=True)

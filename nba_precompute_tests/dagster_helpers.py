@@ -49,7 +49,7 @@ def checks_def(key: AssetKey):
 TDZA_KEY = AssetKey(TEAM_DEFENSE_ZONE_ANALYSIS.asset_key_path)
 
 
-@asset(key=["test", "downstream_of_psza"], deps=[PSZA_KEY], partitions_def=daily_partitions,
+@asset(key=["test", "downstream_of_psza"], deps=[PSZA_KEY], partitions_def=daily_partitions(),
        backfill_policy=BackfillPolicy.single_run())
 def downstream_of_psza(context: AssetExecutionContext) -> None:
     """Stands in for PCF: must not run when a blocking check of PSZA fails."""

@@ -143,7 +143,7 @@ def test_minimum_games_warns_above_the_band_without_blocking(december_warehouse,
     """A band that expects nobody below the minimum: WARN on every day, the run still succeeds and the
     downstream asset runs (minimum_games never blocks)."""
     db = copy_warehouse(december_warehouse.path, tmp_path)
-    strict = build_phase4_checks(dataclasses.replace(PSZA, bands=bands((1, None, 0.0))), daily_partitions)
+    strict = build_phase4_checks(dataclasses.replace(PSZA, bands=bands((1, None, 0.0))), daily_partitions())
     instance = DagsterInstance.ephemeral()
     psza_asset = assets_def(PSZA_KEY)
     result = materialize(

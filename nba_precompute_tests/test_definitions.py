@@ -2,13 +2,10 @@
 
 import datetime as dt
 
+import polars as pl
 from dagster import AssetKey, BackfillPolicy, Definitions
 
-from nba_precompute.partitions import (
-    FIRST_OPENING_NIGHT,
-    LAST_PARTITION,
-    daily_partitions,
-)
+from nba_precompute.partitions import daily_partitions, game_calendar
 from nba_precompute.raw.readers import read_schedule
 from nba_precompute.schemas import ALL_TABLES, PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar
@@ -33,7 +30,7 @@ def test_every_materialisable_asset_is_daily_partitioned_with_single_run_backfil
     assert len(keys) >= 8
     for key in keys:
         node = graph.get(key)
-        assert node.partitions_def == daily_partitions, key
+        assert node.partitions_def == daily_partitions(), key
         assert node.backfill_policy == BackfillPolicy.single_run(), key
 
 
@@ -47,13 +44,27 @@ def test_lineage_raw_to_phase3_to_phase4():
     assert AssetKey(["nba_analytics", "team_defense_game_summary"]) in tdza.parent_keys
 
 
-def test_partitions_start_at_the_first_opening_night_of_the_raw_schedule(raw_data_dir):
-    cal = season_calendar(read_schedule(raw_data_dir)).filter(
-        season_year=2022).row(0, named=True)
-    assert cal["season_start_date"] == dt.date.fromisoformat(FIRST_OPENING_NIGHT)
-    assert cal["season_end_date"] == dt.date.fromisoformat(LAST_PARTITION)
-    keys = daily_partitions.get_partition_keys()
-    assert keys[0] == FIRST_OPENING_NIGHT and keys[-1] == LAST_PARTITION
+def test_partitions_are_the_game_dates_of_every_season_in_the_raw_data(raw_data_dir):
+    schedule = read_schedule(raw_data_dir).filter(pl.col("game_id").str.starts_with("002"))
+    game_dates = sorted({d.isoformat() for d in schedule.get_column("game_date").to_list()})
+    keys = daily_partitions(raw_data_dir).get_partition_keys()
+    assert keys == game_dates
+    cal = season_calendar(schedule)
+    opening = {r["season_year"]: r["season_start_date"] for r in cal.iter_rows(named=True)}
+    assert opening[2022] == dt.date(2022, 10, 18) and opening[2023] == dt.date(2023, 10, 24)
+    assert keys[0] == min(opening.values()).isoformat()
+    assert "2026-04-12" == keys[-1]  # the season in progress: its whole schedule, games to come included
+    assert "2023-07-01" not in keys and "2023-02-17" not in keys  # off-season, All-Star break
+
+
+def test_a_date_that_is_not_a_partition_is_explained_in_one_line(raw_data_dir):
+    cal = game_calendar(raw_data_dir)
+    assert cal.explain(dt.date(2023, 2, 1)) is None
+    assert cal.explain(dt.date(2023, 7, 1)) == ("2023-07-01 is not a partition: no NBA regular season that day; "
+                                                "nearest game dates: 2023-04-09 and 2023-10-24")
+    assert cal.explain(dt.date(2023, 2, 18)) == ("2023-02-18 is not a partition: no regular-season game that day "
+                                                 "(2022-23 season); nearest game dates: 2023-02-16 and 2023-02-23")
+    assert cal.explain(dt.date(2030, 1, 1)).endswith("nearest game dates: 2026-04-12")
 
 
 def test_table_declarations_are_consistent():

@@ -124,7 +124,7 @@ def test_processing_error_withholds_the_row_and_blocks(december_warehouse, raw_d
         return rows.with_columns(pl.when(pl.col("player_id") == victim).then(1.7)
                                  .otherwise(pl.col("paint_rate_last_10")).alias("paint_rate_last_10")), failures
 
-    psza_asset = build_phase4_asset(dataclasses.replace(PSZA, transform=corrupted), daily_partitions, "duckdb")
+    psza_asset = build_phase4_asset(dataclasses.replace(PSZA, transform=corrupted), daily_partitions(), "duckdb")
     instance = DagsterInstance.ephemeral()
     psza_checks = checks_def(PSZA_KEY)
     result = materialize(

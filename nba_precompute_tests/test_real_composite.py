@@ -37,7 +37,7 @@ def test_assets_are_declared_with_their_dependencies():
     }
     for table, deps in expected_deps.items():
         node = graph.get(AssetKey(table.asset_key_path))
-        assert node.partitions_def == daily_partitions
+        assert node.partitions_def == daily_partitions()
         assert node.backfill_policy == BackfillPolicy.single_run()
         assert deps <= {k.path[-1] for k in node.parent_keys}
     assert graph.get(AssetKey(ML_FEATURE_STORE_V2.asset_key_path)).group_name == "phase4_predictions"

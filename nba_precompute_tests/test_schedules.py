@@ -19,6 +19,7 @@ from nba_precompute.defs.resources import RawDataResource
 from nba_precompute.defs.schedules import (
     daily_refresh_schedule,
     games_not_in,
+    nightly_targets,
     target_day,
 )
 from nba_precompute.raw import readers
@@ -40,18 +41,36 @@ def test_target_day_is_the_previous_day_in_eastern_time():
     assert target_day(dt.datetime(2022, 12, 16, 2, 30)) == dt.date(2022, 12, 14)  # naive = UTC
 
 
-def test_tick_requests_yesterdays_partition_once_its_games_are_in(raw_data_dir):
-    request = _tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw_data_dir)
-    assert isinstance(request, RunRequest)
-    assert request.partition_key == "2022-12-15"
-    assert request.run_key == "2022-12-15"  # at most one scheduled run per day
+def _requests(result) -> list[RunRequest]:
+    assert isinstance(result, list) and all(isinstance(r, RunRequest) for r in result), result
+    return result
 
 
-def test_tick_outside_the_partitions_skips_naming_the_range(raw_data_dir):
-    result = _tick(dt.datetime(2026, 11, 30, 9, 0, tzinfo=ET), raw_data_dir)
+def test_tick_requests_last_nights_partition_once_its_games_are_in(raw_data_dir):
+    requests = _requests(_tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw_data_dir))
+    assert requests[-1].partition_key == "2022-12-15"  # the newest game date, last in the queue
+    # the catch-up window: every game date of the last 7 days, oldest first, one run key per date
+    assert [r.partition_key for r in requests] == [f"2022-12-{d:02d}" for d in range(9, 16)]
+    assert [r.run_key for r in requests] == [r.partition_key for r in requests]
+
+
+def test_season_in_progress_tick_targets_the_newest_complete_day(raw_data_dir):
+    """2025-26 is in progress in the raw data (box scores through 2026-02-09; the schedule lists the
+    rest of the season): the tick of 2026-02-10 targets 2026-02-09; the next day's tick has no new
+    complete day and names the games that are not in yet."""
+    requests = _requests(_tick(dt.datetime(2026, 2, 10, 9, 0, tzinfo=ET), raw_data_dir))
+    assert requests[-1].partition_key == "2026-02-09"
+    later = _tick(dt.datetime(2026, 2, 11, 9, 0, tzinfo=ET), raw_data_dir)
+    keys = [r.partition_key for r in _requests(later)]
+    assert keys[-1] == "2026-02-09"  # 2026-02-10 has scheduled games but no box scores: not due
+    assert games_not_in(raw_data_dir, dt.date(2026, 2, 10)).height > 0
+
+
+def test_off_season_tick_skips_naming_the_nearest_game_dates(raw_data_dir):
+    result = _tick(dt.datetime(2023, 7, 30, 9, 0, tzinfo=ET), raw_data_dir)
     assert isinstance(result, SkipReason)
-    assert "2026-11-29 is not a partition" in result.skip_message
-    assert "2022-10-18..2023-04-09" in result.skip_message
+    assert result.skip_message == ("no regular-season game date in 2023-07-23..2023-07-29; "
+                                   "last game date 2023-04-09, next 2023-10-24")
 
 
 def _raw_copy_without_team_game(src, dst, game_id: str):
@@ -79,19 +98,20 @@ def test_tick_waits_while_a_game_of_the_day_is_missing_from_the_raw_box_scores(t
     missing = sched.get_column("game_id").sort()[0]
     raw = _raw_copy_without_team_game(raw_data_dir, tmp_path / "raw", missing)
 
-    assert games_not_in(raw, dt.date(2022, 12, 15)) == [missing]
-    result = _tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw)
-    assert isinstance(result, SkipReason)
-    assert f"1 game(s) of 2022-12-15 not in the raw box scores yet: {missing}" == result.skip_message
-    # The other days are unaffected.
-    assert games_not_in(raw, dt.date(2022, 12, 14)) == []
+    assert games_not_in(raw, dt.date(2022, 12, 15)).get_column("game_id").to_list() == [missing]
+    requests = _requests(_tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw))
+    # 2022-12-15 waits; the complete days before it are still due
+    assert [r.partition_key for r in requests] == [f"2022-12-{d:02d}" for d in range(9, 15)]
+    due, note = nightly_targets(raw, dt.date(2022, 12, 15))
+    assert note == f"1 game date(s) of 2022-12-09..2022-12-15 not in the raw box scores yet, newest 2022-12-15: " \
+                   f"1 game(s) missing ({missing})"
+    assert games_not_in(raw, dt.date(2022, 12, 14)).is_empty()
 
 
-def test_a_day_without_games_is_still_requested(raw_data_dir):
-    # 2022-12-24: no NBA games (Christmas Eve); the partition is materialised as "no games".
-    assert games_not_in(raw_data_dir, dt.date(2022, 12, 24)) == []
-    request = _tick(dt.datetime(2022, 12, 25, 9, 0, tzinfo=ET), raw_data_dir)
-    assert isinstance(request, RunRequest) and request.partition_key == "2022-12-24"
+def test_a_night_without_games_is_not_a_partition(raw_data_dir):
+    # 2022-12-24: no NBA games (Christmas Eve): not a partition, so not requested
+    keys = [r.partition_key for r in _requests(_tick(dt.datetime(2022, 12, 25, 9, 0, tzinfo=ET), raw_data_dir))]
+    assert "2022-12-24" not in keys and keys[-1] == "2022-12-23"
 
 
 def test_schedule_is_registered_stopped_and_targets_every_materialisable_asset():

@@ -81,6 +81,11 @@ def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
 
 
+def partition_days(context: AssetExecutionContext) -> list[dt.date]:
+    """The run's partitions as dates (game dates only: days without games are not partitions)."""
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
 def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:
     """Schedule rows from the opening night of the season containing ``start`` up to ``end``, and that
     opening night (the first day of history a Phase 4 computation over [start, end] needs)."""
@@ -109,7 +114,8 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day.
     """
     writes = [PartitionWrite(table, rows), *extra_writes]
-    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id)
+    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id,
+                                       days=partition_days(context))
     played = game_dates(schedule)
     counts = dict(rows.group_by(table.partition_column).len().iter_rows())
     extra = ({r.pop("day"): r for r in daily_metadata.iter_rows(named=True)}

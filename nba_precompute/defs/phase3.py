@@ -154,4 +154,4 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
 @definitions
 def phase3_definitions() -> Definitions:
     """The raw external assets and the Phase 3 assets (kinds follow ``NBA_PRECOMPUTE_WAREHOUSE``)."""
-    return Definitions(assets=[*RAW_ASSETS, *build_phase3_assets(daily_partitions, config.warehouse_kind())])
+    return Definitions(assets=[*RAW_ASSETS, *build_phase3_assets(daily_partitions(), config.warehouse_kind())])

@@ -96,7 +96,8 @@ def expected_entities(dates: pl.DataFrame, schedule: pl.DataFrame, player_games:
 
 def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expected: pl.DataFrame,
                     partition_log: pl.DataFrame, failures: pl.DataFrame, tables: Sequence[ReportTable],
-                    existing: set[str] | None = None) -> pl.DataFrame:
+                    existing: set[str] | None = None,
+                    partition_days: Sequence[dt.date] | None = None) -> pl.DataFrame:
     """One row per (date, table) of [start, end].
 
     Args:
@@ -105,6 +106,7 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
         failures: ``precompute_failures`` rows of the dates (every processor).
         existing: qualified names of the tables present in the warehouse (None = assume all); a table
             that does not exist is reported ``MISSING`` with ``table_exists = false``.
+        partition_days: the partitions (game dates) to report; None = every day of [start, end].
 
     Returns ``date``, ``table``, ``table_exists``, ``season_week``, ``has_games``, ``materialized``,
     ``rows_written``, ``expected``, ``incomplete_data``, ``stale_data``, ``true_failures`` (entity rows),
@@ -112,6 +114,8 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
     """
     games = set(schedule.filter(is_regular_season(pl.col("game_id"))).get_column("game_date").to_list())
     days = dates_frame(start, end).with_columns(pl.col("analysis_date").is_in(list(games)).alias("has_games"))
+    if partition_days is not None:
+        days = days.filter(pl.col("analysis_date").is_in(list(partition_days)))
     tab = pl.DataFrame({
         "table": [t.qualified_name for t in tables], "processor": [t.processor for t in tables],
         "universe": [t.universe for t in tables],

@@ -9,8 +9,9 @@ Dagster resource ``WarehouseResource`` picks one from configuration; the assets 
   pushed into the warehouse's query (an empty frame when the table does not exist yet);
 * ``exists(table)`` - whether the table has been created;
 * ``partition_log(table, start, end)`` - which days of a table were materialised, with row counts;
-* ``replace_partitions(writes, start, end, run_id)`` - replace the days [start, end] of one or more
-  tables atomically (all or nothing) and record each day in ``nba_processing.partition_log``.
+* ``replace_partitions(writes, start, end, run_id, days)`` - replace the days [start, end] of one or
+  more tables atomically (all or nothing) and record each partition (``days``, default every day of
+  the range) in ``nba_processing.partition_log``.
 
 ``query(sql)`` runs SQL in the warehouse's own dialect (DuckDB SQL or GoogleSQL) and is not portable;
 ``table_ref(table)`` gives the name to use for a declared table in that dialect.
@@ -67,7 +68,7 @@ class Warehouse(Protocol):
     def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame: ...
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
-                           run_id: str | None = None) -> dict[str, int]: ...
+                           run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]: ...
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame: ...
 
@@ -79,14 +80,15 @@ def now_utc() -> dt.datetime:
 
 
 def prepare_writes(writes: Sequence[PartitionWrite], start: dt.date, end: dt.date, run_id: str | None,
-                   now: dt.datetime) -> list[tuple[PartitionWrite, pl.DataFrame]]:
+                   now: dt.datetime, days: Sequence[dt.date] | None = None) -> list[tuple[PartitionWrite, pl.DataFrame]]:
     """Conform every write to its declared schema and validate it, before anything is written.
 
     ``processed_at`` / ``created_at`` (= ``now``) and ``run_id`` are filled in when the frame lacks them.
 
     Raises:
-        WarehouseError: a frame does not match its schema, a row's partition date is NULL or outside
-            [start, end], a key column is NULL, or a key is duplicated (naming the table and examples).
+        WarehouseError: a frame does not match its schema, a row's partition date is NULL, outside
+            [start, end] or not one of ``days`` (when given), a key column is NULL, or a key is
+            duplicated (naming the table and examples).
     """
     if start > end:
         raise WarehouseError(f"empty date range: start {start} is after end {end}")
@@ -101,7 +103,8 @@ def prepare_writes(writes: Sequence[PartitionWrite], start: dt.date, end: dt.dat
         except ValueError as exc:
             raise WarehouseError(str(exc)) from exc
         part = df.get_column(w.table.partition_column)
-        outside = df.filter(part.is_null() | (part < start) | (part > end))
+        outside = df.filter(part.is_null() | (part < start) | (part > end)
+                            | (~part.is_in(list(days)) if days is not None else False))
         if outside.height:
             raise WarehouseError(
                 f"{w.table.qualified_name}: {outside.height} row(s) have {w.table.partition_column} "
@@ -123,10 +126,10 @@ def prepare_writes(writes: Sequence[PartitionWrite], start: dt.date, end: dt.dat
 
 
 def partition_log_rows(w: PartitionWrite, df: pl.DataFrame, start: dt.date, end: dt.date,
-                       run_id: str | None, now: dt.datetime) -> pl.DataFrame:
-    """One partition-log row per day of [start, end] for a prepared write (0 rows on empty days), in
-    the column order of :data:`nba_precompute.schemas.PARTITION_LOG`."""
-    days = pl.date_range(start, end, "1d", eager=True)
+                       run_id: str | None, now: dt.datetime, days: Sequence[dt.date] | None = None) -> pl.DataFrame:
+    """One partition-log row per partition (``days``, default every day of [start, end]) for a prepared
+    write (row_count 0 on empty days), in the column order of :data:`nba_precompute.schemas.PARTITION_LOG`."""
+    days = pl.Series(days, dtype=pl.Date) if days is not None else pl.date_range(start, end, "1d", eager=True)
     t = w.table
     return pl.DataFrame({"partition_date": days}).join(
         df.group_by(t.partition_column).len().rename({t.partition_column: "partition_date", "len": "row_count"}),

@@ -515,9 +515,10 @@ class BigQueryWarehouse:
         return "\n".join(stmts)
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
-                           run_id: str | None = None) -> dict[str, int]:
+                           run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]:
         """Replace the days [start, end] of every table in ``writes`` in ONE BigQuery transaction (see
-        the module docstring for the steps).
+        the module docstring for the steps), recording the partitions ``days`` (default: every day of
+        the range) in the partition log.
 
         Raises :class:`WarehouseError` - and changes no target table - when a frame is invalid (as
         :func:`~nba_precompute.warehouse.base.prepare_writes`), the configuration is wrong (dataset
@@ -526,7 +527,7 @@ class BigQueryWarehouse:
         written per partition-log name.
         """
         now = now_utc()
-        prepared = prepare_writes(writes, start, end, run_id, now)
+        prepared = prepare_writes(writes, start, end, run_id, now, days)
         external = [w.table.qualified_name for w, _ in prepared if self.is_external(w.table)]
         if external:
             raise WarehouseError(f"{external} belong to external (read-only) schemas "
@@ -547,7 +548,7 @@ class BigQueryWarehouse:
                     staged.append(stage_id)
                 targets.append((w, target_id, stage_id))
             self.ensure_table(PARTITION_LOG)
-            log_rows = pl.concat([partition_log_rows(w, df, start, end, run_id, now) for w, df in prepared])
+            log_rows = pl.concat([partition_log_rows(w, df, start, end, run_id, now, days) for w, df in prepared])
             log_stage = self._stage(PARTITION_LOG, log_rows, f"{token}_log")
             staged.append(log_stage)
             script = self.swap_script(targets, log_stage, start, end)

@@ -172,8 +172,9 @@ class DuckDBWarehouse:
         con.execute(PARTITION_LOG.duckdb_ddl())
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
-                           run_id: str | None = None) -> dict[str, int]:
-        """Replace the days [start, end] of every table in ``writes`` in ONE transaction.
+                           run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]:
+        """Replace the days [start, end] of every table in ``writes`` in ONE transaction, recording the
+        partitions ``days`` (default: every day of the range) in the partition log.
 
         Each frame is conformed to its declared schema (``processed_at`` / ``created_at`` / ``run_id``
         are filled in when absent). Raises :class:`WarehouseError` - and writes nothing - when a row's
@@ -181,7 +182,7 @@ class DuckDBWarehouse:
         match the schema. Returns the rows written per table.
         """
         now = now_utc()
-        prepared = prepare_writes(writes, start, end, run_id, now)
+        prepared = prepare_writes(writes, start, end, run_id, now, days)
 
         counts: dict[str, int] = {}
         con = self.connect()
@@ -202,7 +203,7 @@ class DuckDBWarehouse:
                     con.execute(f"INSERT INTO {t.qualified_name} ({cols}) SELECT {cols} FROM __incoming")
                     con.unregister("__incoming")
                 log_name = w.log_name
-                per_day = partition_log_rows(w, df, start, end, run_id, now)
+                per_day = partition_log_rows(w, df, start, end, run_id, now, days)
                 con.execute(f"DELETE FROM {PARTITION_LOG.qualified_name} WHERE table_name = ? AND partition_date BETWEEN ? AND ?",
                             [log_name, start, end])
                 con.register("__log", per_day.to_arrow())

@@ -24,5 +24,5 @@ def build_phase4(partitions_def: PartitionsDefinition, warehouse_kind: str,
 def phase4_definitions() -> Definitions:
     """TDZA, PSZA, PCF, PDC (group ``phase4_precompute``) and MLFS (``phase4_predictions``), each with
     ``minimum_games``, ``upstream_complete`` and ``valid_values``."""
-    assets, checks = build_phase4(daily_partitions, config.warehouse_kind())
+    assets, checks = build_phase4(daily_partitions(), config.warehouse_kind())
     return Definitions(assets=assets, asset_checks=checks)

@@ -13,6 +13,7 @@ The asset of a declaration, for a run over the partitions [start, end]:
 """
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 from dagster import (
@@ -27,6 +28,7 @@ from dagster import (
 
 from nba_precompute.defs.common import (
     partition_dates,
+    partition_days,
     read_season_schedule,
     table_asset_kwargs,
     write_range,
@@ -66,12 +68,13 @@ def read_inputs(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, histo
     return inputs
 
 
-def missing_upstream_partitions(wh: Warehouse, table: Phase4Table, history_start: dt.date,
-                                start: dt.date, end: dt.date) -> pl.DataFrame:
+def missing_upstream_partitions(wh: Warehouse, table: Phase4Table, partition_days: Sequence[dt.date],
+                                history_start: dt.date, start: dt.date, end: dt.date) -> pl.DataFrame:
     """DATE_LEVEL ``MISSING_DEPENDENCY`` rows for every upstream partition the range needs that was
-    never materialised (``nba_processing.partition_log``): days [opening night, D) for ``before``,
-    [opening night, D] for ``through``, D for ``same_day``."""
-    dates = dates_frame(start, end)
+    never materialised (``nba_processing.partition_log``): the partitions (``partition_days``) in
+    [opening night, D) for ``before``, [opening night, D] for ``through``, D for ``same_day``."""
+    dates = dates_frame(start, end).filter(pl.col("analysis_date").is_in(list(partition_days)))
+    expected = set(partition_days)
     frames = [empty_failures()]
     for u in table.upstream:
         first = start if u.window == SAME_DAY else history_start
@@ -79,7 +82,8 @@ def missing_upstream_partitions(wh: Warehouse, table: Phase4Table, history_start
         if last < first:
             continue
         done = set(wh.partition_log(u.table, first, last).get_column("partition_date").to_list())
-        missing = [d for d in pl.date_range(first, last, "1d", eager=True).to_list() if d not in done]
+        missing = [d for d in pl.date_range(first, last, "1d", eager=True).to_list()
+                   if d in expected and d not in done]
         frames.append(missing_partition_failures(dates, missing, u.table.qualified_name, table.processor, u.window))
     return pl.concat(frames)
 
@@ -132,7 +136,7 @@ def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
         if invalid.height:
             context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
                               "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
-        missing = missing_upstream_partitions(wh, table, history_start, start, end)
+        missing = missing_upstream_partitions(wh, table, partition_days(context), history_start, start, end)
         if missing.height:
             context.log.error(
                 f"{table.processor}: upstream partitions missing for {missing.get_column('analysis_date').n_unique()}"
