@@ -35,6 +35,20 @@ class RawDataError(ValueError):
     """A raw input file is missing, corrupt, or holds a value that cannot be parsed."""
 
 
+# Optional provenance column of a reader output (List[String]). The hoopR readers above do not emit it
+# (their values are all published); ``season_2020`` does, one entry "kind:column" per value that is not
+# an exact published or exactly derived value. The Phase 3 builders tolerate its absence.
+QUALITY_FLAGS = "quality_flags"
+
+
+def with_quality_flags(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with an empty ``quality_flags`` list column added when it has none, so that frames of
+    readers with and without flags can be concatenated (``pl.concat``) into one builder input."""
+    if QUALITY_FLAGS in df.columns:
+        return df
+    return df.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(QUALITY_FLAGS))
+
+
 def _read_text_csv(path: Path) -> pl.DataFrame:
     """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string."""
     if not path.exists():

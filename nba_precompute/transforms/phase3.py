@@ -13,6 +13,21 @@ Formulas (Basketball-Reference definitions):
 * usage rate = (FGA + 0.44 FTA + TOV) x (team minutes / 5) / (minutes x (team FGA + 0.44 team FTA +
   team TOV))                                                     [0-1]
 * true shooting = points / (2 x (FGA + 0.44 FTA))              [0-1]
+
+Quality flags. A reader output may carry a ``quality_flags`` list column (``readers.QUALITY_FLAGS``;
+the 2020-21 reader ``raw.season_2020`` does, the hoopR readers do not): entries ``kind:column`` for
+values that are not exact published values (``inferred:game_id``, ``estimated:ft_attempts``,
+``rounded:minutes_played``, ``unknown:position``, ``unknown:dnp_rows`` ...) and ``mismatch:...`` for
+source disagreements.
+Every builder accepts frames with or without it. ``build_player_game_summary`` appends the
+player-game's own flags to ``data_quality_issues`` and adds ``estimated:usage_rate`` /
+``estimated:ts_pct`` when an input of the metric is flagged ``estimated:`` or ``rounded:`` (the
+player's or, for usage, his team's); ``is_starter`` is NULL for a row flagged ``unknown:position``.
+``build_upcoming_player_game_context`` reports ``star_teammates_out`` as NULL (not 0) for a team and
+date whose player rows are flagged ``unknown:dnp_rows`` (a source without DNP rows).
+``has_complete_shot_zones`` still reflects only the shot-chart-vs-box-score checks. The team tables
+have no issues column, so team-level flags are not stored there (a NULL ORB already makes
+possessions, pace and ratings NULL rather than estimated).
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ import datetime as dt
 
 import polars as pl
 
+from nba_precompute.raw.readers import QUALITY_FLAGS
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -44,6 +60,23 @@ from nba_precompute.transforms.zones import zone_counts
 
 FTA_WEIGHT = 0.44
 STAR_POINTS_AVG = 20.0
+UNKNOWN_POSITION = "unknown:position"
+UNKNOWN_DNP_ROWS = "unknown:dnp_rows"
+USAGE_INPUTS = ("minutes_played", "fg_attempts", "ft_attempts", "turnovers")
+TEAM_USAGE_INPUTS = ("fg_attempts", "ft_attempts", "turnovers", "team_minutes")
+TS_INPUTS = ("points", "fg_attempts", "ft_attempts")
+_FLAGS_DTYPE = pl.List(pl.String)
+
+
+def _flags(df: pl.DataFrame) -> pl.Expr:
+    """The frame's ``quality_flags`` column, or an empty list when the reader emits none."""
+    return pl.col(QUALITY_FLAGS) if QUALITY_FLAGS in df.columns else pl.lit([], dtype=_FLAGS_DTYPE)
+
+
+def _approximated(flags: pl.Expr, columns: tuple[str, ...]) -> pl.Expr:
+    """True when ``flags`` mark one of ``columns`` as ``estimated:`` or ``rounded:``."""
+    tags = [f"{kind}:{c}" for kind in ("estimated", "rounded") for c in columns]
+    return flags.list.eval(pl.element().is_in(tags)).list.any().fill_null(False)
 
 
 def _in_range(col: str, start: dt.date, end: dt.date) -> pl.Expr:
@@ -154,8 +187,10 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
         pl.col("fg_attempts").alias("team_fga"), pl.col("ft_attempts").alias("team_fta"),
         pl.col("turnovers").alias("team_tov"), "team_minutes",
         (pl.col("points") > pl.col("opp_points")).alias("win_flag"),
+        _flags(team_logs).alias("__team_flags"),
     )
-    box = boxscores.drop("team_abbr").join(tg, on=["game_id", "team_id"], how="inner")
+    box = boxscores.drop("team_abbr").join(tg, on=["game_id", "team_id"], how="inner").with_columns(
+        _flags(boxscores).alias("__player_flags"))
     shot_zones = zone_counts(shots.filter(_in_range("game_date", start, end)), ["game_id", "player_id"])
     zone_cols = [c for c in shot_zones.columns if c not in ("game_id", "player_id")]
     box = box.join(shot_zones, on=["game_id", "player_id"], how="left").with_columns(
@@ -183,20 +218,29 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
     usage_den = minutes * (pl.col("team_fga") + FTA_WEIGHT * pl.col("team_fta") + pl.col("team_tov"))
     usage = pl.when(played).then(safe_div(usage_num, usage_den))
     ts_den = 2.0 * (pl.col("fg_attempts") + FTA_WEIGHT * pl.col("ft_attempts"))
+    player_flags, team_flags = pl.col("__player_flags"), pl.col("__team_flags")
+    usage_estimated = _approximated(player_flags, USAGE_INPUTS) | _approximated(team_flags, TEAM_USAGE_INPUTS)
     return box.with_columns(
         player_lookup_expr(pl.concat_str("first_name", pl.lit(" "), "family_name")).alias("player_lookup"),
         pl.concat_str("first_name", pl.lit(" "), "family_name", ignore_nulls=True).alias("player_name"),
-        pl.col("position").is_not_null().alias("is_starter"),
+        pl.when(player_flags.list.contains(UNKNOWN_POSITION)).then(None)
+        .otherwise(pl.col("position").is_not_null()).alias("is_starter"),
         pl.col("comment").is_null().alias("is_active"),
         (~played).alias("is_dnp"),
         pl.col("comment").alias("dnp_reason"),
         pl.lit(None, pl.Int64).alias("assisted_fg_makes"),
         pl.lit(None, pl.Int64).alias("unassisted_fg_makes"),
-        pl.concat_list(issue_exprs).list.drop_nulls().alias("data_quality_issues"),
+        pl.concat_list(issue_exprs).list.drop_nulls().alias("__shot_issues"),
         pl.when(usage <= 1.0).then(usage).alias("usage_rate"),
         pl.when(played).then(safe_div(pl.col("points"), ts_den)).alias("ts_pct"),
     ).with_columns(
-        (pl.col("data_quality_issues").list.len() == 0).alias("has_complete_shot_zones"),
+        (pl.col("__shot_issues").list.len() == 0).alias("has_complete_shot_zones"),
+        pl.concat_list(
+            "__shot_issues", player_flags.cast(_FLAGS_DTYPE),
+            pl.when(pl.col("usage_rate").is_not_null() & usage_estimated).then(pl.lit("estimated:usage_rate")),
+            pl.when(pl.col("ts_pct").is_not_null() & _approximated(player_flags, TS_INPUTS))
+            .then(pl.lit("estimated:ts_pct")),
+        ).list.drop_nulls().alias("data_quality_issues"),
     ).select(PLAYER_GAME_SUMMARY.data_columns).sort("game_date", "game_id", "team_abbr", "player_id")
 
 
@@ -238,7 +282,8 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
     (windows [D-7, D) and [D-14, D)); ``avg_usage_rate_last_7_games`` over his last 7 played games
     (legacy bug B5); ``pace_differential`` from each team's last 10 games before D this season (no
     hard-coded date cut-off, legacy bug B6); ``star_teammates_out`` counts teammates listed DNP on D
-    whose season points average before D is >= 20.
+    whose season points average before D is >= 20 (NULL when the team's rows on D are flagged
+    ``unknown:dnp_rows``: the source does not list who sat out).
     """
     pg = player_games.filter(pl.col("game_date") <= end)
     played = pg.filter(pl.col("minutes_played").fill_null(0) > 0).with_columns(
@@ -274,22 +319,32 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
     dnp = state_before(dnp, numbered, by, ["points"])
     stars = dnp.filter(safe_div(pl.col("cum_points"), pl.col("game_number")) >= STAR_POINTS_AVG).group_by(
         "analysis_date", "team_abbr").agg(pl.len().cast(pl.Int64).alias("star_teammates_out"))
+    # a source without DNP rows (2020-21): who sat out is unknown -> NULL, not 0
+    no_dnp_source = pg.filter(_in_range("game_date", start, end)).select(
+        pl.col("game_date").alias("analysis_date"), "team_abbr",
+        (pl.col("data_quality_issues").list.contains(UNKNOWN_DNP_ROWS).fill_null(False)
+         if "data_quality_issues" in pg.columns else pl.lit(False)).alias("dnp_rows_unknown"),
+    ).group_by("analysis_date", "team_abbr").agg(pl.col("dnp_rows_unknown").any())
 
-    # team pace over the last 10 games before D (this season)
+    # team pace over the last 10 games before D (this season): the mean of the non-NULL paces (a game
+    # without possessions, e.g. 2020-21 with no ORB, has NULL pace; it must not count as a pace of 0)
     tby = ["team_abbr", "season_year"]
-    tnum = number_games(team_offense.filter(pl.col("game_date") <= end), tby, ["pace"])
+    pace_cols = ["pace", "pace_games"]
+    tnum = number_games(team_offense.filter(pl.col("game_date") <= end).with_columns(
+        pl.col("pace").is_not_null().cast(pl.Int64).alias("pace_games")), tby, pace_cols)
     team_keys = pl.concat([
         keys.select(pl.col("team_abbr"), "season_year", "analysis_date"),
         keys.select(pl.col("opponent_team_abbr").alias("team_abbr"), "season_year", "analysis_date"),
     ]).unique()
-    tst = last_n_window(state_before(team_keys, tnum, tby, ["pace"]), tnum, tby, ["pace"], 10).select(
+    tst = last_n_window(state_before(team_keys, tnum, tby, pace_cols), tnum, tby, pace_cols, 10).select(
         "team_abbr", "season_year", "analysis_date",
-        safe_div(pl.col("sum_pace_last_10"), pl.col("games_last_10")).alias("pace_last_10"))
+        safe_div(pl.col("sum_pace_last_10"), pl.col("sum_pace_games_last_10")).alias("pace_last_10"))
 
     rest = _team_rest(schedule).select(
         "game_id", "team_abbr", pl.col("opponent_days_rest"))
     out = (
         st.join(stars, on=["analysis_date", "team_abbr"], how="left")
+        .join(no_dnp_source, on=["analysis_date", "team_abbr"], how="left")
         .join(tst.rename({"pace_last_10": "team_pace_last_10"}), on=["team_abbr", "season_year", "analysis_date"],
               how="left")
         .join(tst.rename({"team_abbr": "opponent_team_abbr", "pace_last_10": "opponent_pace_last_10"}),
@@ -312,7 +367,8 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
         pl.lit(None, pl.Float64).alias("fourth_quarter_minutes_last_7"),
         pl.lit(None, pl.Float64).alias("player_age"),
         safe_div(pl.col("cum_usage_rate"), pl.col("cum_usage_games")).alias("projected_usage_rate"),
-        pl.col("star_teammates_out").fill_null(0),
+        pl.when(pl.col("dnp_rows_unknown").fill_null(False)).then(None)
+        .otherwise(pl.col("star_teammates_out").fill_null(0)).alias("star_teammates_out"),
         (pl.col("team_pace_last_10") - pl.col("opponent_pace_last_10")).alias("pace_differential"),
         pl.lit(None, pl.Float64).alias("game_total"),
         pl.lit(None, pl.Float64).alias("game_spread"),

@@ -141,3 +141,106 @@ def test_upcoming_team_context_rest():
     out = build_upcoming_team_game_context(sched, D0, D0 + dt.timedelta(days=4))
     assert out.filter(pl.col("team_abbr") == "AAA").get_column("days_rest").to_list() == [None, 1, 3]
     assert out.filter(pl.col("team_abbr") == "AAA").get_column("back_to_back").to_list() == [None, True, False]
+
+
+# ------------------------------------------------------------------ quality flags (2020-21 reader outputs)
+
+def _flagged_inputs():
+    box = _box([
+        {"team_id": 1, "player_id": 7, "minutes_played": 36.0, "fg_makes": 1, "fg_attempts": 2, "ft_attempts": 5,
+         "turnovers": 3, "points": 10},
+        {"team_id": 1, "player_id": 9, "minutes_played": 12.0, "fg_makes": 1, "fg_attempts": 1, "ft_attempts": 2,
+         "turnovers": 0, "points": 3},
+    ]).with_columns(pl.Series("quality_flags", [
+        ["inferred:game_id", "rounded:minutes_played", "unknown:position"],
+        ["inferred:game_id", "unknown:position", "estimated:ft_attempts"],
+    ], dtype=pl.List(pl.String)))
+    logs = _team_logs().with_columns(pl.Series("quality_flags", [["inferred:game_id"], ["estimated:ft_attempts"]],
+                                               dtype=pl.List(pl.String)))
+    shots = pl.DataFrame({
+        "game_id": ["0022200001"] * 3, "game_date": [D0] * 3, "team_id": [1] * 3, "player_id": [7, 7, 9],
+        "shot_made": [True, False, True], "shot_type": ["2PT Field Goal"] * 3,
+        "basic_zone": ["Restricted Area", "Mid-Range", "Restricted Area"], "shot_distance": [1.0, 15.0, 2.0],
+    })
+    return box, logs, shots
+
+
+def test_player_game_summary_appends_quality_flags_and_marks_dependent_metrics():
+    box, logs, shots = _flagged_inputs()
+    out = build_player_game_summary(box, logs, SCHED, shots, D0, D0).sort("player_id")
+    p7, p9 = out.row(0, named=True), out.row(1, named=True)
+    # own flags appended after the (empty) shot-chart checks; usage uses the rounded minutes -> estimated;
+    # ts_pct needs points/FGA/FTA only, none flagged for player 7 -> not marked
+    assert p7["data_quality_issues"] == ["inferred:game_id", "rounded:minutes_played", "unknown:position",
+                                         "estimated:usage_rate"]
+    # player 9: his FTA is estimated -> both usage and ts_pct are marked
+    assert p9["data_quality_issues"] == ["inferred:game_id", "unknown:position", "estimated:ft_attempts",
+                                         "estimated:usage_rate", "estimated:ts_pct"]
+    # the values themselves are still computed (marked, not NULLed)
+    assert p7["usage_rate"] == pytest.approx((2 + 0.44 * 5 + 3) * (240 / 5) / (36.0 * (90 + 0.44 * 20 + 12)))
+    # flags are provenance, not shot-zone disagreements; starters unknown -> NULL, not false
+    assert p7["has_complete_shot_zones"] is True and p9["has_complete_shot_zones"] is True
+    assert p7["is_starter"] is None and p9["is_starter"] is None
+
+
+def test_team_flag_on_an_input_marks_usage_of_every_player_of_that_team():
+    box, logs, shots = _flagged_inputs()
+    # player on the away team (team 2, whose FTA is estimated), with no flags of his own
+    away = _box([{"team_id": 2, "player_id": 5, "minutes_played": 30.0, "fg_makes": 0, "fg_attempts": 0,
+                  "ft_attempts": 0, "turnovers": 2, "points": 0}]).with_columns(
+        pl.lit([], dtype=pl.List(pl.String)).alias("quality_flags"))
+    out = build_player_game_summary(pl.concat([box, away]), logs, SCHED, shots, D0, D0)
+    p5 = out.filter(pl.col("player_id") == 5).row(0, named=True)
+    assert p5["data_quality_issues"] == ["estimated:usage_rate"]
+    assert p5["is_starter"] is False  # position known (NULL = bench) when not flagged unknown
+
+
+def test_builders_without_flags_column_are_unchanged_and_team_tables_ignore_it():
+    box, logs, shots = _flagged_inputs()
+    with_flags = build_team_offense_game_summary(logs, SCHED, D0, D0)
+    without = build_team_offense_game_summary(logs.drop("quality_flags"), SCHED, D0, D0)
+    assert with_flags.equals(without) and "quality_flags" not in with_flags.columns
+    d1 = build_team_defense_game_summary(logs, SCHED, shots, D0, D0)
+    d2 = build_team_defense_game_summary(logs.drop("quality_flags"), SCHED, shots, D0, D0)
+    assert d1.equals(d2)
+    plain = build_player_game_summary(box.drop("quality_flags"), logs.drop("quality_flags"), SCHED, shots, D0, D0)
+    assert plain.get_column("data_quality_issues").to_list() == [[], []]
+    assert plain.get_column("is_starter").to_list() == [False, False]
+
+
+def test_null_pace_is_not_averaged_as_zero_in_pace_last_10():
+    dates = days(D0, 4)
+    sched = schedule(dates, home="AAA", away="BBB")
+    d = dates[-1]
+    pg = player_games([{"player_id": 1, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True,
+                        "game_date": gd} for gd in dates], sched)
+    team_off = pl.DataFrame({
+        "team_abbr": ["AAA"] * 4 + ["BBB"] * 4, "season_year": [2022] * 8, "game_date": dates * 2,
+        # AAA: one game without possessions (NULL pace); BBB: no pace at all (as in 2020-21, no ORB)
+        "pace": [100.0, None, 98.0, 50.0, None, None, None, None],
+    }, schema_overrides={"pace": pl.Float64})
+    r = build_upcoming_player_game_context(pg, team_off, sched, d, d).row(0, named=True)
+    assert r["team_pace_last_10"] == pytest.approx(99.0)  # mean of 100 and 98, not (100 + 0 + 98) / 3
+    assert r["opponent_pace_last_10"] is None and r["pace_differential"] is None
+
+
+def test_star_teammates_out_is_null_for_a_source_without_dnp_rows():
+    dates = days(D0, 3)
+    sched = schedule(dates, home="AAA", away="BBB")
+    d = dates[-1]
+    rows = [{"player_id": 1, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True, "game_date": gd}
+            for gd in dates]
+    # player 2 (AAA) averages 25 points and is listed DNP on D; player 3 plays for BBB
+    rows += [{"player_id": 2, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True, "game_date": gd,
+              "minutes_played": None if gd == d else 30.0, "points": 25} for gd in dates]
+    rows += [{"player_id": 3, "team_abbr": "BBB", "opponent_team_abbr": "AAA", "is_home": False, "game_date": gd}
+             for gd in dates]
+    team_off = pl.DataFrame({"team_abbr": ["AAA"] * 3 + ["BBB"] * 3, "season_year": [2022] * 6,
+                             "game_date": dates * 2, "pace": [100.0] * 6})
+    pg = player_games(rows, sched)
+    out = build_upcoming_player_game_context(pg, team_off, sched, d, d).sort("player_id")
+    assert out.get_column("star_teammates_out").to_list() == [1, 0]  # hoopR-like source: DNP rows listed
+    # the same rows flagged as coming from a source that lists only players who appeared (2020-21)
+    flagged = pg.with_columns(pl.lit(["unknown:dnp_rows"], dtype=pl.List(pl.String)).alias("data_quality_issues"))
+    out = build_upcoming_player_game_context(flagged, team_off, sched, d, d).sort("player_id")
+    assert out.get_column("star_teammates_out").to_list() == [None, None]
