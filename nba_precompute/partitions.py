@@ -8,7 +8,8 @@ off-season, the All-Star break, the few in-season nights without games. A backfi
 therefore covers ~800 partitions, not ~1,900 calendar days, and the UI still shows a daily calendar.
 
 The calendar is read from the raw files when the definitions load (:func:`game_calendar`, cached per
-directory), so a new season (or the season in progress gaining box scores) needs no code change.
+directory): the hoopR schedule (2022-23 onward, the season in progress with its whole schedule) and the
+2020-21 team logs. A new season in the raw data needs no code change.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import polars as pl
 from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
 from nba_precompute import config
-from nba_precompute.raw import readers
+from nba_precompute.raw.sources import season_game_dates
 from nba_precompute.schemas import is_regular_season
 
 PARTITIONS_TIMEZONE = "America/New_York"
@@ -48,7 +49,11 @@ class GameCalendar:
     @classmethod
     def from_schedule(cls, schedule: pl.DataFrame) -> GameCalendar:
         """From schedule rows (``game_id``, ``game_date``, ``season_year``); regular season only."""
-        games = schedule.filter(is_regular_season(pl.col("game_id")))
+        return cls.from_game_dates(schedule.filter(is_regular_season(pl.col("game_id"))))
+
+    @classmethod
+    def from_game_dates(cls, games: pl.DataFrame) -> GameCalendar:
+        """From regular-season rows with ``season_year`` and ``game_date`` (duplicates allowed)."""
         seasons = games.group_by("season_year").agg(
             pl.col("game_date").min().alias("season_start_date"),
             pl.col("game_date").max().alias("season_end_date"),
@@ -138,7 +143,7 @@ def parse_season(label: str) -> int:
 
 @functools.cache
 def _calendar(raw_dir: str) -> GameCalendar:
-    return GameCalendar.from_schedule(readers.read_schedule(Path(raw_dir)))
+    return GameCalendar.from_game_dates(season_game_dates(raw_dir))
 
 
 def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:

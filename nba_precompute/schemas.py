@@ -230,6 +230,8 @@ def _c(name: str, type_: str, description: str, unit: str | None = None, nullabl
 
 
 FRACTION = "fraction 0-1"
+NO_SHOT_CHART = ("false when its season has no shot chart (none published: 2024-25, 2025-26), so the paint "
+                 "and mid-range columns are NULL")
 PER_GAME = "per game"
 # True shooting is points per shooting possession / 2: 0-1 scaled, but a small sample can exceed 1.
 TS_RATIO = "ratio, 0-1 scale, max 1.5"
@@ -240,13 +242,14 @@ PROCESSED_AT = _c("processed_at", "TIMESTAMP", "When the row was written (UTC)",
 NBA_SCHEDULE = TableSpec(
     schema="nba_analytics",
     name="nba_schedule",
-    description="Every NBA game scheduled on the partition's date (all game types), with its season "
-    "calendar. Source: hoopR schedule.csv.gz.",
+    description="Every regular-season NBA game scheduled on the partition's date, with its season "
+    "calendar. Sources: hoopR schedule.csv.gz (2022-23 on), the 2020-21 team game logs and shot chart.",
     columns=(
         _c("game_id", "STRING", "10-character NBA game id, leading zeros restored", nullable=False),
         _c("game_date", "DATE", "Game date (US Eastern, as the NBA dates it)", nullable=False),
         _c("season_year", "INT64", "Season start year (2022 = 2022-23)", nullable=False),
-        _c("season_type", "STRING", "regular_season, play_in, playoffs, all_star or in_season_final"),
+        _c("season_type", "STRING", "regular_season (the only game type ingested; In-Season Tournament group "
+           "and knockout games are regular season, the tournament final is not)"),
         _c("home_team_id", "INT64", "NBA team id of the home team"),
         _c("away_team_id", "INT64", "NBA team id of the away team"),
         _c("home_team_abbr", "STRING", "Home team tricode"),
@@ -297,16 +300,20 @@ PLAYER_GAME_SUMMARY = TableSpec(
         _c("turnovers", "INT64", "Turnovers", "TOV"),
         _c("personal_fouls", "INT64", "Personal fouls", "PF"),
         _c("plus_minus", "FLOAT64", "Plus-minus", "points"),
-        _c("paint_attempts", "INT64", "2-pt attempts in the Restricted Area or In The Paint (Non-RA)", "FGA"),
-        _c("paint_makes", "INT64", "Made paint attempts", "FGM"),
-        _c("mid_range_attempts", "INT64", "Every other 2-pt attempt", "FGA"),
-        _c("mid_range_makes", "INT64", "Made mid-range attempts", "FGM"),
-        _c("three_pt_attempts", "INT64", "3-pt attempts from the shot chart", "FGA"),
-        _c("three_pt_makes", "INT64", "3-pt makes from the shot chart", "FGM"),
+        _c("paint_attempts", "INT64", "2-pt attempts in the Restricted Area or In The Paint (Non-RA); NULL "
+           "in a season without a shot chart", "FGA"),
+        _c("paint_makes", "INT64", "Made paint attempts (NULL without a shot chart)", "FGM"),
+        _c("mid_range_attempts", "INT64", "Every other 2-pt attempt (NULL without a shot chart)", "FGA"),
+        _c("mid_range_makes", "INT64", "Made mid-range attempts (NULL without a shot chart)", "FGM"),
+        _c("three_pt_attempts", "INT64", "3-pt attempts from the shot chart (from the box score in a season "
+           "without one)", "FGA"),
+        _c("three_pt_makes", "INT64", "3-pt makes from the shot chart (box score without one)", "FGM"),
         _c("assisted_fg_makes", "INT64", "Not in the sources: always NULL"),
         _c("unassisted_fg_makes", "INT64", "Not in the sources: always NULL"),
-        _c("has_complete_shot_zones", "BOOL", "Shot-chart FGA/FGM/3PA equal the box score"),
-        _c("data_quality_issues", "STRING_LIST", "Source disagreements found for this player-game"),
+        _c("has_complete_shot_zones", "BOOL", "Shot-chart FGA/FGM/3PA equal the box score; false when they "
+           "disagree, or when the season has no shot chart"),
+        _c("data_quality_issues", "STRING_LIST", "Source disagreements found for this player-game, 'no shot "
+           "chart for season ...', and source flags such as inferred:game_id (2020-21)"),
         _c("usage_rate", "FLOAT64", "Usage rate: (FGA + 0.44 FTA + TOV) x (team minutes / 5) / "
            "(minutes x (team FGA + 0.44 team FTA + team TOV)); NULL without minutes or if > 1", FRACTION),
         _c("ts_pct", "FLOAT64", "True shooting: points / (2 x (FGA + 0.44 FTA)); NULL when the "
@@ -375,12 +382,12 @@ TEAM_DEFENSE_GAME_SUMMARY = TableSpec(
         _c("opp_ft_attempts", "INT64", "Opponent FTA", "FTA"),
         _c("opp_offensive_rebounds", "INT64", "Opponent ORB", "ORB"),
         _c("opp_turnovers", "INT64", "Opponent TOV", "TOV"),
-        _c("opp_paint_attempts", "INT64", "Opponent paint attempts (shot chart)", "FGA"),
-        _c("opp_paint_makes", "INT64", "Opponent paint makes", "FGM"),
-        _c("opp_mid_range_attempts", "INT64", "Opponent mid-range attempts", "FGA"),
-        _c("opp_mid_range_makes", "INT64", "Opponent mid-range makes", "FGM"),
-        _c("opp_three_pt_attempts", "INT64", "Opponent 3-pt attempts (shot chart)", "FGA"),
-        _c("opp_three_pt_makes", "INT64", "Opponent 3-pt makes (shot chart)", "FGM"),
+        _c("opp_paint_attempts", "INT64", "Opponent paint attempts (shot chart; NULL without one)", "FGA"),
+        _c("opp_paint_makes", "INT64", "Opponent paint makes (NULL without a shot chart)", "FGM"),
+        _c("opp_mid_range_attempts", "INT64", "Opponent mid-range attempts (NULL without a shot chart)", "FGA"),
+        _c("opp_mid_range_makes", "INT64", "Opponent mid-range makes (NULL without a shot chart)", "FGM"),
+        _c("opp_three_pt_attempts", "INT64", "Opponent 3-pt attempts (shot chart; box score without one)", "FGA"),
+        _c("opp_three_pt_makes", "INT64", "Opponent 3-pt makes (shot chart; box score without one)", "FGM"),
         _c("points_in_paint_allowed", "INT64", "opp_paint_makes x 2 (free throws excluded)", "points"),
         _c("mid_range_points_allowed", "INT64", "opp_mid_range_makes x 2", "points"),
         _c("three_pt_points_allowed", "INT64", "opp_three_pt_makes x 3", "points"),
@@ -392,6 +399,8 @@ TEAM_DEFENSE_GAME_SUMMARY = TableSpec(
            "points per 100 possessions"),
         _c("opponent_pace", "FLOAT64", "Opponent possessions x 48 / (team minutes / 5), the same "
            "definition as team_offense_game_summary.pace", "possessions per 48 minutes"),
+        _c("has_shot_chart", "BOOL", "The season has a shot chart; false: paint and mid-range columns NULL "
+           "because none was published (2024-25, 2025-26)", nullable=False),
         PROCESSED_AT,
     ),
     key=("game_id", "defending_team_abbr"),
@@ -532,7 +541,9 @@ TEAM_DEFENSE_ZONE_ANALYSIS = TableSpec(
         _c("league_three_pt_pct", "FLOAT64", "League 3-pt FG% over [D-30, D)", FRACTION),
         _c("league_avg_teams", "INT64", "Teams with >= 10 games in [D-30, D) behind the league average",
            "teams"),
-        _c("league_avg_is_default", "BOOL", "Fewer than 10 teams qualified: defaults 0.580/0.410/0.355"),
+        _c("league_avg_is_default", "BOOL", "Fewer than 10 teams qualified: defaults 0.580/0.410/0.355 "
+           "(paint and mid-range NULL instead in a season without a shot chart)"),
+        _c("has_shot_chart", "BOOL", "Every game of the 15-game window has a zone split; " + NO_SHOT_CHART, nullable=False),
         _c("data_quality_tier", "STRING", "high (>= 15 games), medium (>= 10), low"),
         _c("calculation_notes", "STRING", "Notes such as 'No paint attempts'"),
         *_COMPLETENESS,
@@ -579,6 +590,7 @@ PLAYER_SHOT_ZONE_ANALYSIS = TableSpec(
            "mid_range (mid >= 0.35), balanced; NULL with no attempts"),
         _c("has_complete_shot_zones", "BOOL", "Every game in the 10-game window has shot-chart counts "
            "equal to the box score"),
+        _c("has_shot_chart", "BOOL", "Every game of the 10-game window has a zone split; " + NO_SHOT_CHART, nullable=False),
         _c("data_quality_issues", "STRING_LIST", "Source disagreements inside the 10-game window"),
         _c("data_quality_tier", "STRING", "high (>= 10 games), medium (>= 7), low"),
         _c("calculation_notes", "STRING", "Why some columns are NULL"),

@@ -60,6 +60,8 @@ def _player_games() -> pl.DataFrame:
                          paint_attempts=0, paint_makes=0, mid_range_attempts=0, mid_range_makes=0,
                          three_pt_attempts=0, three_pt_makes=0, has_complete_shot_zones=True,
                          data_quality_issues=[]))
+    for r in rows:  # box-score FGA = the shot chart's attempts
+        r["fg_attempts"] = r["paint_attempts"] + r["mid_range_attempts"] + r["three_pt_attempts"]
     return pl.DataFrame(rows, schema_overrides={"minutes_played": pl.Float64,
                                                 "data_quality_issues": pl.List(pl.String)})
 

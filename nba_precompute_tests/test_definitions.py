@@ -46,15 +46,20 @@ def test_lineage_raw_to_phase3_to_phase4():
 
 def test_partitions_are_the_game_dates_of_every_season_in_the_raw_data(raw_data_dir):
     schedule = read_schedule(raw_data_dir).filter(pl.col("game_id").str.starts_with("002"))
-    game_dates = sorted({d.isoformat() for d in schedule.get_column("game_date").to_list()})
+    hoopr = {d.isoformat() for d in schedule.get_column("game_date").to_list()}
+    logs = pl.read_csv(raw_data_dir / "boxscores/nba-lineup-analyzer/team_game_logs_2020-21.csv")
+    trimmed = set(logs.filter(pl.col("SEASON_TYPE") == "Regular Season").get_column("GAME_DATE").to_list())
     keys = daily_partitions(raw_data_dir).get_partition_keys()
-    assert keys == game_dates
+    assert keys == sorted(hoopr | trimmed)  # every game date of every season, nothing else
+    assert 780 <= len(keys) <= 820
     cal = season_calendar(schedule)
     opening = {r["season_year"]: r["season_start_date"] for r in cal.iter_rows(named=True)}
     assert opening[2022] == dt.date(2022, 10, 18) and opening[2023] == dt.date(2023, 10, 24)
-    assert keys[0] == min(opening.values()).isoformat()
+    assert keys[0] == "2020-12-22"  # 2020-21 opening night, from its trimmed source
     assert "2026-04-12" == keys[-1]  # the season in progress: its whole schedule, games to come included
     assert "2023-07-01" not in keys and "2023-02-17" not in keys  # off-season, All-Star break
+    seasons = game_calendar(raw_data_dir).seasons.get_column("season_year").to_list()
+    assert seasons == [2020, 2022, 2023, 2024, 2025]
 
 
 def test_a_date_that_is_not_a_partition_is_explained_in_one_line(raw_data_dir):

@@ -64,7 +64,8 @@ def small_warehouse(tmp_path_factory) -> DuckDBWarehouse:
                            (1, "0022200002", D2, "A"), (4, "0022200002", D2, "C"))])
     wh.replace_partitions([PartitionWrite(NBA_SCHEDULE, sched), PartitionWrite(PLAYER_GAME_SUMMARY, pgs),
                            PartitionWrite(UPCOMING_PLAYER_GAME_CONTEXT, upcg)], D0, D2)
-    tdza_rows = frame(TEAM_DEFENSE_ZONE_ANALYSIS, [{"team_abbr": "A", "analysis_date": D2, "season_year": 2022}])
+    tdza_rows = frame(TEAM_DEFENSE_ZONE_ANALYSIS, [{"team_abbr": "A", "analysis_date": D2, "season_year": 2022,
+                                                   "has_shot_chart": True}])
     tdza_fail = frame(PRECOMPUTE_FAILURES, [
         fail("team_defense_zone_analysis", D1, "team", "A", "INCOMPLETE_DATA"),
         fail("team_defense_zone_analysis", D1, "team", "B", "INCOMPLETE_DATA"),
@@ -74,7 +75,7 @@ def small_warehouse(tmp_path_factory) -> DuckDBWarehouse:
                            PartitionWrite(PRECOMPUTE_FAILURES, tdza_fail,
                                           scope={"processor": "team_defense_zone_analysis"})], D1, D2)
     psza_rows = frame(PLAYER_SHOT_ZONE_ANALYSIS, [
-        {"player_id": 1, "player_lookup": "p1", "analysis_date": D1, "season_year": 2022}])
+        {"player_id": 1, "player_lookup": "p1", "analysis_date": D1, "season_year": 2022, "has_shot_chart": True}])
     psza_fail = frame(PRECOMPUTE_FAILURES, [fail("player_shot_zone_analysis", D1, "player", "2", "STALE_DATA")])
     wh.replace_partitions([PartitionWrite(PLAYER_SHOT_ZONE_ANALYSIS, psza_rows),
                            PartitionWrite(PRECOMPUTE_FAILURES, psza_fail,

@@ -24,7 +24,7 @@ from dagster import (
 from nba_precompute import config
 from nba_precompute.defs.common import partition_dates, read_season_schedule, table_asset_kwargs, write_range
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import daily_partitions, history_through_d
+from nba_precompute.partitions import daily_partitions, history_through_d, season_label
 from nba_precompute.raw import readers
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -63,12 +63,16 @@ _SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64
                  "shot_distance": pl.Float64}
 
 
-def _shots(raw: RawDataResource, schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """The shot charts of every season with a game in [start, end] (one file per season)."""
+def _shots(raw: RawDataResource, schedule: pl.DataFrame, start: dt.date,
+           end: dt.date) -> tuple[pl.DataFrame, list[int]]:
+    """The shot charts of the seasons with a game in [start, end] (one file per season), and the start
+    years of those seasons that have one (a season after the source's last one may not)."""
     seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
                      .get_column("season_year").unique().to_list())
-    frames = [raw.shots(s + 1) for s in seasons]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=_SHOTS_SCHEMA)
+    charts = {s: raw.shots(s) for s in seasons}
+    frames = [f for f in charts.values() if f is not None]
+    return (pl.concat(frames) if frames else pl.DataFrame(schema=_SHOTS_SCHEMA),
+            [s for s, f in charts.items() if f is not None])
 
 
 def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: str) -> list[AssetsDefinition]:
@@ -95,9 +99,14 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
                             raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
         schedule = raw_data.schedule()
+        shots, shot_seasons = _shots(raw_data, schedule, start, end)
         rows = phase3.build_player_game_summary(raw_data.player_boxscores(), raw_data.team_game_logs(), schedule,
-                                                _shots(raw_data, schedule, start, end), start, end)
-        flagged = rows.filter(~pl.col("has_complete_shot_zones"))
+                                                shots, start, end, shot_seasons=shot_seasons)
+        flagged = rows.filter(~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null())
+        no_chart = rows.filter(pl.col("paint_attempts").is_null()).get_column("season_year").unique().sort()
+        if no_chart.len():
+            context.log.info("no shot chart for season(s) " + ", ".join(season_label(y) for y in no_chart)
+                             + ": paint and mid-range columns NULL (has_complete_shot_zones = false)")
         if flagged.height:
             context.log.warning(
                 f"{flagged.height} player-game(s) where the shot chart and the box score disagree (kept, "
@@ -107,7 +116,9 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
             )
         daily = rows.group_by(pl.col("game_date").alias("day")).agg(
             pl.col("is_dnp").sum().cast(pl.Int64).alias("dnp_rows"),
-            (~pl.col("has_complete_shot_zones")).sum().cast(pl.Int64).alias("shot_zone_disagreements"))
+            (~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null()).sum().cast(pl.Int64)
+            .alias("shot_zone_disagreements"),
+            pl.col("paint_attempts").is_not_null().all().alias("has_shot_chart"))
         return write_range(context, warehouse, PLAYER_GAME_SUMMARY, rows, start, end, schedule,
                            daily_metadata=daily)
 
@@ -124,8 +135,9 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
                                   raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
         schedule = raw_data.schedule()
-        rows = phase3.build_team_defense_game_summary(raw_data.team_game_logs(), schedule,
-                                                      _shots(raw_data, schedule, start, end), start, end)
+        shots, shot_seasons = _shots(raw_data, schedule, start, end)
+        rows = phase3.build_team_defense_game_summary(raw_data.team_game_logs(), schedule, shots, start, end,
+                                                      shot_seasons=shot_seasons)
         return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
     @asset(**kwargs(UPCOMING_TEAM_GAME_CONTEXT, [history(NBA_SCHEDULE)]))

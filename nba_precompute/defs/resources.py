@@ -9,7 +9,7 @@ from dagster import ConfigurableResource, Definitions, InitResourceContext, defi
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
-from nba_precompute.raw import readers
+from nba_precompute.raw.sources import RawSources
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
@@ -103,42 +103,48 @@ class WarehouseResource(ConfigurableResource):
 class RawDataResource(ConfigurableResource):
     """Directory of the raw NBA.com files (see its SOURCES.md), and the parsed files of the current run.
 
-    Several Phase 3 assets read the same files (the schedule four times, the team logs three times,
-    the shot chart twice). Dagster initialises a resource once per run (``setup_for_execution`` on a
-    fresh copy), so the readers below parse each file at most once per run and hand every asset the
-    same frame; a new run parses the files again. Errors are the readers' ``RawDataError``.
+    Every season in the directory is served as one set of frames (:class:`~nba_precompute.raw.sources.
+    RawSources`: the hoopR files and the trimmed 2020-21 source). Several Phase 3 assets read the same
+    files; Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so
+    each file is parsed at most once per run; a new run parses the files again. Errors are the
+    readers' ``RawDataError``.
     """
 
     directory: str
-    _parsed: dict = PrivateAttr(default_factory=dict)
+    _sources: RawSources | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._parsed = {}
+        self._sources = RawSources(self.directory)
 
     @property
     def path(self) -> Path:
         return Path(self.directory)
 
-    def _read(self, key: tuple, read) -> pl.DataFrame:
-        if key not in self._parsed:
-            self._parsed[key] = read()
-        return self._parsed[key]
+    @property
+    def sources(self) -> RawSources:
+        if self._sources is None:
+            self._sources = RawSources(self.directory)
+        return self._sources
 
     def schedule(self) -> pl.DataFrame:
-        """``readers.read_schedule``, parsed once per run."""
-        return self._read(("schedule",), lambda: readers.read_schedule(self.path))
+        """Every game of every season, parsed once per run."""
+        return self.sources.schedule()
 
     def player_boxscores(self) -> pl.DataFrame:
-        """``readers.read_player_boxscores``, parsed once per run."""
-        return self._read(("player_boxscores",), lambda: readers.read_player_boxscores(self.path))
+        """Player box scores of every regular-season game, parsed once per run."""
+        return self.sources.player_boxscores()
 
     def team_game_logs(self) -> pl.DataFrame:
-        """``readers.read_team_game_logs``, parsed once per run."""
-        return self._read(("team_game_logs",), lambda: readers.read_team_game_logs(self.path))
+        """Team box scores of every regular-season game, parsed once per run."""
+        return self.sources.team_game_logs()
 
-    def shots(self, season_end_year: int) -> pl.DataFrame:
-        """``readers.read_shots`` of one season, parsed once per run."""
-        return self._read(("shots", season_end_year), lambda: readers.read_shots(self.path, season_end_year))
+    def shot_chart_seasons(self) -> list[int]:
+        """Start years of the seasons with a shot chart."""
+        return self.sources.shot_chart_seasons()
+
+    def shots(self, season_year: int) -> pl.DataFrame | None:
+        """The shot chart of one season (start year), or ``None`` when it has none; parsed once per run."""
+        return self.sources.shots(season_year)
 
 
 def warehouse_from_env() -> WarehouseResource:

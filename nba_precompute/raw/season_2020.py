@@ -911,3 +911,10 @@ def read_season_2020(raw_dir: Path) -> Season2020:
     team_logs = read_team_game_logs_2020(raw_dir, shots, schedule)
     players = read_player_boxscores_2020(raw_dir, shots, schedule, team_logs)
     return Season2020(schedule, shots, team_logs, players)
+
+
+def game_dates_2020(raw_dir: Path) -> pl.DataFrame:
+    """The 2020-21 regular-season game dates (``season_year``, ``game_date``), from the team logs alone
+    (no shot chart needed: cheap enough to build the partitions calendar when definitions load)."""
+    return _team_rows(Path(raw_dir)).select(
+        pl.lit(SEASON_YEAR, pl.Int64).alias("season_year"), "game_date").unique().sort("game_date")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -48,6 +49,20 @@ def dates_frame(start: dt.date, end: dt.date, name: str = "analysis_date") -> pl
     return pl.DataFrame({name: pl.date_range(start, end, "1d", eager=True)})
 
 
+def analysis_dates(start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None,
+                   name: str = "analysis_date") -> pl.DataFrame:
+    """The analysis dates D of a computation as a one-column Date frame: ``dates`` (the run's
+    partitions, game dates only) inside [start, end] when given, else every day of [start, end]."""
+    frame = dates_frame(start, end, name)
+    return frame if dates is None else frame.filter(pl.col(name).is_in(list(dates)))
+
+
+def on_dates(col: str, start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None) -> pl.Expr:
+    """``col`` lies in [start, end] (and is one of ``dates`` when given)."""
+    cond = pl.col(col).is_between(start, end)
+    return cond if dates is None else cond & pl.col(col).is_in(list(dates))
+
+
 def with_season(dates: pl.DataFrame, calendar: pl.DataFrame, date_col: str = "analysis_date") -> pl.DataFrame:
     """Attach ``season_year``, ``season_start_date`` and ``season_week`` to each date.
 
@@ -67,3 +82,11 @@ def with_season(dates: pl.DataFrame, calendar: pl.DataFrame, date_col: str = "an
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     """num / den as Float64, NULL when den is 0 or NULL."""
     return pl.when(den.is_not_null() & (den != 0)).then(num.cast(pl.Float64) / den).otherwise(None)
+
+
+def seasons_with_shot_chart(player_games: pl.DataFrame) -> pl.DataFrame:
+    """``season_year``, ``season_has_shot_chart``: whether the season's player-games have a zone split
+    (``paint_attempts`` not NULL: the season has a shot chart; ``player_game_summary`` leaves it NULL
+    in a season without one)."""
+    return player_games.group_by("season_year").agg(
+        pl.col("paint_attempts").is_not_null().any().alias("season_has_shot_chart"))

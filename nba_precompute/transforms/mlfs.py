@@ -26,11 +26,12 @@ season's games (the warehouse holds one season of history per run); ``has_vegas_
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
 from nba_precompute.schemas import FEATURE_NAMES, FEATURES, ML_FEATURE_STORE_V2, Feature, empty_failures
-from nba_precompute.transforms.common import safe_div
+from nba_precompute.transforms.common import on_dates, safe_div, seasons_with_shot_chart
 from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
     failure_rows,
@@ -66,6 +67,8 @@ HIGH_DEFAULT_RATE = 0.20
 RECENT_DAYS = 60
 STRUCTURAL_GAP_DAYS = 14
 STRUCTURAL_CAP = 30
+# features that need a shot chart's zone split: NULL / missing in a season without one
+SHOT_CHART_FEATURES = ("shot_zone_mismatch_score", "pct_paint", "pct_mid_range")
 
 
 CATEGORIES: dict[str, tuple[int, ...]] = {
@@ -174,9 +177,13 @@ def resolve_features(w: pl.DataFrame) -> pl.DataFrame:
 
     For each feature of :data:`FEATURES`, the first non-NULL, non-NaN candidate wins with its tag;
     otherwise the feature's default with tag ``default``, or NULL with tag ``missing`` when it has none.
-    Features without candidates are NULL / ``missing`` (or their default).
+    Features without candidates are NULL / ``missing`` (or their default). The zone features
+    (:data:`SHOT_CHART_FEATURES`) of a season without a shot chart (``season_has_shot_chart`` false) are
+    NULL / ``missing``: their source does not exist, so no default stands in for them.
     """
     cands = _candidates(w)
+    no_chart = (~pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in w.columns
+                else pl.lit(False))
     unknown = set(cands) - set(FEATURE_NAMES)
     if unknown:
         raise ValueError(f"candidates for undeclared features: {sorted(unknown)}")
@@ -188,6 +195,9 @@ def resolve_features(w: pl.DataFrame) -> pl.DataFrame:
         for tag, e in values:
             source = source.when(e.is_not_null()).then(pl.lit(tag))
         source = source.otherwise(pl.lit(DEFAULT if f.default is not None else MISSING))
+        if f.name in SHOT_CHART_FEATURES:
+            value = pl.when(no_chart).then(None).otherwise(value)
+            source = pl.when(no_chart).then(pl.lit(MISSING)).otherwise(source)
         exprs += [value.alias(f.name), source.alias(f"{f.name}_source")]
     return w.with_columns(exprs)
 
@@ -321,10 +331,10 @@ def _recent_game_features(player_games: pl.DataFrame, keys: pl.DataFrame) -> pl.
 
 def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame, psza: pl.DataFrame,
                         tdza: pl.DataFrame, player_games: pl.DataFrame, team_offense: pl.DataFrame,
-                        start: dt.date, end: dt.date) -> pl.DataFrame:
+                        start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None) -> pl.DataFrame:
     """One row per UPCG player and D with every input a feature needs (Phase 4 columns prefixed
     ``pdc_`` / ``pcf_`` / ``psza_`` / ``tdza_``, Phase 3 history computed as of D)."""
-    u = upcg.filter(pl.col("game_date").is_between(start, end))
+    u = upcg.filter(on_dates("game_date", start, end, dates))
     hist_games = player_games.filter(pl.col("game_date") < end)
     keys = u.select("player_id", "season_year", "game_date")
 
@@ -339,10 +349,18 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
         .alias("p3_points_std_last_10"),
         window_mean("minutes_played", 10).alias("p3_minutes_avg_last_10"),
         safe_div(pl.col("cum_minutes_played"), g).alias("p3_minutes_avg_season"),
-        *[safe_div(pl.col(f"sum_{z}_attempts_last_10"),
-                   pl.col("sum_paint_attempts_last_10") + pl.col("sum_mid_range_attempts_last_10")
-                   + pl.col("sum_three_pt_attempts_last_10")).alias(f"p3_{z}_rate_last_10")
-          for z in ("paint", "mid_range", "three_pt")],
+        *[pl.when(pl.col("sum_zones_n_last_10") == pl.col("games_last_10")).then(safe_div(
+            pl.col(f"sum_{z}_attempts_last_10"),
+            pl.col("sum_paint_attempts_last_10") + pl.col("sum_mid_range_attempts_last_10")
+            + pl.col("sum_three_pt_attempts_last_10"))).alias(f"p3_{z}_rate_last_10")
+          for z in ("paint", "mid_range")],
+        # three-point share of attempts: zone split when known, else the box score's 3PA / FGA
+        pl.when(pl.col("sum_zones_n_last_10") == pl.col("games_last_10")).then(safe_div(
+            pl.col("sum_three_pt_attempts_last_10"),
+            pl.col("sum_paint_attempts_last_10") + pl.col("sum_mid_range_attempts_last_10")
+            + pl.col("sum_three_pt_attempts_last_10")))
+        .otherwise(safe_div(pl.col("sum_three_pt_attempts_last_10"), pl.col("sum_fg_attempts_last_10")))
+        .alias("p3_three_pt_rate_last_10"),
     )
     # box-score rows of any status (DNP rate)
     rows = hist_games.with_columns(pl.col("is_dnp").fill_null(False).cast(pl.Int64).alias("dnp"),
@@ -397,6 +415,8 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
         .join(prefixed(tdza, "tdza_", tdza_cols, {"team_abbr": "opponent_team_abbr", "analysis_date": "game_date"}),
               on=["opponent_team_abbr", "game_date"], how="left")
     )
+    if "paint_attempts" in hist_games.columns:
+        w = w.join(seasons_with_shot_chart(player_games), on="season_year", how="left")
     # UPCG's own team pace column would shadow the team-history one
     if "team_pace_last_10_team" in w.columns:
         w = w.drop("team_pace_last_10").rename({"team_pace_last_10_team": "team_pace_last_10"})
@@ -405,7 +425,7 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
 
 def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame, psza: pl.DataFrame,
                            tdza: pl.DataFrame, player_games: pl.DataFrame, team_offense: pl.DataFrame,
-                           start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+                           start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """MLFS rows and failure rows for every D in [start, end].
 
     Args:
@@ -418,7 +438,8 @@ def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFr
     reference §8.6) is not written and becomes a ``PROCESSING_ERROR`` failure; other out-of-range
     features add ``range_warning:<name>=<value>`` to ``data_quality_issues`` (at most 3).
     """
-    w = resolve_features(build_working_frame(upcg, pdc, pcf, psza, tdza, player_games, team_offense, start, end))
+    w = resolve_features(build_working_frame(upcg, pdc, pcf, psza, tdza, player_games, team_offense, start, end,
+                                                   dates))
     w = add_quality(w)
     ready = {
         "upstream_player_daily_cache_ready": pl.col("pdc_is_production_ready").fill_null(False),

@@ -31,10 +31,12 @@ Deferred factors (referee, look-ahead, travel, opponent strength) are 0.0. ``tot
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
 from nba_precompute.schemas import PLAYER_COMPOSITE_FACTORS, empty_failures
+from nba_precompute.transforms.common import on_dates, seasons_with_shot_chart
 from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
     completeness_columns,
@@ -131,9 +133,13 @@ def add_shot_zone_mismatch(df: pl.DataFrame) -> pl.DataFrame:
     ``opp_three_pt_defense_vs_league_avg`` (0-1 differences). Adds ``shot_zone_mismatch_score``
     (points, [-10, 10]), ``primary_zone_frequency`` (0-1 rate used), ``opponent_defense_vs_league``
     (0-1 difference used), ``shot_zone_mismatch_type`` (favorable > 2, unfavorable < -2, neutral;
-    NULL when an input row is missing).
+    NULL when an input row is missing). With an optional ``season_has_shot_chart`` column false (no
+    shot chart was published for the season), the factor and its three companions are NULL: zone
+    shares are unknown, so no value is computed (not 0).
     """
     zone = pl.col("primary_scoring_zone")
+    chart = (pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in df.columns
+             else pl.lit(True))
 
     def pick(field: str) -> pl.Expr:
         return (pl.when(zone == "mid_range").then(pl.col(field.format("mid_range")))
@@ -147,13 +153,13 @@ def add_shot_zone_mismatch(df: pl.DataFrame) -> pl.DataFrame:
     w = pl.min_horizontal(rate.fill_null(ZONE_RATE_DEFAULT) / ZONE_RATE_FULL_WEIGHT, pl.lit(1.0))
     m = d_pp * w
     m = pl.when(m.abs() > MISMATCH_AMPLIFY_ABOVE).then(m * MISMATCH_AMPLIFY).otherwise(m)
-    score = pl.when(available).then(_clamp(m, MISMATCH_CLAMP)).otherwise(0.0)
+    score = pl.when(~chart).then(None).when(available).then(_clamp(m, MISMATCH_CLAMP)).otherwise(0.0)
     return df.with_columns(
         score.alias("shot_zone_mismatch_score"),
-        pl.when(available).then(rate).alias("primary_zone_frequency"),
-        pl.when(available).then(diff).alias("opponent_defense_vs_league"),
+        pl.when(available & chart).then(rate).alias("primary_zone_frequency"),
+        pl.when(available & chart).then(diff).alias("opponent_defense_vs_league"),
     ).with_columns(
-        pl.when(~available).then(pl.lit(None, pl.String))
+        pl.when(~available | ~chart).then(pl.lit(None, pl.String))
         .when(pl.col("shot_zone_mismatch_score") > MISMATCH_LABEL_AT).then(pl.lit("favorable"))
         .when(pl.col("shot_zone_mismatch_score") < -MISMATCH_LABEL_AT).then(pl.lit("unfavorable"))
         .otherwise(pl.lit("neutral")).alias("shot_zone_mismatch_type"),
@@ -206,9 +212,12 @@ def add_totals_and_flags(df: pl.DataFrame) -> pl.DataFrame:
 
     Needs the four factor columns plus ``days_rest``, ``projected_usage_rate``, ``pace_differential``,
     ``psza_present`` and ``tdza_present``. ``data_completeness_pct`` is 0.2 per present input (0-1;
-    the reference's 20 points each). Warnings: EXTREME_FATIGUE (score < 50), EXTREME_MATCHUP
+    the reference's 20 points each). A NULL mismatch (no shot chart) counts 0 in the total and is named in
+    ``missing_data_fields``. Warnings: EXTREME_FATIGUE (score < 50), EXTREME_MATCHUP
     (|mismatch| > 8), EXTREME_ADJUSTMENT (|total| > 12).
     """
+    chart = (pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in df.columns
+             else pl.lit(True))
     present = {
         "days_rest": pl.col("days_rest").is_not_null(),
         "projected_usage_rate": pl.col("projected_usage_rate").is_not_null(),
@@ -217,12 +226,15 @@ def add_totals_and_flags(df: pl.DataFrame) -> pl.DataFrame:
         "opponent_team_defense_zone_analysis": pl.col("tdza_present").fill_null(False),
     }
     out = df.with_columns(*[pl.lit(0.0).alias(c) for c in DEFERRED]).with_columns(
-        (pl.col("fatigue_adjustment") + pl.col("shot_zone_mismatch_score") + pl.col("pace_score")
+        (pl.col("fatigue_adjustment") + pl.col("shot_zone_mismatch_score").fill_null(0.0) + pl.col("pace_score")
          + pl.col("usage_spike_score") + pl.sum_horizontal(*[pl.col(c) for c in DEFERRED]))
         .alias("total_composite_adjustment"),
         (pl.sum_horizontal(*[e.cast(pl.Int64) for e in present.values()]) / len(present))
         .alias("data_completeness_pct"),
-        _string_list([(~e, name) for name, e in present.items()]).alias("missing_data_fields"),
+        pl.concat_list(
+            _string_list([(~e, name) for name, e in present.items()]),
+            _string_list([(~chart, "shot_zones (no shot chart for the season)")]),
+        ).alias("missing_data_fields"),
     )
     warnings = _string_list([
         (pl.col("fatigue_score") < 50, "EXTREME_FATIGUE"),
@@ -238,7 +250,7 @@ def add_totals_and_flags(df: pl.DataFrame) -> pl.DataFrame:
 
 def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza: pl.DataFrame,
                                    uptgc: pl.DataFrame, present_games: pl.DataFrame, schedule: pl.DataFrame,
-                                   start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+                                   start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """PCF rows and failure rows for every D in [start, end].
 
     Args:
@@ -246,8 +258,10 @@ def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza:
         psza: ``player_shot_zone_analysis`` rows for the same dates (matched on player_id and D).
         tdza: ``team_defense_zone_analysis`` rows for the same dates (matched on the **opponent** and D).
         uptgc: ``upcoming_team_game_context`` rows for the same dates (the opponent's readiness flag).
-        present_games: distinct (``game_id``, ``team_abbr``) pairs of ``player_game_summary`` before D,
-            for the own-completeness columns (team's last 10 scheduled games present upstream).
+        present_games: ``player_game_summary`` rows before D with at least ``game_id`` and ``team_abbr``,
+            for the own-completeness columns (team's last 10 scheduled games present upstream); with
+            ``season_year`` and ``paint_attempts`` also, a season whose games have no zone split (no shot
+            chart) gets a NULL shot-zone mismatch.
         schedule: ``nba_schedule`` rows of the season(s).
 
     Returns ``(rows, failures)``. A row whose ``fatigue_score`` falls outside 0-100 (impossible by
@@ -255,7 +269,7 @@ def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza:
     ``PROCESSING_ERROR``. Other out-of-range factors add ``WARNING:`` entries to
     ``data_quality_issues``.
     """
-    u = upcg.filter(pl.col("game_date").is_between(start, end))
+    u = upcg.filter(on_dates("game_date", start, end, dates))
     p = psza.select(
         "player_id", pl.col("analysis_date").alias("game_date"), "primary_scoring_zone",
         "paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10",
@@ -273,6 +287,8 @@ def build_player_composite_factors(upcg: pl.DataFrame, psza: pl.DataFrame, tdza:
     df = (u.join(p, on=["player_id", "game_date"], how="left")
           .join(t, on=["opponent_team_abbr", "game_date"], how="left")
           .join(tc, on=["opponent_team_abbr", "game_date"], how="left"))
+    if {"season_year", "paint_attempts"} <= set(present_games.columns):
+        df = df.join(seasons_with_shot_chart(present_games), on="season_year", how="left")
     df = add_totals_and_flags(add_usage_spike(add_pace(add_shot_zone_mismatch(add_fatigue(df)))))
 
     # own completeness: the team's last 10 scheduled games before D present in player_game_summary

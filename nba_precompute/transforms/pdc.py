@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from nba_precompute.schemas import PLAYER_DAILY_CACHE, empty_failures
-from nba_precompute.transforms.common import safe_div
+from nba_precompute.transforms.common import on_dates, safe_div
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
@@ -62,16 +62,17 @@ PLAYER_BY = ["player_id", "season_year"]
 TEAM_BY = ["team_abbr", "season_year"]
 # per played game; *_n columns are 0/1 indicators counting the non-NULL values
 PLAYER_SUMS = ["points", "points_sq", "minutes_played", "minutes_sq", "usage_rate", "usage_n", "ts_pct",
-               "ts_n", "ft_makes", "paint_attempts", "mid_range_attempts", "three_pt_attempts", "ppm", "ppm_n",
-               "g_points"]
-TEAM_SUMS = ["pace", "offensive_rating", "win", "blowout"]
+               "ts_n", "ft_makes", "paint_attempts", "mid_range_attempts", "three_pt_attempts", "zones_n",
+               "fg_attempts", "ppm", "ppm_n", "g_points"]
+TEAM_SUMS = ["pace", "pace_n", "offensive_rating", "offensive_rating_n", "win", "blowout"]
 BLOWOUT_MARGIN = 15
 
 
 def played_games(player_games: pl.DataFrame) -> pl.DataFrame:
     """Played regular-season games (``minutes_played > 0``, SPEC §4) with the per-game columns the
     windows sum: ``points_sq``, ``minutes_sq``, ``ppm`` (points per minute), indicator columns and
-    ``g_points`` (game number within the season x points, for OLS slopes)."""
+    ``g_points`` (game number within the season x points, for OLS slopes); ``zones_n`` is 1 when the
+    game has a zone split (its season has a shot chart)."""
     played = player_games.filter(pl.col("minutes_played").fill_null(0) > 0)
     g = pl.col("game_date").rank("ordinal").over(PLAYER_BY).cast(pl.Float64)
     return played.with_columns(
@@ -79,6 +80,7 @@ def played_games(player_games: pl.DataFrame) -> pl.DataFrame:
         (pl.col("minutes_played") ** 2).alias("minutes_sq"),
         pl.col("usage_rate").is_not_null().cast(pl.Int64).alias("usage_n"),
         pl.col("ts_pct").is_not_null().cast(pl.Int64).alias("ts_n"),
+        pl.col("paint_attempts").is_not_null().cast(pl.Int64).alias("zones_n"),
         (pl.col("points") / pl.col("minutes_played")).alias("ppm"),
         pl.lit(1).alias("ppm_n"),
         (g * pl.col("points")).alias("g_points"),
@@ -105,9 +107,12 @@ def team_history(team_offense: pl.DataFrame, keys: pl.DataFrame, n: int = 10,
                  key_date: str = "analysis_date") -> pl.DataFrame:
     """Team state before D for each key row (``team_abbr``, ``season_year``, ``key_date``): adds
     ``team_games_season``, ``team_wins_season``, ``team_games_last_{n}``, ``team_pace_last_{n}``
-    (possessions per 48), ``team_off_rating_last_{n}`` (points per 100 possessions) and
+    (possessions per 48) and ``team_off_rating_last_{n}`` (points per 100 possessions), each the mean
+    over the games that have a value (NULL when none: 2020-21 has no possessions), and
     ``team_blowout_share_last_{n}`` (share of games with |margin| >= 15, 0-1), this season only."""
     games = team_offense.with_columns(
+        pl.col("pace").is_not_null().cast(pl.Int64).alias("pace_n"),
+        pl.col("offensive_rating").is_not_null().cast(pl.Int64).alias("offensive_rating_n"),
         pl.col("win_flag").cast(pl.Int64).alias("win"),
         (pl.col("margin_of_victory").abs() >= BLOWOUT_MARGIN).cast(pl.Int64).alias("blowout"),
     )
@@ -120,8 +125,9 @@ def team_history(team_offense: pl.DataFrame, keys: pl.DataFrame, n: int = 10,
         pl.col("game_number").alias("team_games_season"),
         pl.col("cum_win").cast(pl.Int64).alias("team_wins_season"),
         g.alias(f"team_games_last_{n}"),
-        safe_div(pl.col(f"sum_pace_last_{n}"), g).alias(f"team_pace_last_{n}"),
-        safe_div(pl.col(f"sum_offensive_rating_last_{n}"), g).alias(f"team_off_rating_last_{n}"),
+        safe_div(pl.col(f"sum_pace_last_{n}"), pl.col(f"sum_pace_n_last_{n}")).alias(f"team_pace_last_{n}"),
+        safe_div(pl.col(f"sum_offensive_rating_last_{n}"), pl.col(f"sum_offensive_rating_n_last_{n}"))
+        .alias(f"team_off_rating_last_{n}"),
         safe_div(pl.col(f"sum_blowout_last_{n}"), g).alias(f"team_blowout_share_last_{n}"),
     )
     return keys.join(team, on=[*TEAM_BY, key_date], how="left")
@@ -229,7 +235,8 @@ def multi_window_completeness(schedule: pl.DataFrame, present: pl.DataFrame, key
 
 def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, team_offense: pl.DataFrame,
                              psza: pl.DataFrame, schedule: pl.DataFrame, start: dt.date,
-                             end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+                             end: dt.date,
+        dates: Sequence[dt.date] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """PDC rows and failure rows for every D in [start, end].
 
     Args:
@@ -243,7 +250,7 @@ def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, tea
 
     Returns ``(rows, failures)`` (failures with ``coverage.FAILURE_COLUMNS``).
     """
-    u = upcg.filter(pl.col("game_date").is_between(start, end)).rename({"game_date": "cache_date"})
+    u = upcg.filter(on_dates("game_date", start, end, dates)).rename({"game_date": "cache_date"})
     keys = u.select("player_id", "player_lookup", "season_year", "team_abbr", "cache_date")
     st = player_history(player_games.filter(pl.col("game_date") < end), keys, key_date="cache_date")
     present = player_games.select("game_id", "team_abbr").unique()
@@ -260,7 +267,10 @@ def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, tea
                         kept.select(*TEAM_BY, "cache_date"), key_date="cache_date").unique()
     zones = psza.select(
         "player_id", pl.col("analysis_date").alias("cache_date"), "primary_scoring_zone",
-        "paint_rate_last_10", "three_pt_rate_last_10", pl.lit(True).alias("shot_zone_data_available"))
+        "paint_rate_last_10", "three_pt_rate_last_10",
+        # a PSZA row of a season without a shot chart has the three-point share only
+        (pl.col("has_shot_chart") if "has_shot_chart" in psza.columns else pl.lit(True))
+        .alias("shot_zone_data_available"))
     load = u.select("player_id", "cache_date", "game_id", "games_in_last_7_days", "games_in_last_14_days",
                     "minutes_in_last_7_days", "minutes_in_last_14_days", "back_to_backs_last_14_days",
                     "avg_minutes_per_game_last_7", "fourth_quarter_minutes_last_7", "player_age")

@@ -33,6 +33,7 @@ possessions, pace and ratings NULL rather than estimated).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 import polars as pl
 
@@ -79,15 +80,28 @@ def _approximated(flags: pl.Expr, columns: tuple[str, ...]) -> pl.Expr:
     return flags.list.eval(pl.element().is_in(tags)).list.any().fill_null(False)
 
 
+def has_shot_chart(shot_seasons: Collection[int] | None) -> pl.Expr:
+    """True for rows (with ``season_year``) of a season that has a shot chart; every row when
+    ``shot_seasons`` is None."""
+    return pl.lit(True) if shot_seasons is None else pl.col("season_year").is_in(list(shot_seasons))
+
+
+def no_shot_chart_issue(season_year: pl.Expr) -> pl.Expr:
+    """The ``data_quality_issues`` entry of a row whose season has no shot chart."""
+    return pl.format("no shot chart for season {}-{}: paint and mid-range splits unknown (not published)",
+                     season_year, ((season_year + 1) % 100).cast(pl.String).str.zfill(2))
+
+
 def _in_range(col: str, start: dt.date, end: dt.date) -> pl.Expr:
     return pl.col(col).is_between(start, end, closed="both")
 
 
 def build_schedule(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """``nba_analytics.nba_schedule`` rows for games on [start, end], with their season calendar."""
+    """``nba_analytics.nba_schedule`` rows for the regular-season games on [start, end] (ids ``002...``:
+    the games the platform ingests; their dates are the partitions), with their season calendar."""
     cal = season_calendar(schedule)
     return (
-        schedule.filter(_in_range("game_date", start, end))
+        schedule.filter(_in_range("game_date", start, end), is_regular_season(pl.col("game_id")))
         .with_columns(season_type_expr(pl.col("game_id")).alias("season_type"))
         .join(cal, on="season_year", how="left")
         .select(NBA_SCHEDULE.data_columns)
@@ -119,6 +133,8 @@ def _team_games(team_logs: pl.DataFrame, schedule: pl.DataFrame, start: dt.date,
         "game_id", pl.col("team_abbr").alias("opponent_team_abbr"),
         *[pl.col(c).alias(f"opp_{c}") for c in ("points", "fg_attempts", "fg_makes", "ft_attempts",
                                                   "offensive_rebounds", "turnovers", "possessions")],
+        pl.col("three_pt_attempts").alias("opp_box_three_pt_attempts"),
+        pl.col("three_pt_makes").alias("opp_box_three_pt_makes"),
     )
     return tg.join(opp, on=["game_id", "opponent_team_abbr"], how="left")
 
@@ -137,11 +153,16 @@ def build_team_offense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFr
 
 
 def build_team_defense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFrame, shots: pl.DataFrame,
-                                    start: dt.date, end: dt.date) -> pl.DataFrame:
+                                    start: dt.date, end: dt.date,
+                                    shot_seasons: Collection[int] | None = None) -> pl.DataFrame:
     """``nba_analytics.team_defense_game_summary``: defending team x game.
 
     The opponent's shots are classified with the one zone classifier (SPEC §3) and flipped to the
     defending team; ``opponent_pace`` is per 48 minutes like ``team_offense_game_summary.pace``.
+    ``shot_seasons``: start years of the seasons with a shot chart (None: every season). In a season
+    without one (``has_shot_chart`` false) the opponent's paint and mid-range attempts, makes and points
+    are NULL and its three-point attempts and makes come from its box score (exact: the three-point
+    zone is every 3-pt attempt).
     """
     tg = _team_games(team_logs, schedule, start, end)
     shot_zones = zone_counts(shots.filter(_in_range("game_date", start, end)), ["game_id", "team_id"])
@@ -152,8 +173,16 @@ def build_team_defense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFr
     zones = shot_zones.rename({"team_id": "opp_team_id",
                                **{c: f"opp_{c}" for c in shot_zones.columns if c.endswith(("_attempts", "_makes"))}})
     tg = tg.join(zones, on=["game_id", "opp_team_id"], how="left")
-    zone_cols = [c for c in zones.columns if c.startswith("opp_")]
-    tg = tg.with_columns([pl.col(c).fill_null(0) for c in zone_cols])
+    has_chart = has_shot_chart(shot_seasons)
+    tg = tg.with_columns(
+        has_chart.alias("has_shot_chart"),
+        *[pl.when(has_chart).then(pl.col(f"opp_{z}_{k}").fill_null(0))
+          for z in ("paint", "mid_range") for k in ("attempts", "makes")],
+        pl.when(has_chart).then(pl.col("opp_three_pt_attempts").fill_null(0))
+        .otherwise(pl.col("opp_box_three_pt_attempts")).alias("opp_three_pt_attempts"),
+        pl.when(has_chart).then(pl.col("opp_three_pt_makes").fill_null(0))
+        .otherwise(pl.col("opp_box_three_pt_makes")).alias("opp_three_pt_makes"),
+    )
     return tg.select(
         "game_id", "game_date", "season_year",
         pl.col("team_abbr").alias("defending_team_abbr"), "opponent_team_abbr",
@@ -170,17 +199,24 @@ def build_team_defense_game_summary(team_logs: pl.DataFrame, schedule: pl.DataFr
         pl.col("opp_possessions").alias("opponent_possessions"),
         safe_div(pl.col("opp_points") * 100.0, pl.col("opp_possessions")).alias("defensive_rating"),
         safe_div(pl.col("opp_possessions") * 48.0, pl.col("team_minutes") / 5.0).alias("opponent_pace"),
+        "has_shot_chart",
     ).sort("game_date", "game_id", "defending_team_abbr")
 
 
 def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, schedule: pl.DataFrame,
-                              shots: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+                              shots: pl.DataFrame, start: dt.date, end: dt.date,
+                              shot_seasons: Collection[int] | None = None) -> pl.DataFrame:
     """``nba_analytics.player_game_summary``: one row per player on a regular-season box score.
 
     DNP rows are kept (``is_dnp``; ``minutes_played`` NULL when the box score has no minutes).
     Zone counts come from the shot chart; where the shot chart and the box score disagree on FGA, FGM,
     3PA or 3PM the row is kept with ``has_complete_shot_zones = false`` and the difference is listed in
     ``data_quality_issues`` (SPEC §3). Usage rate and true shooting are 0-1 fractions.
+
+    ``shot_seasons``: start years of the seasons with a shot chart (None: every season). In a season
+    without one, paint and mid-range attempts and makes are NULL (never 0), three-point attempts and
+    makes come from the box score (exact), ``has_complete_shot_zones`` is false and
+    ``data_quality_issues`` says why (:func:`no_shot_chart_issue`).
     """
     tg = _team_games(team_logs, schedule, start, end).select(
         "game_id", "team_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr", "is_home",
@@ -193,8 +229,15 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
         _flags(boxscores).alias("__player_flags"))
     shot_zones = zone_counts(shots.filter(_in_range("game_date", start, end)), ["game_id", "player_id"])
     zone_cols = [c for c in shot_zones.columns if c not in ("game_id", "player_id")]
+    has_chart = has_shot_chart(shot_seasons)
     box = box.join(shot_zones, on=["game_id", "player_id"], how="left").with_columns(
-        [pl.col(c).fill_null(0) for c in zone_cols]
+        [pl.when(has_chart).then(pl.col(c).fill_null(0)) for c in zone_cols]
+    ).with_columns(
+        pl.when(has_chart).then(pl.col("three_pt_attempts")).otherwise(pl.col("box_three_pt_attempts"))
+        .alias("three_pt_attempts"),
+        pl.when(has_chart).then(pl.col("three_pt_makes")).otherwise(pl.col("box_three_pt_makes"))
+        .alias("three_pt_makes"),
+        has_chart.alias("__has_chart"),
     )
     chart_fga = pl.col("paint_attempts") + pl.col("mid_range_attempts") + pl.col("three_pt_attempts")
     chart_fgm = pl.col("paint_makes") + pl.col("mid_range_makes") + pl.col("three_pt_makes")
@@ -205,7 +248,7 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
         ("3PM", pl.col("three_pt_makes"), pl.col("box_three_pt_makes")),
     ]
     issue_exprs = [
-        pl.when(chart != box_val.fill_null(0)).then(
+        pl.when(pl.col("__has_chart") & (chart != box_val.fill_null(0))).then(
             pl.format("shot chart {} {} != box score {} {}", pl.lit(label), chart, pl.lit(label),
                       box_val.fill_null(0))
         )
@@ -234,9 +277,10 @@ def build_player_game_summary(boxscores: pl.DataFrame, team_logs: pl.DataFrame, 
         pl.when(usage <= 1.0).then(usage).alias("usage_rate"),
         pl.when(played).then(safe_div(pl.col("points"), ts_den)).alias("ts_pct"),
     ).with_columns(
-        (pl.col("__shot_issues").list.len() == 0).alias("has_complete_shot_zones"),
+        (pl.col("__has_chart") & (pl.col("__shot_issues").list.len() == 0)).alias("has_complete_shot_zones"),
         pl.concat_list(
-            "__shot_issues", player_flags.cast(_FLAGS_DTYPE),
+            "__shot_issues", pl.when(~pl.col("__has_chart")).then(no_shot_chart_issue(pl.col("season_year"))),
+            player_flags.cast(_FLAGS_DTYPE),
             pl.when(pl.col("usage_rate").is_not_null() & usage_estimated).then(pl.lit("estimated:usage_rate")),
             pl.when(pl.col("ts_pct").is_not_null() & _approximated(player_flags, TS_INPUTS))
             .then(pl.lit("estimated:ts_pct")),

@@ -9,6 +9,11 @@ games before D this season. All fractions on 0-1:
 * ``<zone>_attempts_per_game`` = zone attempts / games in the window
 * ``paint_rate_last_20`` / ``paint_pct_last_20`` only when the 20-game window holds >= 15 games
 
+Seasons without a shot chart (2024-25, 2025-26: none was published): the paint and mid-range rates,
+FG% and attempts per game, the 20-game paint columns and ``primary_scoring_zone`` are NULL; the
+three-point rate is 3PA / FGA and the three-point FG% 3PM / 3PA of the box score, ``total_shots_last_10``
+the box-score FGA; ``has_complete_shot_zones`` is false and ``data_quality_issues`` says why.
+
 Players with 1-9 played games get a ``precompute_failures`` row ``INCOMPLETE_DATA`` (expected, not a
 failure); players whose team has scheduled games missing upstream get ``MISSING_DEPENDENCY``.
 """
@@ -16,12 +21,13 @@ failure); players whose team has scheduled games missing upstream get ``MISSING_
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
 from nba_precompute.schemas import PLAYER_SHOT_ZONE_ANALYSIS
 from nba_precompute.transforms.common import (
-    dates_frame,
+    analysis_dates,
     safe_div,
     season_calendar,
     with_season,
@@ -34,6 +40,7 @@ from nba_precompute.transforms.coverage import (
     missing_upstream_dates,
     team_coverage,
 )
+from nba_precompute.transforms.phase3 import no_shot_chart_issue
 from nba_precompute.transforms.windows import last_n_window, number_games, state_before
 
 PROCESSOR = PLAYER_SHOT_ZONE_ANALYSIS.name  # the failure records' processor = the table name
@@ -45,7 +52,7 @@ PRIMARY_PAINT = 0.40
 PRIMARY_THREE = 0.40
 PRIMARY_MID = 0.35
 _COUNTS = ["paint_attempts", "paint_makes", "mid_range_attempts", "mid_range_makes",
-           "three_pt_attempts", "three_pt_makes", "incomplete_zones"]
+           "three_pt_attempts", "three_pt_makes", "incomplete_zones", "zones_known", "fg_attempts"]
 
 
 def sample_quality_expr(games: pl.Expr, window: int) -> pl.Expr:
@@ -67,21 +74,33 @@ def primary_scoring_zone_expr(paint: pl.Expr, mid: pl.Expr, three: pl.Expr) -> p
             .otherwise(pl.lit("balanced")))
 
 
-def zone_metrics(prefix: str, suffix: str) -> list[pl.Expr]:
-    """Rates, FG% and per-game values from ``{prefix}<col>{suffix}`` window sums."""
+def zone_metrics(prefix: str, suffix: str, zones_known: pl.Expr | None = None) -> list[pl.Expr]:
+    """Rates, FG% and the attempt total from ``{prefix}<col>{suffix}`` window sums.
+
+    ``zones_known`` (default: always) says whether every game of the window has its zone split (a
+    season with a shot chart). Where it does not, the paint and mid-range rates and FG% are NULL, and
+    the three-point rate is 3PA / FGA of the box score (``{prefix}fg_attempts{suffix}``): what the box
+    score supports.
+    """
     def s(col: str) -> pl.Expr:
         return pl.col(f"{prefix}{col}{suffix}")
 
-    total = s("paint_attempts") + s("mid_range_attempts") + s("three_pt_attempts")
+    known = pl.lit(True) if zones_known is None else zones_known
+    total = pl.when(known).then(s("paint_attempts") + s("mid_range_attempts") + s("three_pt_attempts")) \
+        .otherwise(s("fg_attempts"))
     out = [total.cast(pl.Int64).alias("total_shots_last_10")]
     for zone in ("paint", "mid_range", "three_pt"):
-        out.append(safe_div(s(f"{zone}_attempts"), total).alias(f"{zone}_rate_last_10"))
-        out.append(safe_div(s(f"{zone}_makes"), s(f"{zone}_attempts")).alias(f"{zone}_pct_last_10"))
+        rate = safe_div(s(f"{zone}_attempts"), total)
+        pct = safe_div(s(f"{zone}_makes"), s(f"{zone}_attempts"))
+        if zone != "three_pt":
+            rate, pct = pl.when(known).then(rate), pl.when(known).then(pct)
+        out.append(rate.alias(f"{zone}_rate_last_10"))
+        out.append(pct.alias(f"{zone}_pct_last_10"))
     return out
 
 
 def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.DataFrame,
-                                    start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+                                    start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """PSZA rows and failure rows for every D in [start, end].
 
     Args:
@@ -94,10 +113,16 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
     ``coverage.FAILURE_COLUMNS``.
     """
     cal = season_calendar(schedule)
-    dates = with_season(dates_frame(start, end), cal).filter(pl.col("season_year").is_not_null())
+    dates = with_season(analysis_dates(start, end, dates), cal).filter(pl.col("season_year").is_not_null())
     played = player_games.filter(
         (pl.col("minutes_played").fill_null(0) > 0) & (pl.col("game_date") < end)
-    ).with_columns((~pl.col("has_complete_shot_zones")).cast(pl.Int64).alias("incomplete_zones"))
+    ).with_columns(
+        # a source disagreement between shot chart and box score (the zones are known but off)
+        (~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null()).cast(pl.Int64)
+        .alias("incomplete_zones"),
+        # the game has a zone split (its season has a shot chart)
+        pl.col("paint_attempts").is_not_null().cast(pl.Int64).alias("zones_known"),
+    )
     by = ["player_id", "season_year"]
     numbered = number_games(played, by, _COUNTS)
 
@@ -129,16 +154,19 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
 
     g10 = pl.col("games_last_10")
     g20 = pl.col("games_last_20")
+    known10 = pl.col("sum_zones_known_last_10") == g10
+    known20 = pl.col("sum_zones_known_last_20") == g20
     paint20_total = (pl.col("sum_paint_attempts_last_20") + pl.col("sum_mid_range_attempts_last_20")
                      + pl.col("sum_three_pt_attempts_last_20"))
     rows = rows_in.join(issue_lists, on=[*by, "analysis_date"], how="left").with_columns(
-        *zone_metrics("sum_", "_last_10"),
-        safe_div(pl.col("sum_paint_attempts_last_10"), g10).alias("paint_attempts_per_game"),
-        safe_div(pl.col("sum_mid_range_attempts_last_10"), g10).alias("mid_range_attempts_per_game"),
+        *zone_metrics("sum_", "_last_10", known10),
+        pl.when(known10).then(safe_div(pl.col("sum_paint_attempts_last_10"), g10)).alias("paint_attempts_per_game"),
+        pl.when(known10).then(safe_div(pl.col("sum_mid_range_attempts_last_10"), g10))
+        .alias("mid_range_attempts_per_game"),
         safe_div(pl.col("sum_three_pt_attempts_last_10"), g10).alias("three_pt_attempts_per_game"),
-        pl.when(g20 >= MIN_GAMES_20).then(safe_div(pl.col("sum_paint_attempts_last_20"), paint20_total))
+        pl.when((g20 >= MIN_GAMES_20) & known20).then(safe_div(pl.col("sum_paint_attempts_last_20"), paint20_total))
         .alias("paint_rate_last_20"),
-        pl.when(g20 >= MIN_GAMES_20).then(
+        pl.when((g20 >= MIN_GAMES_20) & known20).then(
             safe_div(pl.col("sum_paint_makes_last_20"), pl.col("sum_paint_attempts_last_20")))
         .alias("paint_pct_last_20"),
         g10.alias("games_in_sample_10"),
@@ -148,16 +176,18 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
         pl.lit(None, pl.Float64).alias("assisted_rate_last_10"),
         pl.lit(None, pl.Float64).alias("unassisted_rate_last_10"),
         pl.lit(None, pl.String).alias("player_position"),
-        (pl.col("sum_incomplete_zones_last_10") == 0).alias("has_complete_shot_zones"),
-        pl.col("data_quality_issues").fill_null(pl.lit([], pl.List(pl.String))),
+        (known10 & (pl.col("sum_incomplete_zones_last_10") == 0)).alias("has_complete_shot_zones"),
+        known10.alias("has_shot_chart"),
+        pl.when(known10).then(pl.col("data_quality_issues").fill_null(pl.lit([], pl.List(pl.String))))
+        .otherwise(pl.concat_list(no_shot_chart_issue(pl.col("season_year")))).alias("data_quality_issues"),
         pl.when(g10 >= MIN_GAMES).then(pl.lit("high")).when(g10 >= 7).then(pl.lit("medium"))
         .otherwise(pl.lit("low")).alias("data_quality_tier"),
         pl.lit("assisted/unassisted makes and player position are not in the sources").alias(
             "calculation_notes"),
         *completeness_columns(),
     ).with_columns(
-        primary_scoring_zone_expr(pl.col("paint_rate_last_10"), pl.col("mid_range_rate_last_10"),
-                                  pl.col("three_pt_rate_last_10")).alias("primary_scoring_zone"),
+        pl.when(known10).then(primary_scoring_zone_expr(pl.col("paint_rate_last_10"), pl.col("mid_range_rate_last_10"),
+                                                        pl.col("three_pt_rate_last_10"))).alias("primary_scoring_zone"),
     ).select(PLAYER_SHOT_ZONE_ANALYSIS.data_columns).sort("analysis_date", "player_id")
 
     failures = pl.concat([

@@ -78,7 +78,7 @@ def test_player_daily_cache_windows_and_failures():
              "team_abbr": "AAA", "games_in_last_7_days": 0} for p in (1, 2, 3, 4)])
     psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [{
         "player_id": 1, "player_lookup": "p1", "analysis_date": D, "season_year": 2022, "paint_rate_last_10": 0.5,
-        "three_pt_rate_last_10": 0.25, "primary_scoring_zone": "paint"}])
+        "three_pt_rate_last_10": 0.25, "primary_scoring_zone": "paint", "has_shot_chart": True}])
     rows, failures = pdc.build_player_daily_cache(upcg, games, team, psza, sched, D, D)
 
     assert rows["player_id"].to_list() == [1]

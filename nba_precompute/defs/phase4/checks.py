@@ -44,7 +44,7 @@ from nba_precompute.defs.common import WAREHOUSE_POOL, read_season_schedule
 from nba_precompute.defs.phase4.tables import Phase4Table
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.schemas import PRECOMPUTE_FAILURES, TableSpec
-from nba_precompute.transforms.common import dates_frame, season_calendar, with_season
+from nba_precompute.transforms.common import season_calendar, with_season
 from nba_precompute.transforms.quality import (
     daily_check_results,
     entity_columns,
@@ -207,7 +207,9 @@ def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition)
         start, end = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
         wh = warehouse.get()
         schedule, _ = read_season_schedule(wh, start, end)
-        days = with_season(dates_frame(start, end), season_calendar(schedule)).select(
+        day_frame = pl.DataFrame({"analysis_date": [dt.date.fromisoformat(k) for k in keys]},
+                                 schema={"analysis_date": pl.Date})
+        days = with_season(day_frame, season_calendar(schedule)).select(
             "analysis_date", pl.when(pl.col("season_week") >= 1).then(pl.col("season_week")).alias("season_week"))
         log = wh.partition_log(table, start, end).select(
             pl.col("partition_date").alias("analysis_date"), pl.lit(True).alias("materialized"))

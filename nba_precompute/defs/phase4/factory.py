@@ -89,19 +89,20 @@ def missing_upstream_partitions(wh: Warehouse, table: Phase4Table, partition_day
 
 
 def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame, schedule: pl.DataFrame,
-                 start: dt.date, end: dt.date) -> pl.DataFrame:
-    """Per day of [start, end]: the numbers of that day's materialisation metadata (``day``,
+                 days: Sequence[dt.date]) -> pl.DataFrame:
+    """Per partition day: the numbers of that day's materialisation metadata (``day``,
     ``entities_total``, ``entities_below_minimum``, ``incomplete_rate`` 0-1, ``season_week``,
     ``failures_<category>``, ``true_failures``), with the ``minimum_games`` check's formulas."""
     part = table.spec.partition_column
-    days = with_season(dates_frame(start, end), season_calendar(schedule)).join(
+    frame = with_season(pl.DataFrame({"analysis_date": list(days)}, schema={"analysis_date": pl.Date}),
+                        season_calendar(schedule)).join(
         rows.group_by(pl.col(part).alias("analysis_date")).agg(pl.len().cast(pl.Int64).alias("rows_written")),
         on="analysis_date", how="left",
     ).select("analysis_date", "season_week", pl.lit(True).alias("materialized"),
              pl.col("rows_written").fill_null(0))
     no_invalid = pl.DataFrame(schema={"analysis_date": pl.Date, "entity_id": pl.String,
                                       "violations": pl.List(pl.String)})
-    res = daily_check_results(days, failures, no_invalid, table.bands)
+    res = daily_check_results(frame, failures, no_invalid, table.bands)
     per_cat = failures.group_by("analysis_date", "failure_category").len().pivot(
         on="failure_category", index="analysis_date", values="len")
     res = res.join(per_cat, on="analysis_date", how="left")
@@ -130,20 +131,21 @@ def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
         start, end = partition_dates(context)
         wh = warehouse.get()
         schedule, history_start = read_season_schedule(wh, start, end)
+        days = partition_days(context)
         rows, failures = table.transform(**read_inputs(wh, table, schedule, history_start, start, end),
-                                         start=start, end=end)
+                                         start=start, end=end, dates=days)
         rows, invalid = split_invalid_rows(rows, spec, table.processor, rules)  # withheld, recorded
         if invalid.height:
             context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
                               "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
-        missing = missing_upstream_partitions(wh, table, partition_days(context), history_start, start, end)
+        missing = missing_upstream_partitions(wh, table, days, history_start, start, end)
         if missing.height:
             context.log.error(
                 f"{table.processor}: upstream partitions missing for {missing.get_column('analysis_date').n_unique()}"
                 " date(s): " + " | ".join(missing.get_column("reason").unique().sort().head(3).to_list()))
         failures = pl.concat([failures, missing, invalid]).sort(
             "analysis_date", "failure_category", "entity_id", "entity_name")
-        daily = daily_counts(table, rows, failures, schedule, start, end)
+        daily = daily_counts(table, rows, failures, schedule, days)
         below = int(daily.get_column("entities_below_minimum").sum())
         true_failures = int(daily.get_column("true_failures").sum())
         minimum = (f"the {table.minimum_games}-game minimum" if table.minimum_games is not None

@@ -72,7 +72,8 @@ class Upstream:
 class Phase4Table:
     """A Phase 4 table, declared once (see the module docstring).
 
-    ``transform(**{param: rows for each upstream}, start=, end=)`` returns ``(rows, failures)``: rows
+    ``transform(**{param: rows for each upstream}, start=, end=, dates=)`` (``dates``: the run's
+    partitions, the game dates of [start, end]) returns ``(rows, failures)`` for those dates: rows
     with ``spec.data_columns``, failures with ``schemas.FAILURE_COLUMNS`` whose ``processor`` is
     :attr:`processor`. ``minimum_games`` is ``None`` for tables without a minimum of their own (PCF,
     MLFS write every player playing on D).
@@ -149,7 +150,8 @@ PCF = Phase4Table(
               Upstream(TEAM_DEFENSE_ZONE_ANALYSIS, SAME_DAY, "tdza"),
               Upstream(UPCOMING_PLAYER_GAME_CONTEXT, SAME_DAY, "upcg"),
               Upstream(UPCOMING_TEAM_GAME_CONTEXT, SAME_DAY, "uptgc"),
-              Upstream(PLAYER_GAME_SUMMARY, BEFORE, "present_games", columns=("game_id", "team_abbr")),
+              Upstream(PLAYER_GAME_SUMMARY, BEFORE, "present_games",
+                       columns=("game_id", "team_abbr", "season_year", "paint_attempts")),
               Upstream(NBA_SCHEDULE, THROUGH, "schedule")),
     group=PRECOMPUTE_GROUP,
     universe=UPCOMING_PLAYERS,
