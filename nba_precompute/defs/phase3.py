@@ -59,18 +59,6 @@ RAW_ASSETS = [RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS]
 def _asset_kwargs(table: TableSpec, deps: list) -> dict:
     return partitioned_asset_kwargs(table, deps, GROUP)
 
-def _shot_seasons(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> list[int]:
-    seasons = schedule.filter(pl.col("game_date").is_between(start, end)).get_column("season_year").unique()
-    return sorted(seasons.to_list())
-
-def _read_shots(raw: RawDataResource, seasons: list[int]) -> pl.DataFrame:
-    frames = [raw.shots(s + 1) for s in seasons]
-    if not frames:
-        return pl.DataFrame(schema={"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64,
-                                    "player_id": pl.Int64, "shot_made": pl.Boolean, "shot_type": pl.String,
-                                    "basic_zone": pl.String, "shot_distance": pl.Float64})
-    return pl.concat(frames)
-
 def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec,
                 rows: pl.DataFrame, start: dt.date, end: dt.date, schedule: pl.DataFrame,
                 extra_writes: list[PartitionWrite] | None = None,
@@ -88,11 +76,15 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     )
     return MaterializeResult(metadata=meta)
 
+# Every asset below that reads raw files takes them from ``raw_data.phase3_inputs``, which checks *all*
+# raw inputs of the run against the domain rules before returning: a violation fails each of these
+# steps before its write, so nothing of the run's Phase 3 is written (RawDataResource explains why).
+
 @asset(**_asset_kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
 def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
                  raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = raw_data.schedule()
+    schedule = raw_data.phase3_inputs(start, end).schedule
     rows = phase3.build_schedule(schedule, start, end)
     return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
 
@@ -101,10 +93,8 @@ def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
 def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                         raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    box = raw_data.player_boxscores()
-    logs = raw_data.team_game_logs()
-    shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
+    raw = raw_data.phase3_inputs(start, end)
+    schedule, box, logs, shots = raw.schedule, raw.player_boxscores, raw.team_game_logs, raw.shots
     rows = phase3.build_player_game_summary(box, logs, schedule, shots, start, end)
     flagged = rows.filter(~pl.col("has_complete_shot_zones"))
     if flagged.height:
@@ -123,8 +113,8 @@ def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseReso
 def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                               raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    logs = raw_data.team_game_logs()
+    raw = raw_data.phase3_inputs(start, end)
+    schedule, logs = raw.schedule, raw.team_game_logs
     rows = phase3.build_team_offense_game_summary(logs, schedule, start, end)
     return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
@@ -132,9 +122,8 @@ def team_offense_game_summary(context: AssetExecutionContext, warehouse: Warehou
 def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                               raw_data: RawDataResource) -> MaterializeResult:
     start, end = partition_dates(context)
-    schedule = raw_data.schedule()
-    logs = raw_data.team_game_logs()
-    shots = _read_shots(raw_data, _shot_seasons(schedule, start, end))
+    raw = raw_data.phase3_inputs(start, end)
+    schedule, logs, shots = raw.schedule, raw.team_game_logs, raw.shots
     rows = phase3.build_team_defense_game_summary(logs, schedule, shots, start, end)
     return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -9,7 +11,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
-from nba_precompute.raw import readers
+from nba_precompute.raw import domain, readers
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
@@ -100,6 +102,21 @@ class WarehouseResource(ConfigurableResource):
         return self._warehouse
 
 
+@dataclass(frozen=True)
+class Phase3RawInputs:
+    """The raw frames the Phase 3 assets are built from, after every domain rule passed."""
+
+    schedule: pl.DataFrame
+    player_boxscores: pl.DataFrame
+    team_game_logs: pl.DataFrame
+    shots: pl.DataFrame  # the shot charts of every season in the run's date range, concatenated
+
+
+_EMPTY_SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64, "player_id": pl.Int64,
+                       "shot_made": pl.Boolean, "shot_type": pl.String, "basic_zone": pl.String,
+                       "shot_distance": pl.Float64, readers.SOURCE_LINE: pl.Int64}
+
+
 class RawDataResource(ConfigurableResource):
     """Directory of the raw NBA.com files (see its SOURCES.md), and the parsed files of the current run.
 
@@ -107,6 +124,25 @@ class RawDataResource(ConfigurableResource):
     the shot chart twice). Dagster initialises a resource once per run (``setup_for_execution`` on a
     fresh copy), so the readers below parse each file at most once per run and hand every asset the
     same frame; a new run parses the files again. Errors are the readers' ``RawDataError``.
+
+    **Validation before any write.** The Phase 3 assets take their raw frames from
+    :meth:`phase3_inputs`, which reads *every* raw input of the run's date range (schedule, player box
+    scores, team logs, the shot charts of the range's seasons) and checks them against the domain rules
+    (``nba_precompute.raw.domain``) before returning anything. Why every input
+    and not only the asset's own: each asset writes its partitions in its own warehouse transaction, and
+    the in-process executor keeps running the steps that do not depend on a failed one. Were each
+    asset to check only its own files, a bad box score would fail ``player_game_summary`` while
+    ``nba_schedule`` and ``team_offense_game_summary`` of the same run committed their rows, built in
+    part from the same inconsistent raw data. With the check over all inputs, the first raw-reading
+    Phase 3 step fails before its write, every other raw-reading step of the run fails the same way
+    (the outcome, success or the same ``RawDataError``, is cached per date range for the run), and the
+    steps downstream of them (the upcoming-context assets, Phase 4) are skipped: nothing of the run's
+    Phase 3 is written. This also holds under a multi-process executor, where each step process
+    validates for itself. Validation is not done in ``setup_for_execution`` because the date range
+    (which shot charts to read) is known only inside a step, and runs without Phase 3 steps (Phase 4
+    only) must not read raw files at all. Cost, measured for a 2022-23 range: ≈ 0.1 s of checks once
+    per run, on top of parsing the four files (≈ 0.65 s), which an ``nba_schedule``-only run now
+    also pays.
     """
 
     directory: str
@@ -125,20 +161,65 @@ class RawDataResource(ConfigurableResource):
         return self._parsed[key]
 
     def schedule(self) -> pl.DataFrame:
-        """``readers.read_schedule``, parsed once per run."""
+        """``readers.read_schedule``, parsed once per run (not validated: see :meth:`phase3_inputs`)."""
         return self._read(("schedule",), lambda: readers.read_schedule(self.path))
 
     def player_boxscores(self) -> pl.DataFrame:
-        """``readers.read_player_boxscores``, parsed once per run."""
+        """``readers.read_player_boxscores``, parsed once per run (not validated)."""
         return self._read(("player_boxscores",), lambda: readers.read_player_boxscores(self.path))
 
     def team_game_logs(self) -> pl.DataFrame:
-        """``readers.read_team_game_logs``, parsed once per run."""
+        """``readers.read_team_game_logs``, parsed once per run (not validated)."""
         return self._read(("team_game_logs",), lambda: readers.read_team_game_logs(self.path))
 
     def shots(self, season_end_year: int) -> pl.DataFrame:
-        """``readers.read_shots`` of one season, parsed once per run."""
+        """``readers.read_shots`` of one season, parsed once per run (not validated)."""
         return self._read(("shots", season_end_year), lambda: readers.read_shots(self.path, season_end_year))
+
+    def phase3_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
+        """Every raw input of Phase 3 for the dates [start, end], checked against the domain rules.
+
+        Reads the schedule, the team logs, the player box scores and the shot chart of each season
+        with a game in [start, end], checking each file with its ``domain.validate_*`` function right
+        after reading it, in the order of ``domain.validate_phase3_inputs`` (the schedule first: it
+        decides which shot charts are read). Whole files are checked: a broken rule anywhere in a file
+        that the run reads fails the run. The result, or the error, is kept for the rest of the run,
+        so every Phase 3 step of a run gets the same answer.
+
+        Raises:
+            RawDataError: a file is missing, corrupt or unparseable, or a domain rule is broken (the
+                message names the file, line, column and value).
+        """
+        key = ("phase3_inputs", start, end)
+        if key not in self._parsed:
+            try:
+                self._parsed[key] = self._validated_inputs(start, end)
+            except readers.RawDataError as exc:
+                self._parsed[key] = exc
+        outcome = self._parsed[key]
+        if isinstance(outcome, readers.RawDataError):
+            raise readers.RawDataError(str(outcome)) from outcome
+        return outcome
+
+    def _validated_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
+        # the same order as domain.validate_phase3_inputs, each file checked right after it is read: the
+        # schedule decides which shot charts are read, so it must be trusted first
+        src = domain.Phase3Sources.under(self.path)
+        schedule = self.schedule()
+        domain.validate_schedule(schedule, src.schedule)
+        logs = self.team_game_logs()
+        domain.validate_team_game_logs(logs, schedule, src.team_game_logs)
+        box = self.player_boxscores()
+        domain.validate_player_boxscores(box, schedule, logs, src.player_boxscores, src.team_game_logs)
+        seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
+                         .get_column("season_year").unique().to_list())
+        shots = []
+        for season in seasons:
+            frame = self.shots(season + 1)
+            domain.validate_shots(frame, season + 1, schedule, box, src.shots.format(end_year=season + 1))
+            shots.append(frame)
+        all_shots = pl.concat(shots) if shots else pl.DataFrame(schema=_EMPTY_SHOTS_SCHEMA)
+        return Phase3RawInputs(schedule, box, logs, all_shots)
 
 
 def warehouse_from_env() -> WarehouseResource:
