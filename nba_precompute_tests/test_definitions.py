@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 from dagster import AssetKey, BackfillPolicy, Definitions
 
-from nba_precompute.partitions import daily_partitions, game_calendar
+from nba_precompute.partitions import HISTORY_PARTITIONS, daily_partitions, game_calendar
 from nba_precompute.raw.readers import read_schedule
 from nba_precompute.schemas import ALL_TABLES, PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar
@@ -58,8 +58,10 @@ def test_partitions_are_the_game_dates_of_every_season_in_the_raw_data(raw_data_
     assert keys[0] == "2020-12-22"  # 2020-21 opening night, from its trimmed source
     assert "2026-04-12" == keys[-1]  # the season in progress: its whole schedule, games to come included
     assert "2023-07-01" not in keys and "2023-02-17" not in keys  # off-season, All-Star break
-    seasons = game_calendar(raw_data_dir).seasons.get_column("season_year").to_list()
-    assert seasons == [2020, 2022, 2023, 2024, 2025]
+    seasons = game_calendar(raw_data_dir).seasons
+    assert seasons.get_column("season_year").to_list() == [2020, 2022, 2023, 2024, 2025]
+    # Dagster's declared history window (in partitions) covers a whole season of game dates
+    assert seasons.get_column("game_dates").max() <= HISTORY_PARTITIONS
 
 
 def test_a_date_that_is_not_a_partition_is_explained_in_one_line(raw_data_dir):

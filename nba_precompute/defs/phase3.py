@@ -6,7 +6,6 @@ once per run (``RawDataResource``), runs one Phase 3 builder (``transforms.phase
 whole partition range and replaces that range in the warehouse in one transaction.
 """
 
-import datetime as dt
 
 import polars as pl
 from dagster import (
@@ -58,23 +57,6 @@ RAW_SHOTS = AssetSpec(
 )
 RAW_ASSETS = (RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS)
 
-_SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64, "player_id": pl.Int64,
-                 "shot_made": pl.Boolean, "shot_type": pl.String, "basic_zone": pl.String,
-                 "shot_distance": pl.Float64}
-
-
-def _shots(raw: RawDataResource, schedule: pl.DataFrame, start: dt.date,
-           end: dt.date) -> tuple[pl.DataFrame, list[int]]:
-    """The shot charts of the seasons with a game in [start, end] (one file per season), and the start
-    years of those seasons that have one (a season after the source's last one may not)."""
-    seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
-                     .get_column("season_year").unique().to_list())
-    charts = {s: raw.shots(s) for s in seasons}
-    frames = [f for f in charts.values() if f is not None]
-    return (pl.concat(frames) if frames else pl.DataFrame(schema=_SHOTS_SCHEMA),
-            [s for s, f in charts.items() if f is not None])
-
-
 def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: str) -> list[AssetsDefinition]:
     """The six Phase 3 assets for ``partitions_def``, with kinds ``polars`` + ``warehouse_kind``."""
 
@@ -85,11 +67,15 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def history(table):
         return AssetDep(table.asset_key_path, partition_mapping=history_through_d())
 
+    # Every asset below that reads raw files takes them from ``raw_data.phase3_inputs``, which checks all
+    # raw inputs of the run against the domain rules before returning: a violation fails each of these
+    # steps before its write, so nothing of the run's Phase 3 is written (RawDataResource explains why).
+
     @asset(**kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
     def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
                      raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        schedule = raw_data.schedule()
+        schedule = raw_data.phase3_inputs(start, end).schedule
         rows = phase3.build_schedule(schedule, start, end)
         return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
 
@@ -98,10 +84,10 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                             raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        schedule = raw_data.schedule()
-        shots, shot_seasons = _shots(raw_data, schedule, start, end)
-        rows = phase3.build_player_game_summary(raw_data.player_boxscores(), raw_data.team_game_logs(), schedule,
-                                                shots, start, end, shot_seasons=shot_seasons)
+        raw = raw_data.phase3_inputs(start, end)
+        schedule = raw.schedule
+        rows = phase3.build_player_game_summary(raw.player_boxscores, raw.team_game_logs, schedule, raw.shots,
+                                                start, end, shot_seasons=raw.shot_seasons)
         flagged = rows.filter(~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null())
         no_chart = rows.filter(pl.col("paint_attempts").is_null()).get_column("season_year").unique().sort()
         if no_chart.len():
@@ -126,18 +112,19 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        schedule = raw_data.schedule()
-        rows = phase3.build_team_offense_game_summary(raw_data.team_game_logs(), schedule, start, end)
+        raw = raw_data.phase3_inputs(start, end)
+        schedule = raw.schedule
+        rows = phase3.build_team_offense_game_summary(raw.team_game_logs, schedule, start, end)
         return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
     @asset(**kwargs(TEAM_DEFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key, RAW_SHOTS.key]))
     def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        schedule = raw_data.schedule()
-        shots, shot_seasons = _shots(raw_data, schedule, start, end)
-        rows = phase3.build_team_defense_game_summary(raw_data.team_game_logs(), schedule, shots, start, end,
-                                                      shot_seasons=shot_seasons)
+        raw = raw_data.phase3_inputs(start, end)
+        schedule = raw.schedule
+        rows = phase3.build_team_defense_game_summary(raw.team_game_logs, schedule, raw.shots, start, end,
+                                                      shot_seasons=raw.shot_seasons)
         return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
     @asset(**kwargs(UPCOMING_TEAM_GAME_CONTEXT, [history(NBA_SCHEDULE)]))

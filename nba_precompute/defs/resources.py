@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -9,6 +11,7 @@ from dagster import ConfigurableResource, Definitions, InitResourceContext, defi
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
+from nba_precompute.raw import domain, readers
 from nba_precompute.raw.sources import RawSources
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -100,21 +103,55 @@ class WarehouseResource(ConfigurableResource):
         return self._warehouse
 
 
+@dataclass(frozen=True)
+class Phase3RawInputs:
+    """The raw frames the Phase 3 assets are built from, after every domain rule passed."""
+
+    schedule: pl.DataFrame
+    player_boxscores: pl.DataFrame
+    team_game_logs: pl.DataFrame
+    shots: pl.DataFrame  # the shot charts of the seasons in the run's date range that have one
+    shot_seasons: list[int]  # the start years of those seasons
+
+
+_EMPTY_SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64, "player_id": pl.Int64,
+                       "shot_made": pl.Boolean, "shot_type": pl.String, "basic_zone": pl.String,
+                       "shot_distance": pl.Float64, readers.SOURCE_LINE: pl.Int64}
+
+
 class RawDataResource(ConfigurableResource):
     """Directory of the raw NBA.com files (see its SOURCES.md), and the parsed files of the current run.
 
     Every season in the directory is served as one set of frames (:class:`~nba_precompute.raw.sources.
     RawSources`: the hoopR files and the trimmed 2020-21 source). Several Phase 3 assets read the same
-    files; Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so
-    each file is parsed at most once per run; a new run parses the files again. Errors are the
-    readers' ``RawDataError``.
+    files; Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so each
+    file is parsed at most once per run; a new run parses the files again. Errors are the readers'
+    ``RawDataError``.
+
+    **Validation before any write.** The Phase 3 assets take their raw frames from
+    :meth:`phase3_inputs`, which reads *every* raw input of the run's date range (schedule, player box
+    scores, team logs, the shot charts of the range's seasons) and checks them against the domain rules
+    (``nba_precompute.raw.domain``; the 2020-21 files are checked by their own reader,
+    ``nba_precompute.raw.season_2020``) before returning anything. Why every input and not only the
+    asset's own: each asset writes its partitions in its own warehouse transaction, and the in-process
+    executor keeps running the steps that do not depend on a failed one. Were each asset to check only
+    its own files, a bad box score would fail ``player_game_summary`` while ``nba_schedule`` and
+    ``team_offense_game_summary`` of the same run committed their rows, built in part from the same
+    inconsistent raw data. With the check over all inputs, the first raw-reading Phase 3 step fails
+    before its write, every other raw-reading step of the run fails the same way (the outcome, success
+    or the same ``RawDataError``, is cached per date range for the run), and the steps downstream of
+    them (the upcoming-context assets, Phase 4) are skipped: nothing of the run's Phase 3 is written.
+    Validation is not done in ``setup_for_execution`` because the date range (which shot charts to read)
+    is known only inside a step, and runs without Phase 3 steps (Phase 4 only) must not read raw files.
     """
 
     directory: str
     _sources: RawSources | None = PrivateAttr(default=None)
+    _inputs: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._sources = RawSources(self.directory)
+        self._inputs = {}
 
     @property
     def path(self) -> Path:
@@ -127,24 +164,79 @@ class RawDataResource(ConfigurableResource):
         return self._sources
 
     def schedule(self) -> pl.DataFrame:
-        """Every game of every season, parsed once per run."""
+        """Every game of every season, parsed once per run (not validated: see :meth:`phase3_inputs`)."""
         return self.sources.schedule()
 
     def player_boxscores(self) -> pl.DataFrame:
-        """Player box scores of every regular-season game, parsed once per run."""
+        """Player box scores of every regular-season game, parsed once per run (not validated)."""
         return self.sources.player_boxscores()
 
     def team_game_logs(self) -> pl.DataFrame:
-        """Team box scores of every regular-season game, parsed once per run."""
+        """Team box scores of every regular-season game, parsed once per run (not validated)."""
         return self.sources.team_game_logs()
 
     def shot_chart_seasons(self) -> list[int]:
-        """Start years of the seasons with a shot chart."""
+        """Start years of the seasons with a shot chart file."""
         return self.sources.shot_chart_seasons()
 
     def shots(self, season_year: int) -> pl.DataFrame | None:
-        """The shot chart of one season (start year), or ``None`` when it has none; parsed once per run."""
+        """The shot chart of one season (start year), or ``None`` when it has none; parsed once per run
+        (not validated)."""
         return self.sources.shots(season_year)
+
+    def phase3_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
+        """Every raw input of Phase 3 for the dates [start, end], checked against the domain rules.
+
+        Reads the schedule, the team logs, the player box scores and the shot chart of each season
+        with a game in [start, end], checking each hoopR file with its ``domain.validate_*`` function
+        right after reading it, in the order of ``domain.validate_phase3_inputs`` (the schedule first:
+        it decides which shot charts are read); the 2020-21 files are checked by their reader. Whole
+        files are checked: a broken rule anywhere in a file that the run reads fails the run. The
+        result, or the error, is kept for the rest of the run, so every Phase 3 step of a run gets the
+        same answer.
+
+        Raises:
+            RawDataError: a file is missing, corrupt or unparseable, or a domain rule is broken (the
+                message names the file, line, column and value).
+        """
+        key = (start, end)
+        if key not in self._inputs:
+            try:
+                self._inputs[key] = self._validated_inputs(start, end)
+            except readers.RawDataError as exc:
+                self._inputs[key] = exc
+        outcome = self._inputs[key]
+        if isinstance(outcome, readers.RawDataError):
+            raise readers.RawDataError(str(outcome)) from outcome
+        return outcome
+
+    def _validated_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
+        # the same order as domain.validate_phase3_inputs, each file checked right after it is read: the
+        # schedule decides which shot charts are read, so it must be trusted first
+        src, raw = domain.Phase3Sources.under(self.path), self.sources
+        hoopr_schedule = raw.hoopr_schedule()
+        domain.validate_schedule(hoopr_schedule, src.schedule)
+        hoopr_logs = raw.hoopr_team_game_logs()
+        domain.validate_team_game_logs(hoopr_logs, hoopr_schedule, src.team_game_logs)
+        hoopr_box = raw.hoopr_player_boxscores()
+        domain.validate_player_boxscores(hoopr_box, hoopr_schedule, hoopr_logs, src.player_boxscores,
+                                         src.team_game_logs)
+        schedule = raw.schedule()  # every season (the 2020-21 reader validates its own files)
+        seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
+                         .get_column("season_year").unique().to_list())
+        shots, shot_seasons = [], []
+        for season in seasons:
+            frame = raw.shots(season)
+            if frame is None:  # a season after the shot-chart source's last one: no chart
+                continue
+            if not raw.is_season_2020(season):
+                domain.validate_shots(frame, season + 1, hoopr_schedule, hoopr_box,
+                                      src.shots.format(end_year=season + 1))
+            shots.append(frame)
+            shot_seasons.append(season)
+        all_shots = (pl.concat(shots, how="diagonal_relaxed") if shots
+                     else pl.DataFrame(schema=_EMPTY_SHOTS_SCHEMA))
+        return Phase3RawInputs(schedule, raw.player_boxscores(), raw.team_game_logs(), all_shots, shot_seasons)
 
 
 def warehouse_from_env() -> WarehouseResource:

@@ -5,6 +5,12 @@ Every reader returns a typed Polars DataFrame with snake_case columns and raises
 a required column is absent, or a value (date, minutes, count, game id) cannot be parsed. Nothing is
 silently coerced to NULL: a value that was present and is unparseable is an error.
 
+Every frame also carries ``source_line`` (Int64): the 1-based line of the row in the (decompressed)
+source file, the header being line 1, so that the domain rules (``nba_precompute.raw.domain``) can
+point at the offending line. The Phase 3 builders select explicit columns, so it never reaches a table.
+Parsing only checks that values *can* be read; whether they make sense (known teams, non-negative
+counts, made <= attempted, ...) is ``nba_precompute.raw.domain``'s job.
+
 Files (relative to the raw data directory):
 
 * ``boxscores/hoopr-nba-project/schedule.csv.gz``          schedule, all game types, 2022-23 ..
@@ -15,6 +21,7 @@ Files (relative to the raw data directory):
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import zipfile
@@ -31,8 +38,34 @@ TEAM_GAME_LOG_FILE = "boxscores/hoopr-nba-project/team_game_logs.csv.gz"
 SHOTS_FILE = "shots/NBA_{end_year}_Shots.csv.zip"
 
 
+SOURCE_LINE = "source_line"
+
+
 class RawDataError(ValueError):
-    """A raw input file is missing, corrupt, or holds a value that cannot be parsed."""
+    """A raw input file is missing, corrupt, holds a value that cannot be parsed, or breaks a domain
+    rule (``nba_precompute.raw.domain``)."""
+
+
+def _source_lines(data: bytes, n_rows: int, path: Path) -> pl.Series:
+    """1-based line number (header = line 1) where each of the ``n_rows`` CSV records starts.
+
+    Polars reads a blank line as a record of NULLs, so when no quoted field holds a line break record i
+    is on line i + 2; otherwise the records are located with Python's ``csv`` module, which follows
+    quoted line breaks.
+    """
+    n_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    if n_lines == n_rows + 1:
+        return pl.int_range(2, n_rows + 2, eager=True, dtype=pl.Int64).alias(SOURCE_LINE)
+    starts: list[int] = []
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", newline=""))
+    previous_end = 0
+    for i, _record in enumerate(reader):
+        if i > 0:
+            starts.append(previous_end + 1)
+        previous_end = reader.line_num
+    if len(starts) != n_rows:
+        raise RawDataError(f"{path}: cannot map the {n_rows} CSV records to source lines (found {len(starts)})")
+    return pl.Series(SOURCE_LINE, starts, dtype=pl.Int64)
 
 
 # Optional provenance column of a reader output (List[String]). The hoopR readers above do not emit it
@@ -50,7 +83,8 @@ def with_quality_flags(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _read_text_csv(path: Path) -> pl.DataFrame:
-    """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string."""
+    """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string, plus
+    ``source_line`` (Int64, the 1-based line of each record; header = line 1)."""
     if not path.exists():
         raise RawDataError(f"{path}: raw file not found (set NBA_RAW_DATA_DIR to the raw data directory)")
     try:
@@ -70,9 +104,12 @@ def _read_text_csv(path: Path) -> pl.DataFrame:
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise RawDataError(f"{path}: truncated or corrupt file ({type(exc).__name__}: {exc})") from exc
     try:
-        return pl.read_csv(io.BytesIO(data), infer_schema=False, null_values=[""])
+        df = pl.read_csv(io.BytesIO(data), infer_schema=False, null_values=[""])
     except pl.exceptions.PolarsError as exc:
         raise RawDataError(f"{path}: malformed CSV ({exc})") from exc
+    if SOURCE_LINE in df.columns:
+        raise RawDataError(f"{path}: unexpected column {SOURCE_LINE!r} (reserved for the line number)")
+    return df.with_columns(_source_lines(data, df.height, path))
 
 
 def _require(df: pl.DataFrame, path: Path, columns: list[str]) -> None:
@@ -89,15 +126,20 @@ def _parse(df: pl.DataFrame, path: Path, parsers: dict[str, pl.Expr]) -> pl.Data
     for col in parsers:
         bad = parsed.filter(pl.col(col).is_not_null() & pl.col(f"__parsed_{col}").is_null())
         if bad.height:
-            examples = bad.get_column(col).unique().head(3).to_list()
+            first = bad.unique(col, keep="first", maintain_order=True).head(3)
+            examples = first.get_column(col).to_list()
+            lines = first.get_column(SOURCE_LINE).to_list() if SOURCE_LINE in first.columns else []
+            where = f" (first at line(s) {lines})" if lines else ""
             raise RawDataError(
-                f"{path}: column {col!r} has {bad.height} unparseable value(s), e.g. {examples}"
+                f"{path}: column {col!r} has {bad.height} unparseable value(s), e.g. {examples}{where}"
             )
     return parsed.drop(list(parsers)).rename({f"__parsed_{k}": k for k in parsers})
 
 
 def _int(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+    """An integer written as "14" or "14.0"; a fractional value ("2.5") is unparseable, not truncated."""
+    f = pl.col(col).str.strip_chars().cast(pl.Float64, strict=False)
+    return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
 
 
 def _float(col: str) -> pl.Expr:
@@ -127,14 +169,15 @@ def read_schedule(raw_dir: Path) -> pl.DataFrame:
     """Schedule: one row per game of any type.
 
     Returns columns ``game_id`` (str, 10 chars), ``game_date`` (Date), ``season_year`` (Int64, start
-    year), ``home_team_id``, ``away_team_id`` (Int64), ``home_team_abbr``, ``away_team_abbr`` (str).
+    year), ``home_team_id``, ``away_team_id`` (Int64), ``home_team_abbr``, ``away_team_abbr`` (str),
+    ``source_line`` (Int64).
     """
     path = Path(raw_dir) / SCHEDULE_FILE
     df = _read_text_csv(path)
     cols = ["season", "game_date", "game_id_nba", "home_team_id", "away_team_id",
             "home_team_tricode", "away_team_tricode"]
     _require(df, path, cols)
-    df = _parse(df.select(cols), path, {
+    df = _parse(df.select(*cols, SOURCE_LINE), path, {
         "season": _int("season"),
         "game_date": pl.col("game_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
         "game_id_nba": _game_id("game_id_nba"),
@@ -145,7 +188,7 @@ def read_schedule(raw_dir: Path) -> pl.DataFrame:
         "season": "season_year", "game_id_nba": "game_id",
         "home_team_tricode": "home_team_abbr", "away_team_tricode": "away_team_abbr",
     }).select("game_id", "game_date", "season_year", "home_team_id", "away_team_id",
-              "home_team_abbr", "away_team_abbr")
+              "home_team_abbr", "away_team_abbr", SOURCE_LINE)
 
 
 _BOX_COUNTS = {
@@ -172,14 +215,15 @@ def read_player_boxscores(raw_dir: Path) -> pl.DataFrame:
     Returns ``game_id`` (10 chars), ``team_id``, ``team_abbr``, ``player_id``, ``first_name``,
     ``family_name``, ``position``, ``comment``, ``minutes_played`` (decimal minutes, NULL when the
     box score has none), the counting stats renamed as in ``player_game_summary`` (Int64) and
-    ``plus_minus`` (Float64). Raises :class:`RawDataError` on unparseable minutes or counts.
+    ``plus_minus`` (Float64), ``source_line`` (Int64). Raises :class:`RawDataError` on unparseable
+    minutes or counts.
     """
     path = Path(raw_dir) / PLAYER_BOXSCORE_FILE
     df = _read_text_csv(path)
     cols = ["game_id", "team_id", "team_tricode", "person_id", "first_name", "family_name",
             "position", "comment", "minutes", "plus_minus_points", *_BOX_COUNTS]
     _require(df, path, cols)
-    df = _parse(_regular_season_only(df.select(cols), path, "game_id"), path, {
+    df = _parse(_regular_season_only(df.select(*cols, SOURCE_LINE), path, "game_id"), path, {
         "team_id": _int("team_id"),
         "person_id": _int("person_id"),
         "minutes": minutes_expr("minutes"),
@@ -192,21 +236,26 @@ def read_player_boxscores(raw_dir: Path) -> pl.DataFrame:
     })
 
 
+_TEAM_LOG_COUNTS = {
+    "fgm": "fg_makes", "fga": "fg_attempts", "fg3m": "three_pt_makes", "fg3a": "three_pt_attempts",
+    "ftm": "ft_makes", "fta": "ft_attempts", "oreb": "offensive_rebounds", "dreb": "defensive_rebounds",
+    "ast": "assists", "tov": "turnovers", "pts": "points", "min": "team_minutes",
+}
+
+
 def read_team_game_logs(raw_dir: Path) -> pl.DataFrame:
     """Team box scores: one row per team per regular-season game.
 
     Returns ``team_id``, ``game_id`` (10 chars), ``game_date`` (Date), ``team_minutes`` and the counts
-    ``fg_makes`` … ``points`` (Int64). Raises :class:`RawDataError` on unparseable values.
+    ``fg_makes`` … ``points`` (Int64), ``source_line`` (Int64). Raises :class:`RawDataError` on
+    unparseable values.
     """
     path = Path(raw_dir) / TEAM_GAME_LOG_FILE
     df = _read_text_csv(path)
-    counts = {"fgm": "fg_makes", "fga": "fg_attempts", "fg3m": "three_pt_makes",
-              "fg3a": "three_pt_attempts", "ftm": "ft_makes", "fta": "ft_attempts",
-              "oreb": "offensive_rebounds", "dreb": "defensive_rebounds", "ast": "assists",
-              "tov": "turnovers", "pts": "points", "min": "team_minutes"}
+    counts = _TEAM_LOG_COUNTS
     cols = ["team_id", "game_id", "game_date", *counts]
     _require(df, path, cols)
-    df = _parse(_regular_season_only(df.select(cols), path, "game_id"), path, {
+    df = _parse(_regular_season_only(df.select(*cols, SOURCE_LINE), path, "game_id"), path, {
         "team_id": _int("team_id"),
         "game_date": pl.col("game_date").str.to_titlecase().str.strptime(pl.Date, "%b %d, %Y", strict=False),
         **{c: _int(c) for c in counts},
@@ -219,8 +268,8 @@ def read_shots(raw_dir: Path, season_end_year: int) -> pl.DataFrame:
 
     Returns ``game_id`` (10 chars), ``game_date`` (Date), ``team_id``, ``player_id`` (Int64),
     ``shot_made`` (bool), ``shot_type`` ("2PT Field Goal" / "3PT Field Goal"), ``basic_zone`` (str),
-    ``shot_distance`` (Float64, feet). Raises :class:`RawDataError` on a missing/corrupt archive or
-    an unparseable value.
+    ``shot_distance`` (Float64, feet), ``source_line`` (Int64). Raises :class:`RawDataError` on a
+    missing/corrupt archive or an unparseable value.
     """
     path = Path(raw_dir) / SHOTS_FILE.format(end_year=season_end_year)
     df = _read_text_csv(path)
@@ -228,7 +277,7 @@ def read_shots(raw_dir: Path, season_end_year: int) -> pl.DataFrame:
             "SHOT_DISTANCE"]
     _require(df, path, cols)
     made = pl.col("SHOT_MADE").str.strip_chars().str.to_uppercase()
-    df = _parse(df.select(cols), path, {
+    df = _parse(df.select(*cols, SOURCE_LINE), path, {
         "GAME_ID": _game_id("GAME_ID"),
         "GAME_DATE": pl.col("GAME_DATE").str.strptime(pl.Date, "%m-%d-%Y", strict=False),
         "TEAM_ID": _int("TEAM_ID"),
@@ -238,8 +287,9 @@ def read_shots(raw_dir: Path, season_end_year: int) -> pl.DataFrame:
     })
     bad_type = df.filter(~pl.col("SHOT_TYPE").is_in(["2PT Field Goal", "3PT Field Goal"]))
     if bad_type.height:
+        first = bad_type.unique("SHOT_TYPE", keep="first", maintain_order=True).head(3)
         raise RawDataError(
             f"{path}: column 'SHOT_TYPE' has {bad_type.height} unknown value(s), e.g. "
-            f"{bad_type.get_column('SHOT_TYPE').unique().head(3).to_list()}"
+            f"{first.get_column('SHOT_TYPE').to_list()} (first at line(s) {first.get_column(SOURCE_LINE).to_list()})"
         )
     return df.rename({c: c.lower() for c in df.columns})

@@ -73,26 +73,43 @@ class RawSources:
         return self._get("2020", lambda: season_2020.read_season_2020(self.path)
                          if has_season_2020(self.path) else None)
 
-    def _combined(self, name: str, hoopr) -> pl.DataFrame:
+    def is_season_2020(self, season_year: int) -> bool:
+        """True when ``season_year`` is served by the trimmed 2020-21 source."""
+        return season_year == season_2020.SEASON_YEAR and self.season_2020() is not None
+
+    def hoopr_schedule(self) -> pl.DataFrame:
+        """``readers.read_schedule`` (the hoopR seasons only), parsed once."""
+        return self._get("hoopr_schedule", lambda: readers.read_schedule(self.path))
+
+    def hoopr_player_boxscores(self) -> pl.DataFrame:
+        """``readers.read_player_boxscores`` (the hoopR seasons only), parsed once."""
+        return self._get("hoopr_player_boxscores", lambda: readers.read_player_boxscores(self.path))
+
+    def hoopr_team_game_logs(self) -> pl.DataFrame:
+        """``readers.read_team_game_logs`` (the hoopR seasons only), parsed once."""
+        return self._get("hoopr_team_game_logs", lambda: readers.read_team_game_logs(self.path))
+
+    def _combined(self, name: str) -> pl.DataFrame:
         def read() -> pl.DataFrame:
-            frames = [readers.with_quality_flags(hoopr(self.path))]
+            frames = [readers.with_quality_flags(getattr(self, f"hoopr_{name}")())]
             old = self.season_2020()
             if old is not None:
                 frames.append(getattr(old, name))
-            return pl.concat(frames, how="vertical")
+            # the 2020-21 frames have no source_line column (their reader reports lines itself)
+            return pl.concat(frames, how="diagonal")
         return self._get(name, read)
 
     def schedule(self) -> pl.DataFrame:
         """Every game of every season (all game types of the hoopR schedule, the 2020-21 regular season)."""
-        return self._combined("schedule", readers.read_schedule)
+        return self._combined("schedule")
 
     def player_boxscores(self) -> pl.DataFrame:
         """Player box scores of every regular-season game."""
-        return self._combined("player_boxscores", readers.read_player_boxscores)
+        return self._combined("player_boxscores")
 
     def team_game_logs(self) -> pl.DataFrame:
         """Team box scores of every regular-season game."""
-        return self._combined("team_game_logs", readers.read_team_game_logs)
+        return self._combined("team_game_logs")
 
     def shot_chart_seasons(self) -> list[int]:
         return self._get("shot_seasons", lambda: shot_chart_seasons(self.path))
@@ -106,6 +123,6 @@ class RawSources:
         """
         if season_year not in self.shot_chart_seasons() and season_year > LAST_PUBLISHED_SHOT_CHART_SEASON:
             return None
-        if season_year == season_2020.SEASON_YEAR and self.season_2020() is not None:
+        if self.is_season_2020(season_year):
             return self.season_2020().shots
         return self._get(("shots", season_year), lambda: readers.read_shots(self.path, season_year + 1))

@@ -105,3 +105,15 @@ def test_minutes_rounding_artefact_60_seconds_is_a_full_minute():
     got = df.select(readers.minutes_expr("m")).to_series().to_list()
     assert got[0] == pytest.approx(18.0) and got[1] == 0.0 and got[2] == pytest.approx(35 + 7 / 60)
     assert got[3] is None
+
+
+def test_fractional_count_is_unparseable_not_truncated_and_the_line_is_named(tmp_path):
+    header = ("game_id,team_id,team_tricode,person_id,first_name,family_name,position,comment,minutes,"
+              "plus_minus_points," + ",".join(readers._BOX_COUNTS) + "\n")
+    counts = ",".join("1" for _ in readers._BOX_COUNTS)
+    good = f"0022200001,1,BOS,7,A,B,,,12:30,1.0,{counts}\n"
+    bad = f"0022200001,1,BOS,8,C,D,,,12:30,1.0,2.5{counts[1:]}\n"
+    _write_gz(tmp_path / readers.PLAYER_BOXSCORE_FILE, header + good + good.replace(",7,", ",9,") + bad)
+    with pytest.raises(RawDataError, match=r"column 'field_goals_made' has 1 unparseable value\(s\), e\.g\. "
+                                           r"\['2\.5'\] \(first at line\(s\) \[4\]\)"):
+        readers.read_player_boxscores(tmp_path)
