@@ -39,12 +39,15 @@ class GameCalendar:
     """Regular-season game dates of every season in the raw data.
 
     ``seasons``: one row per season: ``season_year`` (start year), ``season_start_date`` (opening
-    night), ``season_end_date`` (last regular-season date), ``game_dates`` (count).
-    ``game_dates``: every game date, ascending.
+    night), ``season_end_date`` (last scheduled regular-season date), ``game_dates`` (partitions).
+    ``game_dates``: the partitions: every game date up to the newest one whose games are all in the raw
+    data (``last_played``), ascending. Later scheduled dates (the rest of the season in progress) are
+    in ``scheduled``, not yet partitions: they become partitions when their box scores arrive.
     """
 
     seasons: pl.DataFrame
     game_dates: tuple[dt.date, ...]
+    scheduled: tuple[dt.date, ...] = ()
 
     @classmethod
     def from_schedule(cls, schedule: pl.DataFrame) -> GameCalendar:
@@ -53,13 +56,22 @@ class GameCalendar:
 
     @classmethod
     def from_game_dates(cls, games: pl.DataFrame) -> GameCalendar:
-        """From regular-season rows with ``season_year`` and ``game_date`` (duplicates allowed)."""
+        """From regular-season rows with ``season_year``, ``game_date`` (duplicates allowed) and
+        optionally ``played`` (the day's games are all in the raw data; default true). The partitions
+        end at the newest played date: scheduled dates after it are not partitions yet."""
+        if "played" not in games.columns:
+            games = games.with_columns(pl.lit(True).alias("played"))
+        played = games.filter(pl.col("played")).get_column("game_date")
+        last = played.max() if played.len() else None
+        parts = games.filter(pl.col("game_date") <= last) if last is not None else games.head(0)
         seasons = games.group_by("season_year").agg(
             pl.col("game_date").min().alias("season_start_date"),
             pl.col("game_date").max().alias("season_end_date"),
-            pl.col("game_date").n_unique().cast(pl.Int64).alias("game_dates"),
-        ).sort("season_year")
-        return cls(seasons, tuple(sorted(set(games.get_column("game_date").to_list()))))
+        ).join(parts.group_by("season_year").agg(pl.col("game_date").n_unique().cast(pl.Int64).alias("game_dates")),
+               on="season_year", how="left").with_columns(pl.col("game_dates").fill_null(0)).sort("season_year")
+        dates = sorted(set(parts.get_column("game_date").to_list()))
+        scheduled = sorted(set(games.get_column("game_date").to_list()) - set(dates))
+        return cls(seasons, tuple(dates), tuple(scheduled))
 
     @property
     def first(self) -> dt.date:
@@ -104,9 +116,13 @@ class GameCalendar:
             return None
         before, after = self.nearest(day)
         season = self.season_of(day)
-        why = (f"no regular-season game that day ({season_label(season)} season)" if season is not None
-               else "no NBA regular season that day" if before and after
-               else f"outside the seasons in the raw data ({self.first}..{self.last})")
+        if day in self.scheduled:
+            why = (f"its games are scheduled but not in the raw box scores yet (they end at {self.last}); "
+                   "it becomes a partition when they arrive")
+        else:
+            why = (f"no regular-season game that day ({season_label(season)} season)" if season is not None
+                   else "no NBA regular season that day" if before and after
+                   else f"outside the seasons in the raw data ({self.first}..{self.last})")
         near = " and ".join(str(d) for d in (before, after) if d is not None)
         return f"{day} is not a partition: {why}; nearest game dates: {near}"
 

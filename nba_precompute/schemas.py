@@ -250,6 +250,9 @@ NBA_SCHEDULE = TableSpec(
         _c("season_year", "INT64", "Season start year (2022 = 2022-23)", nullable=False),
         _c("season_type", "STRING", "regular_season (the only game type ingested; In-Season Tournament group "
            "and knockout games are regular season, the tournament final is not)"),
+        _c("game_status", "STRING", "played (both teams in the box scores; dated the night it was played), "
+           "postponed (not in the box scores while a team has played since: no upstream rows expected), "
+           "scheduled (not played yet)", nullable=False),
         _c("home_team_id", "INT64", "NBA team id of the home team"),
         _c("away_team_id", "INT64", "NBA team id of the away team"),
         _c("home_team_abbr", "STRING", "Home team tricode"),

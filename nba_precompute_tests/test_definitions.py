@@ -50,13 +50,15 @@ def test_partitions_are_the_game_dates_of_every_season_in_the_raw_data(raw_data_
     logs = pl.read_csv(raw_data_dir / "boxscores/nba-lineup-analyzer/team_game_logs_2020-21.csv")
     trimmed = set(logs.filter(pl.col("SEASON_TYPE") == "Regular Season").get_column("GAME_DATE").to_list())
     keys = daily_partitions(raw_data_dir).get_partition_keys()
-    assert keys == sorted(hoopr | trimmed)  # every game date of every season, nothing else
-    assert 780 <= len(keys) <= 820
+    # every game date of every season, up to the newest day whose games are all in (the season in
+    # progress: 2026-02-09); its later scheduled dates become partitions when their box scores arrive
+    assert keys == sorted(d for d in hoopr | trimmed if d <= "2026-02-09")
+    assert len(keys) == 736 and len(hoopr | trimmed) == 791
     cal = season_calendar(schedule)
     opening = {r["season_year"]: r["season_start_date"] for r in cal.iter_rows(named=True)}
     assert opening[2022] == dt.date(2022, 10, 18) and opening[2023] == dt.date(2023, 10, 24)
     assert keys[0] == "2020-12-22"  # 2020-21 opening night, from its trimmed source
-    assert "2026-04-12" == keys[-1]  # the season in progress: its whole schedule, games to come included
+    assert "2026-02-09" == keys[-1]
     assert "2023-07-01" not in keys and "2023-02-17" not in keys  # off-season, All-Star break
     seasons = game_calendar(raw_data_dir).seasons
     assert seasons.get_column("season_year").to_list() == [2020, 2022, 2023, 2024, 2025]
@@ -71,7 +73,10 @@ def test_a_date_that_is_not_a_partition_is_explained_in_one_line(raw_data_dir):
                                                 "nearest game dates: 2023-04-09 and 2023-10-24")
     assert cal.explain(dt.date(2023, 2, 18)) == ("2023-02-18 is not a partition: no regular-season game that day "
                                                  "(2022-23 season); nearest game dates: 2023-02-16 and 2023-02-23")
-    assert cal.explain(dt.date(2030, 1, 1)).endswith("nearest game dates: 2026-04-12")
+    assert cal.explain(dt.date(2030, 1, 1)).endswith("nearest game dates: 2026-02-09")
+    assert cal.explain(dt.date(2026, 2, 11)) == (
+        "2026-02-11 is not a partition: its games are scheduled but not in the raw box scores yet (they end at "
+        "2026-02-09); it becomes a partition when they arrive; nearest game dates: 2026-02-09")
 
 
 def test_table_declarations_are_consistent():

@@ -22,6 +22,7 @@ from nba_precompute.defs.schedules import (
     nightly_targets,
     target_day,
 )
+from nba_precompute.partitions import daily_partitions
 from nba_precompute.raw import readers
 from nba_precompute_tests.dagster_helpers import loaded_definitions
 
@@ -64,6 +65,18 @@ def test_season_in_progress_tick_targets_the_newest_complete_day(raw_data_dir):
     keys = [r.partition_key for r in _requests(later)]
     assert keys[-1] == "2026-02-09"  # 2026-02-10 has scheduled games but no box scores: not due
     assert games_not_in(raw_data_dir, dt.date(2026, 2, 10)).height > 0
+    _, note = nightly_targets(raw_data_dir, dt.date(2026, 2, 10))
+    assert note.startswith("1 game date(s) of 2026-02-04..2026-02-10 not in the raw box scores yet, newest 2026-02-10")
+
+
+def test_new_box_scores_wait_for_a_reload_of_the_definitions(raw_data_dir):
+    """A day whose box scores arrived after the code location loaded is not a partition of the loaded
+    definitions: the tick holds it back and says to reload."""
+    loaded = {k for k in daily_partitions().get_partition_keys() if k < "2026-02-09"}
+    due, note = nightly_targets(raw_data_dir, dt.date(2026, 2, 9), loaded)
+    assert dt.date(2026, 2, 9) not in due and due[-1] == dt.date(2026, 2, 8)
+    assert note == ("new game date(s) 2026-02-09 in the raw data are not partitions of the loaded definitions "
+                    "yet: reload the code location (UI: Deployment -> Reload)")
 
 
 def test_off_season_tick_skips_naming_the_nearest_game_dates(raw_data_dir):
@@ -91,21 +104,30 @@ def _raw_copy_without_team_game(src, dst, game_id: str):
     return dst
 
 
-def test_tick_waits_while_a_game_of_the_day_is_missing_from_the_raw_box_scores(tmp_path, raw_data_dir):
-    sched = readers.read_schedule(raw_data_dir).filter(pl.col("game_date") == dt.date(2022, 12, 15),
+def test_tick_waits_while_a_game_of_last_night_is_missing_from_the_raw_box_scores(tmp_path, raw_data_dir):
+    """A copy of the raw data whose team logs lack one game of the newest night (2026-02-09): its teams
+    have not played since, so the game is not in yet and the night waits; the nights before are due."""
+    sched = readers.read_schedule(raw_data_dir).filter(pl.col("game_date") == dt.date(2026, 2, 9),
                                                        pl.col("game_id").str.starts_with("002"))
     assert sched.height > 0
     missing = sched.get_column("game_id").sort()[0]
     raw = _raw_copy_without_team_game(raw_data_dir, tmp_path / "raw", missing)
 
-    assert games_not_in(raw, dt.date(2022, 12, 15)).get_column("game_id").to_list() == [missing]
-    requests = _requests(_tick(dt.datetime(2022, 12, 16, 9, 0, tzinfo=ET), raw))
-    # 2022-12-15 waits; the complete days before it are still due
-    assert [r.partition_key for r in requests] == [f"2022-12-{d:02d}" for d in range(9, 15)]
-    due, note = nightly_targets(raw, dt.date(2022, 12, 15))
-    assert note == f"1 game date(s) of 2022-12-09..2022-12-15 not in the raw box scores yet, newest 2022-12-15: " \
-                   f"1 game(s) missing ({missing})"
-    assert games_not_in(raw, dt.date(2022, 12, 14)).is_empty()
+    assert games_not_in(raw, dt.date(2026, 2, 9)).get_column("game_id").to_list() == [missing]
+    due, note = nightly_targets(raw, dt.date(2026, 2, 9))
+    assert dt.date(2026, 2, 9) not in due and due[-1] == dt.date(2026, 2, 8)
+    assert note == ("1 game date(s) of 2026-02-03..2026-02-09 not in the raw box scores yet, newest 2026-02-09: "
+                    f"1 game(s) missing ({missing})")
+    assert games_not_in(raw, dt.date(2026, 2, 8)).is_empty()
+
+
+def test_a_postponed_game_does_not_hold_its_night_back(raw_data_dir):
+    """2026-01-25: two games of the raw schedule (0022500651 MEM-DEN, 0022500652 MIL-DAL) were
+    postponed (a winter storm): they are not in the box scores, but their teams played later games, so
+    the night is complete without them."""
+    assert games_not_in(raw_data_dir, dt.date(2026, 1, 25)).is_empty()
+    due, note = nightly_targets(raw_data_dir, dt.date(2026, 1, 27))
+    assert dt.date(2026, 1, 25) in due and note == ""
 
 
 def test_a_night_without_games_is_not_a_partition(raw_data_dir):

@@ -17,6 +17,7 @@ daemon) or with ``dagster schedule start daily_refresh_schedule``.
 """
 
 import datetime as dt
+from collections.abc import Collection
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,13 +35,9 @@ from dagster import (
 )
 
 from nba_precompute.defs.resources import RawDataResource
-from nba_precompute.partitions import PARTITIONS_TIMEZONE, game_calendar
-from nba_precompute.raw.readers import (
-    read_player_boxscores,
-    read_schedule,
-    read_team_game_logs,
-)
-from nba_precompute.schemas import is_regular_season
+from nba_precompute.partitions import PARTITIONS_TIMEZONE, GameCalendar, daily_partitions
+from nba_precompute.raw.sources import PLAYED, RawSources, season_game_dates
+from nba_precompute.transforms.common import expected_games
 
 DAILY_CRON = "0 9 * * *"
 CATCH_UP_DAYS = 7
@@ -61,48 +58,61 @@ def target_day(scheduled_time: dt.datetime) -> dt.date:
 
 
 def games_not_in(raw_dir: str | Path, first: dt.date, last: dt.date | None = None) -> pl.DataFrame:
-    """Regular-season games scheduled on [first, last] (default: ``first`` only) in the raw schedule
-    that lack both teams' rows in the raw team game logs or any row in the raw player box scores:
-    ``game_date``, ``game_id``, sorted (empty when all are in).
+    """Regular-season games on [first, last] (default: ``first`` only) of the raw schedule, as played
+    (``raw.sources.reconcile_schedule``: postponed games left out), that lack both teams' rows in the raw
+    team game logs or any row in the raw player box scores: ``game_date``, ``game_id``, sorted (empty
+    when all are in).
 
     Raises :class:`nba_precompute.raw.readers.RawDataError` when a raw file is missing or unreadable.
     """
     last = last or first
-    scheduled = (read_schedule(Path(raw_dir))
-                 .filter(pl.col("game_date").is_between(first, last), is_regular_season(pl.col("game_id")))
-                 .select("game_date", "game_id"))
+    raw = RawSources(raw_dir)
+    scheduled = (expected_games(raw.schedule())
+                 .filter(pl.col("game_date").is_between(first, last))
+                 .select("game_date", "game_id", "game_status"))
     if scheduled.is_empty():
-        return scheduled
-    team_rows = read_team_game_logs(Path(raw_dir)).group_by("game_id").agg(
-        pl.col("team_id").n_unique().alias("teams"))
-    player_games = read_player_boxscores(Path(raw_dir)).select("game_id").unique()
+        return scheduled.drop("game_status")
+    player_games = raw.player_boxscores().select("game_id").unique()
     missing = pl.concat([
-        scheduled.join(team_rows.filter(pl.col("teams") == 2), on="game_id", how="anti"),
+        scheduled.filter(pl.col("game_status") != PLAYED),
         scheduled.join(player_games, on="game_id", how="anti"),
-    ]).unique()
+    ]).select("game_date", "game_id").unique()
     return missing.sort("game_date", "game_id")
 
 
-def nightly_targets(raw_dir: str | Path, day: dt.date) -> tuple[list[dt.date], str]:
+def nightly_targets(raw_dir: str | Path, day: dt.date,
+                    loaded: Collection[str] | None = None) -> tuple[list[dt.date], str]:
     """The game dates of [day - CATCH_UP_DAYS + 1, day] whose games are all in the raw data, oldest
-    first, and a one-line explanation (why nothing is due, or which games are still missing)."""
-    calendar = game_calendar(raw_dir)
+    first, and a one-line explanation (why nothing is due, or which games are still missing).
+
+    The raw data is read afresh (new box scores make new partitions); ``loaded`` are the partition
+    keys of the definitions currently loaded: a due date that is not one of them (box scores arrived
+    after the code location loaded) is held back with a note to reload the code location.
+    """
+    calendar = GameCalendar.from_game_dates(season_game_dates(raw_dir))
     first = day - dt.timedelta(days=CATCH_UP_DAYS - 1)
-    window = [d for d in calendar.game_dates if first <= d <= day]
+    window = [d for d in (*calendar.game_dates, *calendar.scheduled) if first <= d <= day]
     if not window:
         before, after = calendar.nearest(day)
+        after = after or next((d for d in calendar.scheduled if d > day), None)
         return [], (f"no regular-season game date in {first}..{day}; "
                     f"last game date {before or 'none'}, next {after or 'none'}")
     missing = games_not_in(raw_dir, window[0], window[-1])
     incomplete = set(missing.get_column("game_date").to_list())
     due = [d for d in window if d not in incomplete]
-    note = ""
+    notes = []
     if incomplete:
         newest = max(incomplete)
         ids = missing.filter(pl.col("game_date") == newest).get_column("game_id").to_list()
-        note = (f"{len(incomplete)} game date(s) of {first}..{day} not in the raw box scores yet, newest "
-                f"{newest}: {len(ids)} game(s) missing ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
-    return due, note
+        notes.append(f"{len(incomplete)} game date(s) of {first}..{day} not in the raw box scores yet, newest "
+                     f"{newest}: {len(ids)} game(s) missing ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
+    if loaded is not None:
+        unloaded = [d for d in due if d.isoformat() not in loaded]
+        if unloaded:
+            due = [d for d in due if d not in unloaded]
+            notes.append(f"new game date(s) {', '.join(map(str, unloaded))} in the raw data are not partitions of "
+                         "the loaded definitions yet: reload the code location (UI: Deployment -> Reload)")
+    return due, "; ".join(notes)
 
 
 @schedule(
@@ -115,7 +125,7 @@ def nightly_targets(raw_dir: str | Path, day: dt.date) -> tuple[list[dt.date], s
 )
 def daily_refresh_schedule(context: ScheduleEvaluationContext, raw_data: RawDataResource):
     day = target_day(context.scheduled_execution_time)
-    due, note = nightly_targets(raw_data.path, day)
+    due, note = nightly_targets(raw_data.path, day, set(daily_partitions().get_partition_keys()))
     if not due:
         return SkipReason(note)
     if note:

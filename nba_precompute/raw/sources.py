@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute.raw import readers, season_2020
+from nba_precompute.schemas import is_regular_season
 
 _SHOT_FILE = re.compile(r"^NBA_(\d{4})_Shots\.csv\.zip$")
 LAST_PUBLISHED_SHOT_CHART_SEASON = 2023  # 2023-24: the last season of the shot-chart source
@@ -38,18 +39,56 @@ def shot_chart_seasons(raw_dir: str | Path) -> list[int]:
     return sorted(int(m.group(1)) - 1 for m in found if m)
 
 
+PLAYED, POSTPONED, SCHEDULED = "played", "postponed", "scheduled"
+
+
+def reconcile_schedule(schedule: pl.DataFrame, team_logs: pl.DataFrame) -> pl.DataFrame:
+    """The schedule as played, from the team game logs: adds ``game_status`` to every row and moves a
+    played game to the date it was played.
+
+    ``game_status`` of a regular-season game (other game types: ``scheduled``):
+
+    * ``played``: both teams have a row in the team game logs; ``game_date`` becomes the logs' date
+      when it differs from the schedule's (a game moved by a day: 0022500644, scheduled 2026-01-24,
+      played 2026-01-25), so the as-of rule sees the game on the night it happened;
+    * ``postponed``: not in the logs, but one of its teams has played a later game (the game was moved
+      to a date the source schedule does not show yet, or cancelled): not a game the box scores miss;
+    * ``scheduled``: not in the logs and neither team has played since (a game to come, or last
+      night's game whose box score is not in yet).
+    """
+    logged = team_logs.group_by("game_id").agg(
+        (pl.col("team_id").n_unique() == 2).alias("__played"), pl.col("game_date").max().alias("__played_on"))
+    last = team_logs.group_by("team_id").agg(pl.col("game_date").max().alias("__last"))
+    out = (schedule.join(logged, on="game_id", how="left")
+           .join(last.rename({"team_id": "home_team_id", "__last": "__home_last"}), on="home_team_id", how="left")
+           .join(last.rename({"team_id": "away_team_id", "__last": "__away_last"}), on="away_team_id", how="left"))
+    played = pl.col("__played").fill_null(False)
+    moved_on = ((pl.col("__home_last") > pl.col("game_date")) | (pl.col("__away_last") > pl.col("game_date"))).fill_null(False)
+    regular = is_regular_season(pl.col("game_id"))
+    return out.with_columns(
+        pl.when(regular & played).then(pl.lit(PLAYED))
+        .when(regular & moved_on).then(pl.lit(POSTPONED)).otherwise(pl.lit(SCHEDULED)).alias("game_status"),
+        pl.when(regular & played).then(pl.col("__played_on")).otherwise(pl.col("game_date")).alias("game_date"),
+    ).drop("__played", "__played_on", "__home_last", "__away_last")
+
+
 def season_game_dates(raw_dir: str | Path) -> pl.DataFrame:
-    """Every regular-season game date of every season (``season_year``, ``game_date``): the hoopR
-    schedule plus the 2020-21 team logs when present.
+    """Every regular-season game date of every season: ``season_year``, ``game_date`` and ``played``
+    (every game of that day has both teams' rows in the team game logs; postponed games do not count,
+    see :func:`reconcile_schedule`). The hoopR
+    schedule (with the season in progress's games to come) plus the 2020-21 team logs when present
+    (a source of played games only).
 
     Raises:
         RawDataError: a file is missing or malformed (naming the file).
     """
-    hoopr = readers.read_schedule(Path(raw_dir)).filter(pl.col("game_id").str.starts_with("002"))
-    frames = [hoopr.select("season_year", "game_date")]
+    hoopr = reconcile_schedule(readers.read_schedule(Path(raw_dir)), readers.read_team_game_logs(Path(raw_dir)))
+    dates = hoopr.filter(is_regular_season(pl.col("game_id")), pl.col("game_status") != POSTPONED).group_by(
+        "season_year", "game_date").agg((pl.col("game_status") == PLAYED).all().alias("played"))
+    frames = [dates]
     if has_season_2020(raw_dir):
-        frames.append(season_2020.game_dates_2020(Path(raw_dir)))
-    return pl.concat(frames).unique().sort("game_date")
+        frames.append(season_2020.game_dates_2020(Path(raw_dir)).with_columns(pl.lit(True).alias("played")))
+    return pl.concat(frames, how="vertical_relaxed").sort("game_date")
 
 
 class RawSources:
@@ -100,8 +139,10 @@ class RawSources:
         return self._get(name, read)
 
     def schedule(self) -> pl.DataFrame:
-        """Every game of every season (all game types of the hoopR schedule, the 2020-21 regular season)."""
-        return self._combined("schedule")
+        """Every game of every season (all game types of the hoopR schedule, the 2020-21 regular season),
+        as played: with ``game_status`` and played games on their played date (:func:`reconcile_schedule`)."""
+        return self._get("reconciled_schedule",
+                         lambda: reconcile_schedule(self._combined("schedule"), self.team_game_logs()))
 
     def player_boxscores(self) -> pl.DataFrame:
         """Player box scores of every regular-season game."""

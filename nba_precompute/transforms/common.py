@@ -19,6 +19,19 @@ def player_lookup_expr(name: pl.Expr) -> pl.Expr:
     return name.str.normalize("NFKD").str.to_lowercase().str.replace_all(r"[^a-z]", "")
 
 
+POSTPONED = "postponed"
+
+
+def expected_games(schedule: pl.DataFrame) -> pl.DataFrame:
+    """The regular-season games of ``schedule`` that were (or are to be) played: every ``002...`` game
+    except those whose ``game_status`` is ``postponed`` (a column of the reconciled schedule: the game
+    is not in the box scores and its teams have played since; see ``raw.sources.reconcile_schedule``)."""
+    games = schedule.filter(is_regular_season(pl.col("game_id")))
+    if "game_status" in schedule.columns:
+        games = games.filter(pl.col("game_status").fill_null("") != POSTPONED)
+    return games
+
+
 def season_type_expr(game_id: pl.Expr) -> pl.Expr:
     """Game type from the third digit of the 10-character NBA game id (``002...`` = regular season)."""
     return game_id.str.slice(2, 1).replace_strict(_SEASON_TYPES, default="other")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from nba_precompute.schemas import empty_failures, is_regular_season
+from nba_precompute.schemas import empty_failures
+from nba_precompute.transforms.common import expected_games
 from nba_precompute.transforms.windows import last_n_window, number_games, state_before
 
 INCOMPLETE_DATA = "INCOMPLETE_DATA"
@@ -22,8 +23,9 @@ TRUE_FAILURES = (MISSING_DEPENDENCY, PROCESSING_ERROR)
 
 
 def scheduled_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
-    """Regular-season schedule as team-games: ``game_id``, ``game_date``, ``season_year``, ``team_abbr``."""
-    games = schedule.filter(is_regular_season(pl.col("game_id")))
+    """Regular-season schedule as team-games: ``game_id``, ``game_date``, ``season_year``, ``team_abbr``
+    (postponed games left out: nothing upstream can hold them)."""
+    games = expected_games(schedule)
     return pl.concat([
         games.select("game_id", "game_date", "season_year", pl.col("home_team_abbr").alias("team_abbr")),
         games.select("game_id", "game_date", "season_year", pl.col("away_team_abbr").alias("team_abbr")),

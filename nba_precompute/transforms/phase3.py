@@ -46,6 +46,7 @@ from nba_precompute.schemas import (
     is_regular_season,
 )
 from nba_precompute.transforms.common import (
+    expected_games,
     player_lookup_expr,
     safe_div,
     season_calendar,
@@ -98,8 +99,12 @@ def _in_range(col: str, start: dt.date, end: dt.date) -> pl.Expr:
 
 def build_schedule(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
     """``nba_analytics.nba_schedule`` rows for the regular-season games on [start, end] (ids ``002...``:
-    the games the platform ingests; their dates are the partitions), with their season calendar."""
+    the games the platform ingests; their dates are the partitions), with their season calendar and
+    ``game_status`` (``played`` / ``postponed`` / ``scheduled`` from the reconciled raw schedule;
+    ``played`` when the input has no status)."""
     cal = season_calendar(schedule)
+    if "game_status" not in schedule.columns:
+        schedule = schedule.with_columns(pl.lit("played").alias("game_status"))
     return (
         schedule.filter(_in_range("game_date", start, end), is_regular_season(pl.col("game_id")))
         .with_columns(season_type_expr(pl.col("game_id")).alias("season_type"))
@@ -110,7 +115,7 @@ def build_schedule(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.D
 
 
 def _regular_games(schedule: pl.DataFrame) -> pl.DataFrame:
-    return schedule.filter(is_regular_season(pl.col("game_id"))).select(
+    return expected_games(schedule).select(
         "game_id", "game_date", "season_year", "home_team_id", "away_team_id",
         "home_team_abbr", "away_team_abbr",
     )
