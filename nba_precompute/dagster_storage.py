@@ -15,8 +15,8 @@ WAL. That is 5-10 ms of mostly CPU per asset event; a season of this project's d
 What :class:`BatchingSqliteEventLogStorage` stores
 --------------------------------------------------
 Exactly what ``SqliteEventLogStorage`` stores, in the same files (``<base_dir>/<run_id>.db`` and
-``<base_dir>/index.db``) and through the same statements (it calls Dagster's own row builders
-``_event_to_row``, ``_store_asset_event``, ``_store_asset_event_tags``, ``store_asset_check_event``):
+``<base_dir>/index.db``), mostly through Dagster's own row builders (``_event_to_row``,
+``_store_asset_event``, ``_store_asset_event_tags``, ``_store_runless_asset_check_evaluation``):
 
 * every event in the run's shard (``event_logs``);
 * asset events (materialisations, observations, planned, failed-to-materialise), asset-check events
@@ -54,9 +54,21 @@ How it is cheaper
      deletion, another process re-creating it: the file's inode is checked on every use) and in a
      forked child process (never share a SQLite connection across ``fork``).
 
+4. Within a batch, the ``asset_keys`` row of an asset is written once per event type (the last event
+   of that type; every earlier one's values would be overwritten), and the ``asset_check_executions``
+   rows are written with statements prepared once and each event serialised once
+   (:meth:`BatchingSqliteEventLogStorage._store_check_executions` reproduces the statements of
+   Dagster 1.13.27's ``_store_asset_check_evaluation_planned`` / ``_update_asset_check_evaluation``,
+   which serialise the event again per row and build each statement anew: ~70 % of the cost of an
+   evaluation).
+
 If the index half of a batch fails after its run-shard half was committed, the events are remembered
 so that Dagster's fallback (``handle_new_event`` retries a failed batch one event at a time) does not
 write them to the run shard twice.
+
+``nba_precompute_tests/test_dagster_storage.py`` runs the same runs (successful, failing a blocking
+check, failing an asset; the real Phase 4 assets) through this storage and Dagster's default one and
+compares everything the event log holds.
 
 Configuration (``.dagster_home/dagster.yaml``)::
 
@@ -71,10 +83,13 @@ uses, so an existing instance keeps its history and can switch back and forth.
 
 Private Dagster APIs used here (all of them): ``SqliteEventLogStorage`` and its ``_connect``,
 ``_initdb``, ``_initialized_dbs``, ``_db_lock``, ``path_for_shard``, ``conn_string_for_shard``,
-``INDEX_SHARD_NAME``; ``SqlEventLogStorage._event_to_row``, ``_store_asset_event``,
-``_store_asset_event_tags``, ``_has_asset_key_index_cols_on_connection``, ``store_asset_check_event``;
-``SqlEventLogStorageTable``; ``dagster._core.storage.sql.create_engine``; the event-type sets
-``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PIPELINE_RUN_STATUS``;
+``INDEX_SHARD_NAME``; ``SqlEventLogStorage._event_to_row``, ``_event_insert_timestamp``,
+``_store_asset_event``, ``_store_asset_event_tags``, ``_has_asset_key_index_cols_on_connection``,
+``_store_runless_asset_check_evaluation``, ``supports_asset_checks``; the tables
+``SqlEventLogStorageTable`` and ``AssetCheckExecutionsTable`` and ``AssetCheckExecutionRecordStatus``;
+``dagster._core.storage.sql.create_engine``, ``dagster._core.storage.sqlite.SQLITE_BUSY_TIMEOUT_SECONDS``;
+the event-type sets ``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PIPELINE_RUN_STATUS``;
+``dagster._config`` field types and ``ConfigurableClassData`` (the ConfigurableClass mechanism);
 ``AssetCheckEvaluationTargetMaterializationData`` (for :func:`latest_materialization_targets`).
 """
 
@@ -88,19 +103,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+import dagster._check as check
 import sqlalchemy as db
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
 from dagster._config import Field, IntSource, Noneable, StringSource
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
+from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events import (
     ASSET_CHECK_EVENTS,
     ASSET_EVENTS,
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
 )
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -144,6 +162,22 @@ def _mirrored_in_index(event: EventLogEntry) -> bool:
         return False
     kind = event.dagster_event_type
     return kind in ASSET_EVENTS or kind in ASSET_CHECK_EVENTS or kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+
+
+_INSERT_EVENT = SqlEventLogStorageTable.insert()
+_CHECKS = AssetCheckExecutionsTable
+_CHECK_VALUES = {c: db.bindparam(f"v_{c}") for c in (
+    "execution_status", "evaluation_event", "evaluation_event_timestamp", "evaluation_event_storage_id",
+    "materialization_event_storage_id", "partition")}
+_CHECK_ROW_OF_RUN = (_CHECKS.c.asset_key == db.bindparam("w_asset_key"),
+                     _CHECKS.c.check_name == db.bindparam("w_check_name"),
+                     _CHECKS.c.run_id == db.bindparam("w_run_id"))
+# the row an evaluation completes: (asset_key, check_name, run_id, partition), as in Dagster's
+# SqlEventLogStorage._update_asset_check_evaluation
+_COMPLETE_CHECK = _CHECKS.update().where(
+    db.and_(*_CHECK_ROW_OF_RUN, _CHECKS.c.partition == db.bindparam("w_partition"))).values(**_CHECK_VALUES)
+_COMPLETE_UNPARTITIONED_CHECK = _CHECKS.update().where(
+    db.and_(*_CHECK_ROW_OF_RUN, _CHECKS.c.partition.is_(None))).values(**_CHECK_VALUES)
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -413,10 +447,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _write_index(self, events: list[tuple[EventLogEntry, dict[str, Any]]]) -> None:
         """The index-shard half of :meth:`_write`, in one transaction: each event's mirror row, then
-        Dagster's own asset-key, tag and asset-check-execution writes for it."""
-        insert = SqlEventLogStorageTable.insert()
+        the asset-key, tag and asset-check-execution rows for it."""
         with self.index_transaction() as conn:
-            ids = [conn.execute(insert, row).inserted_primary_key[0] for _, row in events]
+            ids = [conn.execute(_INSERT_EVENT, row).inserted_primary_key[0] for _, row in events]
             assets = [(e, i) for (e, _), i in zip(events, ids) if e.dagster_event_type in ASSET_EVENTS]
             if assets:
                 self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
@@ -427,11 +460,61 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 last = {(e.get_dagster_event().asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
                 for n in sorted(last.values()):
                     self._store_asset_event(conn, *assets[n])
-            for (event, _), event_id in zip(events, ids):
-                if event.dagster_event_type in ASSET_CHECK_EVENTS:
-                    # Dagster's planned-rows insert / evaluation update, on this transaction's
-                    # connection (its index_connection() re-enters it)
-                    self.store_asset_check_event(event, event_id)
+            checks = [(e, row["event"], i) for (e, row), i in zip(events, ids)
+                      if e.dagster_event_type in ASSET_CHECK_EVENTS]
+            if checks:
+                self._store_check_executions(conn, checks)
+
+    def _store_check_executions(self, conn: Connection, events: list[tuple[EventLogEntry, str, int]]) -> None:
+        """The ``asset_check_executions`` rows of check events (``event``, its serialised form, its
+        index storage id), as ``SqlEventLogStorage.store_asset_check_event`` writes them one by one in
+        Dagster 1.13.27: a planned event inserts one PLANNED row per partition of its subset; an
+        evaluation completes the row of its run and partition (inserting one when there is none).
+
+        Dagster serialises the event again for every row (once per partition for a planned event) and
+        builds each statement anew; here each event is serialised once and the statements are
+        prepared once, which is most of the cost of ~15 evaluations per day. Runless evaluations (run
+        id "") take Dagster's own method. ``test_dagster_storage`` compares the rows with Dagster's."""
+        check.invariant(self.supports_asset_checks,
+                        "Asset checks require a database schema migration. Run `dagster instance migrate`.")
+        for event, serialized, event_id in events:
+            kind = event.dagster_event_type
+            data = event.get_dagster_event().event_specific_data
+            timestamp = self._event_insert_timestamp(event)
+            if kind == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+                keys = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
+                conn.execute(_CHECKS.insert(), [
+                    {"asset_key": data.asset_key.to_string(), "check_name": data.check_name, "partition": key,
+                     "run_id": event.run_id, "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                     "evaluation_event": serialized, "evaluation_event_timestamp": timestamp,
+                     "evaluation_event_storage_id": event_id} for key in keys])
+            elif kind == DagsterEventType.ASSET_CHECK_EVALUATION and not event.run_id:
+                self._store_runless_asset_check_evaluation(event, event_id)
+            elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+                values = {
+                    "execution_status": (AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed
+                                         else AssetCheckExecutionRecordStatus.FAILED).value,
+                    "evaluation_event": serialized, "evaluation_event_timestamp": timestamp,
+                    "evaluation_event_storage_id": event_id,
+                    "materialization_event_storage_id": (data.target_materialization_data.storage_id
+                                                         if data.target_materialization_data else None),
+                    "partition": data.partition,
+                }
+                where = {"w_asset_key": data.asset_key.to_string(), "w_check_name": data.check_name,
+                         "w_run_id": event.run_id}
+                if data.partition is None:
+                    statement = _COMPLETE_UNPARTITIONED_CHECK
+                else:
+                    statement, where["w_partition"] = _COMPLETE_CHECK, data.partition
+                updated = conn.execute(statement, {**where, **{f"v_{k}": v for k, v in values.items()}}).rowcount
+                if updated == 0:  # no planned row (e.g. a step launched outside this run's plan)
+                    conn.execute(_CHECKS.insert(), {"asset_key": data.asset_key.to_string(),
+                                                    "check_name": data.check_name, "run_id": event.run_id,
+                                                    **values})
+                elif updated > 1:
+                    raise DagsterInvariantViolationError(
+                        f"Updated {updated} rows for asset check evaluation {data.asset_check_key} "
+                        "as a result of duplicate AssetCheckPlanned events.")
 
     # ---------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -95,12 +96,18 @@ def snapshot(instance: DagsterInstance, asset_keys: Iterable[AssetKey], check_ke
             out["asset_event_tags"] = [
                 (p, a, k, numbered.setdefault(v, len(numbered)) if k == "dagster/data_version" else v)
                 for p, a, k, v in tags]
-        out["asset_check_executions"] = sorted(
-            (a, c, p, run_no.get(run), status, pos.get(ev_id), pos.get(mat_id),
-             deserialize_value(ev).dagster_event.event_type_value if ev else None)
-            for a, c, p, run, status, ev_id, mat_id, ev in conn.execute(db.text(
+        checks = []
+        for a, c, p, run, status, ev_id, mat_id, ev, ts in conn.execute(db.text(
                 "SELECT asset_key, check_name, partition, run_id, execution_status, evaluation_event_storage_id, "
-                "materialization_event_storage_id, evaluation_event FROM asset_check_executions")).all())
+                "materialization_event_storage_id, evaluation_event, evaluation_event_timestamp "
+                "FROM asset_check_executions")).all():
+            entry = deserialize_value(ev) if ev else None
+            checks.append((a, c, p, run_no.get(run), status, pos.get(ev_id), pos.get(mat_id),
+                           entry.dagster_event.event_type_value if entry else None,
+                           # the row's timestamp is its event's (UTC, naive, as Dagster stores it)
+                           entry is not None and str(ts) == str(datetime.fromtimestamp(
+                               entry.timestamp, timezone.utc).replace(tzinfo=None))))
+        out["asset_check_executions"] = sorted(checks)
 
     for key in asset_keys:
         name = key.to_user_string()

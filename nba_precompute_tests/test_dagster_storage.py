@@ -24,6 +24,7 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     DailyPartitionsDefinition,
+    Failure,
     MaterializeResult,
     Output,
     asset,
@@ -61,10 +62,13 @@ from nba_precompute_tests.event_log_snapshot import (
 DAYS = DailyPartitionsDefinition(start_date="2023-01-01", end_date="2023-01-11")
 UP, DOWN = AssetKey(["syn", "up"]), AssetKey(["syn", "down"])
 FAIL_TAG = "test/failing_partition"
+FAIL_UP_TAG = "test/fail_up"
 
 
 @asset(key=UP, partitions_def=DAYS, backfill_policy=BackfillPolicy.single_run())
 def up(context: AssetExecutionContext) -> MaterializeResult:
+    if context.run.tags.get(FAIL_UP_TAG):
+        raise Failure("up failed")
     return MaterializeResult(metadata={"partitions": len(context.partition_keys)})
 
 
@@ -97,13 +101,16 @@ SYN_CHECKS = [AssetCheckKey(UP, "blocking"), AssetCheckKey(UP, "warning")]
 
 
 def _run_synthetic(instance: DagsterInstance) -> list[bool]:
-    """Three runs: the whole range; a sub-range whose blocking check fails on one day (the step fails,
-    ``down`` is skipped); one partition."""
+    """Four runs: the whole range; a sub-range whose blocking check fails on one day (the step fails,
+    ``down`` is skipped); one partition; a sub-range where ``up`` itself fails (its checks never run:
+    their rows stay planned)."""
     ok = []
     for start, end, fail in (("2023-01-01", "2023-01-10", None), ("2023-01-03", "2023-01-06", "2023-01-04"),
-                             ("2023-01-08", "2023-01-08", None)):
+                             ("2023-01-08", "2023-01-08", None), ("2023-01-09", "2023-01-10", "up")):
         tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
-        if fail:
+        if fail == "up":
+            tags[FAIL_UP_TAG] = "1"
+        elif fail:
             tags[FAIL_TAG] = fail
         ok.append(materialize([up, down, up_checks], instance=instance, tags=tags, raise_on_error=False).success)
     return ok
@@ -121,16 +128,19 @@ def test_same_event_log_as_dagsters_storage(tmp_path, monkeypatch, subset_planne
     for kind in ("default", "project"):
         with make_instance(tmp_path / kind, kind, monkeypatch) as instance:
             assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage) == (kind == "project")
-            assert _run_synthetic(instance) == [True, False, True]
+            assert _run_synthetic(instance) == [True, False, True, False]
             snaps[kind] = snapshot(instance, [UP, DOWN], SYN_CHECKS, DAYS)
     a, b = snaps["default"], snaps["project"]
     assert a == b, diff(a, b)
     # and the snapshot holds what the runs did (it is not comparing two empty logs)
-    assert b["runs"] == ["SUCCESS", "FAILURE", "SUCCESS"]
+    assert b["runs"] == ["SUCCESS", "FAILURE", "SUCCESS", "FAILURE"]
     assert b["materialized partitions syn/up"] == [f"2023-01-{d:02d}" for d in range(1, 11)]
     history = b[f"check history {SYN_CHECKS[0].to_user_string()}"]
     assert ("2023-01-04", "FAILED", 1, "ASSET_CHECK_EVALUATION", (False, ["day"])) in history
     assert len([h for h in history if h[1] == "SUCCEEDED"]) == 10 + 3 + 1
+    # the checks of the run whose asset failed never ran: their rows stay as planned
+    assert {(h[0], h[1], h[3]) for h in history if h[2] == 3} == {
+        (d, "PLANNED", "ASSET_CHECK_EVALUATION_PLANNED") for d in ("2023-01-09", "2023-01-10")}
     assert b["partition status syn/up"]["materialized"] == b["materialized partitions syn/up"]
     types = {e[0] for e in b["index events"]}
     assert {"ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION_PLANNED", "ASSET_CHECK_EVALUATION",
