@@ -106,6 +106,7 @@ from typing import Any, NamedTuple
 import dagster._check as check
 import sqlalchemy as db
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
+from dagster import __version__ as dagster_version
 from dagster._config import Field, IntSource, Noneable, StringSource
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
@@ -217,6 +218,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         self._committed: dict[int, tuple[EventLogEntry, str]] = {}
         self._known_tables: set[str] = set()
         self._has_asset_index_cols = False
+        if dagster_version != TESTED_DAGSTER_VERSION:
+            _log.warning("%s is tested on Dagster %s, not %s: run nba_precompute_tests/test_dagster_storage.py",
+                         type(self).__name__, TESTED_DAGSTER_VERSION, dagster_version)
         super().__init__(base_dir, inst_data=inst_data)
         # Re-entrant: a batch holds the index transaction while Dagster's own helpers (called with
         # it) open "another" index connection, which is then the same one (see _connect).
@@ -278,11 +282,15 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         if entry is None:
             engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
                                    max_overflow=4, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect():  # make sure the file exists before recording which file it is
-                pass
+            try:
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                with engine.connect():  # make sure the file exists before recording which file it is
+                    pass
+            except BaseException:
+                engine.dispose()
+                raise
             entry = _ShardEngine(engine, _file_id(path) or (-1, -1))
             self._engines[shard] = entry
             runs = [s for s in self._engines if s != INDEX_SHARD_NAME]

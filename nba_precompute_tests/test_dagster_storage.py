@@ -40,6 +40,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from nba_precompute.dagster_storage import (
     INDEX_SHARD_NAME,
     RUN_SHARD_ENGINES,
+    TESTED_DAGSTER_VERSION,
     BatchingSqliteEventLogStorage,
     latest_materialization_targets,
 )
@@ -116,17 +117,20 @@ def _run_synthetic(instance: DagsterInstance) -> list[bool]:
     return ok
 
 
-@pytest.mark.parametrize("subset_planned", ["0", "1"],
-                         ids=["planned-event-per-partition", "planned-partition-subset"])
-def test_same_event_log_as_dagsters_storage(tmp_path, monkeypatch, subset_planned):
-    """The same three runs (one failing a blocking check) leave the same event log through the project's
-    storage, with Dagster's batching on, as through Dagster's default storage one event at a time:
-    same events per run in the same order, same index shard, asset records, tags, partition status,
-    per-partition check executions - with and without Dagster's one-planned-event-per-asset switch."""
+@pytest.mark.parametrize(("subset_planned", "dagster_batching"), [("0", True), ("1", True), ("1", False)],
+                         ids=["planned-event-per-partition", "planned-partition-subset", "without-dagster-batching"])
+def test_same_event_log_as_dagsters_storage(tmp_path, monkeypatch, subset_planned, dagster_batching):
+    """The same four runs (one failing a blocking check, one failing an asset) leave the same event log
+    through the project's storage as through Dagster's default storage one event at a time: same events
+    per run in the same order, same index shard, asset records, tags, partition status, per-partition
+    check executions - with and without Dagster's one-planned-event-per-asset switch, and with and
+    without Dagster's batching (DAGSTER_EVENT_BATCH_SIZE)."""
     monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", subset_planned)
     snaps = {}
     for kind in ("default", "project"):
         with make_instance(tmp_path / kind, kind, monkeypatch) as instance:
+            if not dagster_batching:
+                monkeypatch.setenv(BATCH_SIZE_ENV, "0")
             assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage) == (kind == "project")
             assert _run_synthetic(instance) == [True, False, True, False]
             snaps[kind] = snapshot(instance, [UP, DOWN], SYN_CHECKS, DAYS)
@@ -191,6 +195,14 @@ def test_the_repository_env_file_is_what_dagster_commands_load():
             assert int(os.environ[BATCH_SIZE_ENV]) >= 174  # a season of one asset in one batch
     finally:
         os.chdir(cwd)
+
+
+def test_the_storage_is_tested_on_the_installed_dagster():
+    """The storage reproduces private Dagster behaviour: a Dagster upgrade must re-verify this module
+    (the equivalence tests here) and then move TESTED_DAGSTER_VERSION (and the README)."""
+    import dagster
+
+    assert dagster.__version__ == TESTED_DAGSTER_VERSION
 
 
 def test_config_takes_exactly_one_directory(tmp_path):
