@@ -21,7 +21,6 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from nba_precompute.defs.check_events import MODE_ENV
 from nba_precompute.defs.phase4.checks import (
     CHECK_NAMES,
     MINIMUM_GAMES,
@@ -46,6 +45,7 @@ from nba_precompute_tests.dagster_helpers import (
     latest_by_partition,
     loaded_definitions,
 )
+from nba_precompute_tests.event_log_snapshot import make_instance
 
 DEC_DAYS = [f"2022-12-{d}" for d in range(10, 17)]
 CHECK_KEYS = [AssetCheckKey(AssetKey(t.spec.asset_key_path), n) for t in PHASE4_TABLES for n in CHECK_NAMES]
@@ -101,11 +101,14 @@ def test_minimum_games_metadata_matches_the_warehouse(december_warehouse):
         assert ev.passed and ev.severity == AssetCheckSeverity.WARN and ev.blocking is False
 
 
-def test_rerun_of_the_same_range_on_a_sqlite_instance(december_warehouse, raw_data_dir, tmp_path):
-    """Two runs of the same range on a file-backed instance (batched writes): each partition has one
-    record per run, the latest one targets the latest materialization (the UI's partition view)."""
+@pytest.mark.parametrize("storage", ["default", "project"])
+def test_rerun_of_the_same_range_on_a_sqlite_instance(december_warehouse, raw_data_dir, tmp_path, monkeypatch,
+                                                      storage):
+    """Two runs of the same range on a file-backed instance (Dagster's default event-log storage, and the
+    project's batching one from .dagster_home/dagster.yaml): each partition has one record per run, the
+    latest one targets the latest materialization (the UI's partition view)."""
     db = copy_warehouse(december_warehouse.path, tmp_path)
-    instance = DagsterInstance.local_temp(str(tmp_path))
+    instance = make_instance(tmp_path / "home", storage, monkeypatch)
     runs = [materialize_range("2022-12-14", DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
                               selection=AssetSelection.groups("phase4_precompute", "phase4_predictions"),
                             instance=instance)
@@ -122,21 +125,25 @@ def test_rerun_of_the_same_range_on_a_sqlite_instance(december_warehouse, raw_da
     assert len(infos) == len(CHECK_KEYS) * len(days)
     assert all(i.latest_execution_status == Status.SUCCEEDED and i.is_current for i in infos)
     assert {i.latest_planned_run_id for i in infos} == {runs[1].run_id}
+    instance.dispose()
 
 
-def test_stream_mode_records_the_same(december_warehouse, raw_data_dir, tmp_path, monkeypatch):
-    """Dagster's own one-event-at-a-time path (forced) stores the same per-partition records."""
-    monkeypatch.setenv(MODE_ENV, "stream")
+def test_check_step_yields_its_evaluations(december_warehouse, raw_data_dir, tmp_path):
+    """The check step yields one AssetCheckEvaluation per check and day; Dagster's own path stores them
+    (here Dagster's default file-backed storage) against this run's partition rows."""
     db = copy_warehouse(december_warehouse.path, tmp_path)
     instance = DagsterInstance.local_temp(str(tmp_path))
-    run = materialize_range(DEC_END, DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
+    run = materialize_range("2022-12-15", DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
                             selection=AssetSelection.groups("phase4_precompute", "phase4_predictions"),
                             instance=instance)
     assert run.success
-    assert len(run.get_asset_check_evaluations()) == len(CHECK_KEYS)  # yielded through the step this time
+    yielded = run.get_asset_check_evaluations()
+    assert sorted((e.asset_check_key, e.partition) for e in yielded) == sorted(
+        (k, d) for k in CHECK_KEYS for d in ("2022-12-15", DEC_END))
     for key in CHECK_KEYS:
-        (rec,) = check_records(instance, key.asset_key, key.name)
-        assert rec.partition == DEC_END and rec.status == Status.SUCCEEDED
+        recs = check_records(instance, key.asset_key, key.name)
+        assert sorted(r.partition for r in recs) == ["2022-12-15", DEC_END]
+        assert {r.status for r in recs} == {Status.SUCCEEDED} and {r.run_id for r in recs} == {run.run_id}
 
 
 def test_minimum_games_warns_above_the_band_without_blocking(december_warehouse, raw_data_dir, tmp_path):

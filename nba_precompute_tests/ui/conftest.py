@@ -65,19 +65,23 @@ def dagster_ui(tmp_path_factory, raw_data_dir) -> DagsterUI:
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
 
-    with DagsterInstance.from_config(str(home)) as instance:
-        phase3 = materialize_range(HISTORY_START, DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
-                                   selection="group:phase3_analytics", instance=instance)
-        assert phase3.success
+    # The project's dagster.yaml locates the event log through DAGSTER_HOME (as every Dagster command
+    # started with this instance has it): set for this session's in-process handles on the instance.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(home))
+        with DagsterInstance.from_config(str(home)) as instance:
+            phase3 = materialize_range(HISTORY_START, DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
+                                       selection="group:phase3_analytics", instance=instance)
+            assert phase3.success
 
-    services = DagsterServices(home, {"NBA_PRECOMPUTE_DUCKDB_PATH": db, "NBA_RAW_DATA_DIR": str(raw_data_dir)},
-                               log_dir=artifacts / "logs")
-    try:
-        services.start()
-        services.graphql("mutation { setNuxSeen }")  # the first-visit "join the community" dialog
-        yield DagsterUI(services, home, db, artifacts)
-    finally:
-        services.stop()
+        services = DagsterServices(home, {"NBA_PRECOMPUTE_DUCKDB_PATH": db, "NBA_RAW_DATA_DIR": str(raw_data_dir)},
+                                   log_dir=artifacts / "logs")
+        try:
+            services.start()
+            services.graphql("mutation { setNuxSeen }")  # the first-visit "join the community" dialog
+            yield DagsterUI(services, home, db, artifacts)
+        finally:
+            services.stop()
 
 
 @pytest.fixture(scope="session")

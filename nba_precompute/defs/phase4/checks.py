@@ -10,14 +10,16 @@ minimum games, incomplete-rate bands, value ranges) into one ``@multi_asset_chec
 
 The check step reads what the asset wrote (its rows, its ``precompute_failures`` rows, the partition
 log) over the run's whole partition range, computes every day in one Polars pass
-(:func:`nba_precompute.transforms.quality.daily_check_results`), and records one evaluation per check
-per day with ``partition=<day>`` (see :mod:`nba_precompute.defs.check_events`). When any day fails a
-blocking check, the step fails after recording every day's result, so downstream assets of the run
-do not execute.
+(:func:`nba_precompute.transforms.quality.daily_check_results`), and yields one
+``AssetCheckEvaluation`` per check per day with ``partition=<day>``: Dagster stores each one against
+that day's row of this run in its asset-check executions (the project's instance storage,
+:mod:`nba_precompute.dagster_storage`, writes them in batches). When any day fails a blocking check,
+the step fails after every day's result has been yielded, so downstream assets of the run do not
+execute.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import polars as pl
 from dagster import (
@@ -27,19 +29,14 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    DagsterEventType,
     Failure,
     MetadataValue,
     Output,
     PartitionsDefinition,
     multi_asset_check,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.storage.event_log.base import AssetRecordsFilter
 
-from nba_precompute.defs.check_events import record_evaluations
+from nba_precompute.dagster_storage import latest_materialization_targets
 from nba_precompute.defs.common import WAREHOUSE_POOL, read_season_schedule
 from nba_precompute.defs.phase4.tables import Phase4Table
 from nba_precompute.defs.resources import WarehouseResource
@@ -82,26 +79,8 @@ def _descriptions(table: TableSpec, minimum: int | None) -> dict[str, str]:
     }
 
 
-def _materialization_targets(context: AssetCheckExecutionContext, asset_key: AssetKey,
-                             keys: Sequence[str]) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The latest materialization of each partition in ``keys`` (two queries for the whole range)."""
-    storage = context.instance.event_log_storage
-    latest = storage.get_latest_storage_id_by_partition(
-        asset_key, DagsterEventType.ASSET_MATERIALIZATION, set(keys))
-    if not latest:
-        return {}
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())), limit=len(latest)).records
-    by_id = {r.storage_id: r for r in records}
-    return {
-        k: AssetCheckEvaluationTargetMaterializationData(
-            storage_id=sid, run_id=by_id[sid].run_id, timestamp=by_id[sid].timestamp)
-        for k, sid in latest.items() if sid in by_id
-    }
-
-
 def _evaluations(asset_key: AssetKey, table: TableSpec, minimum: int | None, results: pl.DataFrame,
-                 selected: set[str], targets: dict) -> list[AssetCheckEvaluation]:
+                 selected: set[str], targets: Mapping) -> list[AssetCheckEvaluation]:
     """One AssetCheckEvaluation per selected check and per day of ``results``."""
     out: list[AssetCheckEvaluation] = []
     for r in results.iter_rows(named=True):  # one iteration per partition: building Dagster events
@@ -225,9 +204,8 @@ def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition)
 
         selected = {k.name for k in context.selected_asset_check_keys}
         evaluations = _evaluations(key, table, minimum, results, selected,
-                                   _materialization_targets(context, key, keys))
-        if not record_evaluations(context, evaluations):
-            yield from evaluations  # Dagster stores them one by one and fails the step on a blocking ERROR
+                                   latest_materialization_targets(context.instance, key, keys))
+        yield from evaluations  # one per check and day, stored by Dagster against this run's partitions
         failed = [e for e in evaluations if not e.passed and e.blocking]
         warned = [e for e in evaluations if not e.passed and not e.blocking]
         context.log.info(

@@ -1,0 +1,589 @@
+"""The project's Dagster event-log storage: Dagster's SQLite event log, written in batches.
+
+This is the ONLY module of the project that imports private Dagster APIs for storage. It is tested on
+**Dagster 1.13.27** (the pinned version, ``pyproject.toml``); a Dagster upgrade must re-run
+``nba_precompute_tests/test_dagster_storage.py``, which compares it with Dagster's own storage.
+
+Why
+---
+On Dagster's default instance storage (``SqliteEventLogStorage``) every event is its own write: a new
+SQLAlchemy engine (``NullPool``) and SQLite connection per call, statements compiled anew, the run's
+shard and the cross-run index shard committed separately, and each connection close checkpointing the
+WAL. That is 5-10 ms of mostly CPU per asset event; a season of this project's daily partitions has
+~1,900 materialisations and ~2,600 per-partition check evaluations, i.e. most of the run's time.
+
+What :class:`BatchingSqliteEventLogStorage` stores
+--------------------------------------------------
+Exactly what ``SqliteEventLogStorage`` stores, in the same files (``<base_dir>/<run_id>.db`` and
+``<base_dir>/index.db``), mostly through Dagster's own row builders (``_event_to_row``,
+``_store_asset_event``, ``_store_asset_event_tags``, ``_store_runless_asset_check_evaluation``):
+
+* every event in the run's shard (``event_logs``);
+* asset events (materialisations, observations, planned, failed-to-materialise), asset-check events
+  and run-status events mirrored into the index shard, with the index row id as the storage id;
+* the ``asset_keys`` row of each asset event, the indexed tags of materialisations
+  (``asset_event_tags``), and the ``asset_check_executions`` rows (planned rows, then completed by the
+  evaluation of the same run and partition).
+
+How it is cheaper
+-----------------
+1. ``store_event_batch`` (called by ``DagsterInstance.handle_new_event`` when the environment sets
+   ``DAGSTER_EVENT_BATCH_SIZE`` > 0, for the events Dagster batches: the materialisations of one
+   partitioned step output and the planned events of a new run) writes the whole batch in ONE
+   transaction on the run shard and ONE on the index shard, instead of two to three per event.
+2. Per-partition asset-check evaluations (Dagster has no batching for ASSET_CHECK_EVALUATION) are
+   *deferred* in this process: ``store_event`` keeps them in memory and they are written as one batch
+   just before the next storage operation of this object of any kind (the step's next event, such as
+   its STEP_OUTPUT/STEP_FAILURE, any read, ``dispose()``), or when ``check_evaluation_batch_size`` are
+   waiting. Reads from this process therefore always see them; other processes see them a few
+   milliseconds later, when the step's next event is stored. Runless evaluations (run id ``""``) are
+   never deferred. ``check_evaluation_batch_size: 0`` turns deferral off.
+3. Connections are reused (``pool_connections``): one engine per shard, kept for the life of the
+   storage (run shards: the few most recently used), so statements are compiled once. This is safe
+   with the webserver, daemon and run worker using the same files because:
+
+   * each use is still one short transaction (``BEGIN`` ... ``COMMIT``; a pooled connection holds no
+     transaction or lock between uses), the shards stay in WAL mode (readers never block the writer),
+     and every connection waits up to Dagster's busy timeout (30 s) for the write lock;
+   * a run shard written through a pooled connection is checkpointed after the write
+     (``PRAGMA wal_checkpoint(PASSIVE)``): Dagster's webserver follows a running run by watching the
+     ``<run_id>.db`` file for modifications (``SqliteEventLogStorageWatchdog``), and with Dagster's
+     default storage that modification comes from the checkpoint done when the last connection
+     closes;
+   * a pooled connection is dropped when the shard file was deleted or replaced (``wipe``, run
+     deletion, another process re-creating it: the file's inode is checked on every use) and in a
+     forked child process (never share a SQLite connection across ``fork``).
+
+4. Within a batch, the ``asset_keys`` row of an asset is written once per event type (the last event
+   of that type; every earlier one's values would be overwritten), and the ``asset_check_executions``
+   rows are written with statements prepared once and each event serialised once
+   (:meth:`BatchingSqliteEventLogStorage._store_check_executions` reproduces the statements of
+   Dagster 1.13.27's ``_store_asset_check_evaluation_planned`` / ``_update_asset_check_evaluation``,
+   which serialise the event again per row and build each statement anew: ~70 % of the cost of an
+   evaluation).
+
+If the index half of a batch fails after its run-shard half was committed, the events are remembered
+so that Dagster's fallback (``handle_new_event`` retries a failed batch one event at a time) does not
+write them to the run shard twice.
+
+``nba_precompute_tests/test_dagster_storage.py`` runs the same runs (successful, failing a blocking
+check, failing an asset; the real Phase 4 assets) through this storage and Dagster's default one and
+compares everything the event log holds.
+
+Configuration (``.dagster_home/dagster.yaml``)::
+
+    event_log_storage:
+      module: nba_precompute.dagster_storage
+      class: BatchingSqliteEventLogStorage
+      config:
+        dagster_home: {env: DAGSTER_HOME}   # or base_dir: <directory of the shards>
+
+``dagster_home`` stores in ``<dagster_home>/history/runs``, the directory Dagster's default storage
+uses, so an existing instance keeps its history and can switch back and forth.
+
+Private Dagster APIs used here (all of them): ``SqliteEventLogStorage`` and its ``_connect``,
+``_initdb``, ``_initialized_dbs``, ``_db_lock``, ``path_for_shard``, ``conn_string_for_shard``,
+``INDEX_SHARD_NAME``; ``SqlEventLogStorage._event_to_row``, ``_event_insert_timestamp``,
+``_store_asset_event``, ``_store_asset_event_tags``, ``_has_asset_key_index_cols_on_connection``,
+``_store_runless_asset_check_evaluation``, ``supports_asset_checks``; the tables
+``SqlEventLogStorageTable`` and ``AssetCheckExecutionsTable`` and ``AssetCheckExecutionRecordStatus``;
+``dagster._core.storage.sql.create_engine``, ``dagster._core.storage.sqlite.SQLITE_BUSY_TIMEOUT_SECONDS``;
+the event-type sets ``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PIPELINE_RUN_STATUS``;
+``dagster._config`` field types and ``ConfigurableClassData`` (the ConfigurableClass mechanism);
+``AssetCheckEvaluationTargetMaterializationData`` (for :func:`latest_materialization_targets`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import dagster._check as check
+import sqlalchemy as db
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
+from dagster import __version__ as dagster_version
+from dagster._config import Field, IntSource, Noneable, StringSource
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.events import (
+    ASSET_CHECK_EVENTS,
+    ASSET_EVENTS,
+    EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
+)
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool, QueuePool
+
+TESTED_DAGSTER_VERSION = "1.13.27"
+DEFAULT_CHECK_EVALUATION_BATCH_SIZE = 1000
+# Pooled engines kept for run shards (the index shard's is always kept): the run being written and a
+# few the webserver is reading.
+RUN_SHARD_ENGINES = 4
+
+_log = logging.getLogger(__name__)
+
+
+def event_log_directory(dagster_home: str) -> str:
+    """Where Dagster's default instance storage keeps the event-log shards of ``dagster_home``."""
+    return os.path.join(dagster_home, "history", "runs")
+
+
+class _ShardEngine(NamedTuple):
+    engine: Engine
+    file_id: tuple[int, int]  # (st_dev, st_ino) of the shard file the engine's connections opened
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _mirrored_in_index(event: EventLogEntry) -> bool:
+    """Whether SqliteEventLogStorage copies this event into the index shard."""
+    if not event.is_dagster_event:
+        return False
+    kind = event.dagster_event_type
+    return kind in ASSET_EVENTS or kind in ASSET_CHECK_EVENTS or kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+
+
+_INSERT_EVENT = SqlEventLogStorageTable.insert()
+_CHECKS = AssetCheckExecutionsTable
+_CHECK_VALUES = {c: db.bindparam(f"v_{c}") for c in (
+    "execution_status", "evaluation_event", "evaluation_event_timestamp", "evaluation_event_storage_id",
+    "materialization_event_storage_id", "partition")}
+_CHECK_ROW_OF_RUN = (_CHECKS.c.asset_key == db.bindparam("w_asset_key"),
+                     _CHECKS.c.check_name == db.bindparam("w_check_name"),
+                     _CHECKS.c.run_id == db.bindparam("w_run_id"))
+# the row an evaluation completes: (asset_key, check_name, run_id, partition), as in Dagster's
+# SqlEventLogStorage._update_asset_check_evaluation
+_COMPLETE_CHECK = _CHECKS.update().where(
+    db.and_(*_CHECK_ROW_OF_RUN, _CHECKS.c.partition == db.bindparam("w_partition"))).values(**_CHECK_VALUES)
+_COMPLETE_UNPARTITIONED_CHECK = _CHECKS.update().where(
+    db.and_(*_CHECK_ROW_OF_RUN, _CHECKS.c.partition.is_(None))).values(**_CHECK_VALUES)
+
+
+class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's run-sharded SQLite event log, written one transaction per shard per batch of events.
+
+    Same files, tables and rows as ``dagster._core.storage.event_log.SqliteEventLogStorage`` (which it
+    extends); see the module docstring for what is batched, deferred and pooled, and why that is safe.
+
+    Args:
+        base_dir: directory of the shards (exactly as for ``SqliteEventLogStorage``).
+        pool_connections: reuse one engine/connection per shard (default True); False opens a new one
+            for every use, as Dagster does.
+        check_evaluation_batch_size: at most this many run-scoped ASSET_CHECK_EVALUATION events are
+            deferred and then written together (default 1000); 0 writes each one when it is stored.
+        partition_subset_in_planned_events: when set, overrides the environment variable
+            ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS`` (Dagster's switch for writing one
+            planned event per asset instead of one per partition in a single-run backfill); None
+            (default) leaves the decision to the environment, as Dagster's storage does.
+    """
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None, *,
+                 pool_connections: bool = True,
+                 check_evaluation_batch_size: int = DEFAULT_CHECK_EVALUATION_BATCH_SIZE,
+                 partition_subset_in_planned_events: bool | None = None):
+        if check_evaluation_batch_size < 0:
+            raise ValueError("check_evaluation_batch_size must be >= 0")
+        # set before SqliteEventLogStorage.__init__, which already connects (index shard migrations)
+        self._pool_connections = pool_connections
+        self._check_batch_size = check_evaluation_batch_size
+        self._partition_subset_planned = partition_subset_in_planned_events
+        self._engines: OrderedDict[str, _ShardEngine] = OrderedDict()
+        self._engines_pid = os.getpid()
+        self._thread = threading.local()  # .held: shard -> Connection in use by this thread; .flushing
+        self._pending: list[EventLogEntry] = []
+        self._pending_lock = threading.Lock()
+        # What a failed write had already committed: id(event) -> (event, "run" | "all"), see _write.
+        self._committed: dict[int, tuple[EventLogEntry, str]] = {}
+        self._known_tables: set[str] = set()
+        self._has_asset_index_cols = False
+        if dagster_version != TESTED_DAGSTER_VERSION:
+            _log.warning("%s is tested on Dagster %s, not %s: run nba_precompute_tests/test_dagster_storage.py",
+                         type(self).__name__, TESTED_DAGSTER_VERSION, dagster_version)
+        super().__init__(base_dir, inst_data=inst_data)
+        # Re-entrant: a batch holds the index transaction while Dagster's own helpers (called with
+        # it) open "another" index connection, which is then the same one (see _connect).
+        self._db_lock = threading.RLock()
+
+    # ---------------------------------------------------------------------------------------------
+    # ConfigurableClass
+
+    @classmethod
+    def config_type(cls) -> Mapping[str, Field]:
+        return {
+            "base_dir": Field(StringSource, is_required=False,
+                              description="Directory of the SQLite shards (index.db, <run_id>.db)."),
+            "dagster_home": Field(StringSource, is_required=False,
+                                  description="Instance directory: shards in <dagster_home>/history/runs, "
+                                              "where Dagster's default storage keeps them."),
+            "pool_connections": Field(bool, is_required=False, default_value=True),
+            "check_evaluation_batch_size": Field(IntSource, is_required=False,
+                                                 default_value=DEFAULT_CHECK_EVALUATION_BATCH_SIZE),
+            "partition_subset_in_planned_events": Field(Noneable(bool), is_required=False,
+                                                        default_value=None),
+        }
+
+    @classmethod
+    def from_config_value(  # ty: ignore[invalid-method-override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> BatchingSqliteEventLogStorage:
+        config = dict(config_value)
+        base_dir, home = config.pop("base_dir", None), config.pop("dagster_home", None)
+        if (base_dir is None) == (home is None):
+            raise ValueError(f"{cls.__name__}: configure exactly one of base_dir and dagster_home")
+        return cls(base_dir if base_dir is not None else event_log_directory(home), inst_data=inst_data,
+                   **config)
+
+    # ---------------------------------------------------------------------------------------------
+    # connections
+
+    @property
+    def _held(self) -> dict[str, Connection]:
+        held = getattr(self._thread, "held", None)
+        if held is None:
+            held = self._thread.held = {}
+        return held
+
+    def _engine(self, shard: str) -> Engine:
+        """The pooled engine of ``shard`` (caller holds ``_db_lock``), re-created after a fork and when
+        the shard file was deleted or replaced since its connections opened it."""
+        if os.getpid() != self._engines_pid:  # forked child: never touch the parent's connections
+            for entry in self._engines.values():
+                entry.engine.dispose(close=False)
+            self._engines.clear()
+            self._engines_pid = os.getpid()
+        path = self.path_for_shard(shard)
+        entry = self._engines.get(shard)
+        if entry is not None and _file_id(path) != entry.file_id:
+            self._engines.pop(shard).engine.dispose()
+            self._initialized_dbs.discard(shard)  # the file is new (or gone): create its tables again
+            entry = None
+        if entry is None:
+            engine = create_engine(self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
+                                   max_overflow=4, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            try:
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                with engine.connect():  # make sure the file exists before recording which file it is
+                    pass
+            except BaseException:
+                engine.dispose()
+                raise
+            entry = _ShardEngine(engine, _file_id(path) or (-1, -1))
+            self._engines[shard] = entry
+            runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+            for old in runs[:-RUN_SHARD_ENGINES]:
+                self._engines.pop(old).engine.dispose()
+        else:
+            self._engines.move_to_end(shard)
+        return entry.engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        """A connection to ``shard`` inside a transaction, committed when the block ends (rolled back
+        on an exception), like ``SqliteEventLogStorage._connect``. Nested use by the same thread
+        returns the connection already in use, inside its transaction."""
+        if self._pending and not getattr(self._thread, "flushing", False):
+            self.flush_deferred_events()
+        held = self._held.get(shard)
+        if held is not None:
+            yield held
+            return
+        with self._db_lock:
+            if self._pool_connections:
+                engine = self._engine(shard)
+            else:  # Dagster's way: a new engine and connection for every use
+                engine = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
+                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+            try:
+                with engine.connect() as conn:
+                    raw = conn.connection.dbapi_connection
+                    changes = raw.total_changes  # type: ignore[union-attr]
+                    with conn.begin():
+                        self._held[shard] = conn
+                        try:
+                            yield conn
+                        finally:
+                            del self._held[shard]
+                    if (self._pool_connections and shard != INDEX_SHARD_NAME
+                            and raw.total_changes != changes):  # type: ignore[union-attr]
+                        # modify <run_id>.db itself, as closing the last connection does with Dagster's
+                        # storage: the webserver's watchdog follows a running run by this file's changes
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                        conn.commit()
+            finally:
+                if not self._pool_connections:
+                    engine.dispose()
+
+    def has_table(self, table_name: str) -> bool:
+        # Dagster's version opens a new engine each call (once per materialisation with indexed tags).
+        if table_name in self._known_tables:
+            return True
+        with self.index_connection() as conn:
+            found = bool(db.inspect(conn).has_table(table_name))
+        if found:
+            self._known_tables.add(table_name)
+        return found
+
+    def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:
+        # A schema inspection per asset event in Dagster's version; columns are only ever added.
+        if not self._has_asset_index_cols:
+            self._has_asset_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
+        return self._has_asset_index_cols
+
+    def wipe(self) -> None:
+        self.flush_deferred_events()
+        with self._db_lock:
+            super().wipe()  # deletes the run shard files: drop their pooled connections
+            for shard in [s for s in self._engines if s != INDEX_SHARD_NAME]:
+                self._engines.pop(shard).engine.dispose()
+
+    def dispose(self) -> None:
+        try:
+            self.flush_deferred_events()
+        finally:
+            with self._db_lock:
+                for entry in self._engines.values():
+                    entry.engine.dispose()
+                self._engines.clear()
+            super().dispose()
+
+    # ---------------------------------------------------------------------------------------------
+    # writes
+
+    def store_event(self, event: EventLogEntry) -> None:
+        if self._defer(event):
+            return
+        self.flush_deferred_events()
+        self._write([event])
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        self._committed.clear()  # only Dagster's immediate one-by-one retry of a failed batch uses it
+        self.flush_deferred_events()
+        self._write(list(events))
+
+    def _defer(self, event: EventLogEntry) -> bool:
+        if (self._check_batch_size == 0 or not event.run_id or not event.is_dagster_event
+                or event.dagster_event_type != DagsterEventType.ASSET_CHECK_EVALUATION):
+            return False
+        with self._pending_lock:
+            self._pending.append(event)
+            full = len(self._pending) >= self._check_batch_size
+            _flush_at_exit.add(self)
+        if full:
+            self.flush_deferred_events()
+        return True
+
+    def flush_deferred_events(self) -> None:
+        """Write the deferred check evaluations now (one batch). Called before every other storage
+        operation of this object, by ``dispose()`` and at interpreter exit."""
+        if getattr(self._thread, "flushing", False):
+            return
+        with self._pending_lock:
+            events, self._pending = self._pending, []
+            _flush_at_exit.discard(self)
+        if not events:
+            return
+        self._thread.flushing = True
+        try:
+            try:
+                self._write(events)
+            except Exception:
+                _log.exception("storing %d deferred check evaluations as one batch failed; storing them "
+                               "one by one", len(events))
+                for event in events:
+                    self._write([event])
+        finally:
+            self._thread.flushing = False
+
+    def _write(self, events: list[EventLogEntry]) -> None:
+        """Store ``events`` as ``SqliteEventLogStorage.store_event`` does one by one, with one
+        transaction per run shard and one per run on the index shard.
+
+        When a part fails, what was already committed is remembered (``_committed``) and the error
+        raised: ``DagsterInstance.handle_new_event`` then retries the batch one ``store_event`` at a
+        time, and those calls skip what is already stored instead of writing it twice."""
+        by_run: dict[str, list[EventLogEntry]] = {}
+        for event in events:
+            by_run.setdefault(event.run_id, []).append(event)
+        done: dict[int, tuple[EventLogEntry, str]] = {}
+        try:
+            for run_id, run_events in by_run.items():
+                todo = []  # (event, its event_logs row, already in the run shard)
+                for event in run_events:
+                    prior = self._committed.pop(id(event), None)
+                    stage = prior[1] if prior is not None and prior[0] is event else None
+                    if stage != "all":
+                        todo.append((event, self._event_to_row(event), stage == "run"))
+                new = [(e, row) for e, row, in_run_shard in todo if not in_run_shard]
+                if new:
+                    with self.run_connection(run_id) as conn:
+                        conn.execute(SqlEventLogStorageTable.insert(), [row for _, row in new])
+                    done.update({id(e): (e, "run") for e, _ in new})
+                mirrored = [(e, row) for e, row, _ in todo if _mirrored_in_index(e)]
+                if mirrored:
+                    self._write_index(mirrored)
+                done.update({id(e): (e, "all") for e, _, _ in todo})
+        except Exception:
+            self._committed.update(done)
+            raise
+
+    def _write_index(self, events: list[tuple[EventLogEntry, dict[str, Any]]]) -> None:
+        """The index-shard half of :meth:`_write`, in one transaction: each event's mirror row, then
+        the asset-key, tag and asset-check-execution rows for it."""
+        with self.index_transaction() as conn:
+            ids = [conn.execute(_INSERT_EVENT, row).inserted_primary_key[0] for _, row in events]
+            assets = [(e, i) for (e, _), i in zip(events, ids) if e.dagster_event_type in ASSET_EVENTS]
+            if assets:
+                self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
+                # The asset_keys row of an asset: each event overwrites the columns its event type sets
+                # (_get_asset_entry_values), so an event followed in the batch by another event of the
+                # same type and asset leaves no trace of its own. Writing only the last event of each
+                # (asset, type), in order, leaves the row exactly as writing all of them does.
+                last = {(e.get_dagster_event().asset_key, e.dagster_event_type): n for n, (e, _) in enumerate(assets)}
+                for n in sorted(last.values()):
+                    self._store_asset_event(conn, *assets[n])
+            checks = [(e, row["event"], i) for (e, row), i in zip(events, ids)
+                      if e.dagster_event_type in ASSET_CHECK_EVENTS]
+            if checks:
+                self._store_check_executions(conn, checks)
+
+    def _store_check_executions(self, conn: Connection, events: list[tuple[EventLogEntry, str, int]]) -> None:
+        """The ``asset_check_executions`` rows of check events (``event``, its serialised form, its
+        index storage id), as ``SqlEventLogStorage.store_asset_check_event`` writes them one by one in
+        Dagster 1.13.27: a planned event inserts one PLANNED row per partition of its subset; an
+        evaluation completes the row of its run and partition (inserting one when there is none).
+
+        Dagster serialises the event again for every row (once per partition for a planned event) and
+        builds each statement anew; here each event is serialised once and the statements are
+        prepared once, which is most of the cost of ~15 evaluations per day. Runless evaluations (run
+        id "") take Dagster's own method. ``test_dagster_storage`` compares the rows with Dagster's."""
+        check.invariant(self.supports_asset_checks,
+                        "Asset checks require a database schema migration. Run `dagster instance migrate`.")
+        for event, serialized, event_id in events:
+            kind = event.dagster_event_type
+            data = event.get_dagster_event().event_specific_data
+            timestamp = self._event_insert_timestamp(event)
+            if kind == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+                keys = data.partitions_subset.get_partition_keys() if data.partitions_subset else [None]
+                conn.execute(_CHECKS.insert(), [
+                    {"asset_key": data.asset_key.to_string(), "check_name": data.check_name, "partition": key,
+                     "run_id": event.run_id, "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                     "evaluation_event": serialized, "evaluation_event_timestamp": timestamp,
+                     "evaluation_event_storage_id": event_id} for key in keys])
+            elif kind == DagsterEventType.ASSET_CHECK_EVALUATION and not event.run_id:
+                self._store_runless_asset_check_evaluation(event, event_id)
+            elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+                values = {
+                    "execution_status": (AssetCheckExecutionRecordStatus.SUCCEEDED if data.passed
+                                         else AssetCheckExecutionRecordStatus.FAILED).value,
+                    "evaluation_event": serialized, "evaluation_event_timestamp": timestamp,
+                    "evaluation_event_storage_id": event_id,
+                    "materialization_event_storage_id": (data.target_materialization_data.storage_id
+                                                         if data.target_materialization_data else None),
+                    "partition": data.partition,
+                }
+                where = {"w_asset_key": data.asset_key.to_string(), "w_check_name": data.check_name,
+                         "w_run_id": event.run_id}
+                if data.partition is None:
+                    statement = _COMPLETE_UNPARTITIONED_CHECK
+                else:
+                    statement, where["w_partition"] = _COMPLETE_CHECK, data.partition
+                updated = conn.execute(statement, {**where, **{f"v_{k}": v for k, v in values.items()}}).rowcount
+                if updated == 0:  # no planned row (e.g. a step launched outside this run's plan)
+                    conn.execute(_CHECKS.insert(), {"asset_key": data.asset_key.to_string(),
+                                                    "check_name": data.check_name, "run_id": event.run_id,
+                                                    **values})
+                elif updated > 1:
+                    raise DagsterInvariantViolationError(
+                        f"Updated {updated} rows for asset check evaluation {data.asset_check_key} "
+                        "as a result of duplicate AssetCheckPlanned events.")
+
+    # ---------------------------------------------------------------------------------------------
+
+    @property
+    def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
+        if self._partition_subset_planned is None:
+            return super().supports_partition_subset_in_asset_materialization_planned_events
+        return self._partition_subset_planned
+
+
+class _FlushAtExit:
+    """Deferred events of a storage that is never disposed of are written when the interpreter exits.
+    A storage is referenced here only while it holds deferred events (so it cannot be garbage
+    collected with them)."""
+
+    def __init__(self) -> None:
+        self._storages: dict[int, BatchingSqliteEventLogStorage] = {}
+        self._lock = threading.Lock()
+        self._registered = False
+
+    def add(self, storage: BatchingSqliteEventLogStorage) -> None:
+        with self._lock:
+            if not self._registered:
+                import atexit
+
+                atexit.register(self.flush)
+                self._registered = True
+            self._storages[id(storage)] = storage
+
+    def discard(self, storage: BatchingSqliteEventLogStorage) -> None:
+        with self._lock:
+            self._storages.pop(id(storage), None)
+
+    def flush(self) -> None:
+        with self._lock:
+            storages = list(self._storages.values())
+        for storage in storages:
+            try:
+                storage.flush_deferred_events()
+            except Exception:  # at exit there is nobody left to raise to
+                _log.exception("writing deferred Dagster events at exit failed")
+
+
+_flush_at_exit = _FlushAtExit()
+
+
+def latest_materialization_targets(
+    instance: DagsterInstance, asset_key: AssetKey, partition_keys: Sequence[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The latest materialisation of each partition in ``partition_keys``, as the target data an
+    ``AssetCheckEvaluation`` points at (what ``AssetCheckResult`` looks up for a single partition),
+    in two queries for the whole range."""
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION, set(partition_keys))
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())), limit=len(latest)).records
+    by_id = {r.storage_id: r for r in records}
+    return {
+        k: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=sid, run_id=by_id[sid].run_id, timestamp=by_id[sid].timestamp)
+        for k, sid in latest.items() if sid in by_id
+    }
