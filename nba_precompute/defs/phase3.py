@@ -57,6 +57,18 @@ RAW_SHOTS = AssetSpec(
 )
 RAW_ASSETS = (RAW_SCHEDULE, RAW_PLAYER_BOXSCORES, RAW_TEAM_GAME_LOGS, RAW_SHOTS)
 
+# the Phase 3 tables built from the raw files (the others are built from Phase 3 tables)
+RAW_READING = (NBA_SCHEDULE, PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEAM_DEFENSE_GAME_SUMMARY)
+
+
+def _consumers(context: AssetExecutionContext) -> tuple[str, list[str]]:
+    """This asset and every raw-reading asset of the run (for ``RawDataResource.phase3_inputs``)."""
+    names = {"/".join(t.asset_key_path) for t in RAW_READING}
+    selection = context.run.asset_selection
+    in_run = names if selection is None else {k.to_user_string() for k in selection} & names
+    return context.asset_key.to_user_string(), sorted(in_run)
+
+
 def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: str) -> list[AssetsDefinition]:
     """The six Phase 3 assets for ``partitions_def``, with kinds ``polars`` + ``warehouse_kind``."""
 
@@ -75,7 +87,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
                      raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        schedule = raw_data.phase3_inputs(start, end).schedule
+        schedule = raw_data.phase3_inputs(start, end, *_consumers(context)).schedule
         rows = phase3.build_schedule(schedule, start, end)
         return write_range(context, warehouse, NBA_SCHEDULE, rows, start, end, schedule)
 
@@ -84,7 +96,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                             raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        raw = raw_data.phase3_inputs(start, end)
+        raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
         rows = phase3.build_player_game_summary(raw.player_boxscores, raw.team_game_logs, schedule, raw.shots,
                                                 start, end, shot_seasons=raw.shot_seasons)
@@ -112,7 +124,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        raw = raw_data.phase3_inputs(start, end)
+        raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
         rows = phase3.build_team_offense_game_summary(raw.team_game_logs, schedule, start, end)
         return write_range(context, warehouse, TEAM_OFFENSE_GAME_SUMMARY, rows, start, end, schedule)
@@ -121,7 +133,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
         start, end = partition_dates(context)
-        raw = raw_data.phase3_inputs(start, end)
+        raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
         rows = phase3.build_team_defense_game_summary(raw.team_game_logs, schedule, raw.shots, start, end,
                                                       shot_seasons=raw.shot_seasons)

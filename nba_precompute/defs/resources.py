@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,10 +149,12 @@ class RawDataResource(ConfigurableResource):
     directory: str
     _sources: RawSources | None = PrivateAttr(default=None)
     _inputs: dict = PrivateAttr(default_factory=dict)
+    _served: set = PrivateAttr(default_factory=set)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._sources = RawSources(self.directory)
         self._inputs = {}
+        self._served = set()
 
     @property
     def path(self) -> Path:
@@ -184,8 +187,13 @@ class RawDataResource(ConfigurableResource):
         (not validated)."""
         return self.sources.shots(season_year)
 
-    def phase3_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
+    def phase3_inputs(self, start: dt.date, end: dt.date, consumer: str | None = None,
+                      consumers: Collection[str] = ()) -> Phase3RawInputs:
         """Every raw input of Phase 3 for the dates [start, end], checked against the domain rules.
+
+        ``consumer`` / ``consumers``: the asset asking, and every raw-reading asset of the run. When the
+        last of them has been served, the parsed files are released (the caller keeps its frames until
+        its step ends): Phase 4, later in the run, does not carry the raw files in memory.
 
         Reads the schedule, the team logs, the player box scores and the shot chart of each season
         with a game in [start, end], checking each hoopR file with its ``domain.validate_*`` function
@@ -208,6 +216,11 @@ class RawDataResource(ConfigurableResource):
         outcome = self._inputs[key]
         if isinstance(outcome, readers.RawDataError):
             raise readers.RawDataError(str(outcome)) from outcome
+        if consumer is not None:
+            self._served.add(consumer)
+            if set(consumers) <= self._served:
+                self._inputs.pop(key, None)
+                self._sources = RawSources(self.directory)
         return outcome
 
     def _validated_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:

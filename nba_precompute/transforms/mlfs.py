@@ -67,6 +67,23 @@ HIGH_DEFAULT_RATE = 0.20
 RECENT_DAYS = 60
 STRUCTURAL_GAP_DAYS = 14
 STRUCTURAL_CAP = 30
+# The columns MLFS reads from the Phase 4 tables of D (the key columns first): the declaration of the
+# table (defs/phase4/tables.py) reads only these.
+PDC_INPUT = ("player_id", "cache_date", "points_avg_last_5", "points_avg_last_10", "points_avg_season",
+             "points_std_last_10", "games_in_last_7_days", "team_pace_last_10", "team_off_rating_last_10",
+             "minutes_avg_last_10", "paint_rate_last_10", "three_pt_rate_last_10", "is_production_ready",
+             "early_season_flag")
+PCF_INPUT = ("player_id", "game_date", "fatigue_score", "shot_zone_mismatch_score", "pace_score",
+             "usage_spike_score", "is_production_ready")
+PSZA_INPUT = ("player_id", "analysis_date", "paint_rate_last_10", "mid_range_rate_last_10",
+              "three_pt_rate_last_10", "is_production_ready")
+TDZA_INPUT = ("team_abbr", "analysis_date", "defensive_rating_last_15", "opponent_pace", "is_production_ready")
+# The played-game windows MLFS reads: window length -> the columns summed over it.
+HISTORY_WINDOWS = {
+    2: ("points",), 3: ("points",), 5: ("points", "usage_rate", "usage_n"), 7: ("points", "g_points"),
+    10: ("points", "points_sq", "minutes_played", "minutes_sq", "ft_makes", "paint_attempts", "mid_range_attempts",
+         "three_pt_attempts", "zones_n", "fg_attempts", "ppm", "ppm_n", "g_points"),
+}
 # features that need a shot chart's zone split: NULL / missing in a season without one
 SHOT_CHART_FEATURES = ("shot_zone_mismatch_score", "pct_paint", "pct_mid_range")
 
@@ -300,10 +317,12 @@ def _recent_game_features(player_games: pl.DataFrame, keys: pl.DataFrame) -> pl.
     k = ["player_id", "season_year", "game_date"]
     g = played_games(player_games).select(
         *PLAYER_BY, pl.col("game_date").alias("g_date"), pl.col("team_abbr").alias("g_team"), "points")
-    j = keys.select(*k, "team_abbr", "mean60").join(g, on=PLAYER_BY, how="inner").filter(
+    # every (D, game in [D - 60, D)) pair: the join and filter run on Polars' streaming engine so the
+    # unfiltered (D, game of the season) pairs are never held in memory at once
+    j = keys.lazy().select(*k, "team_abbr", "mean60").join(g.lazy(), on=PLAYER_BY, how="inner").filter(
         (pl.col("g_date") < pl.col("game_date"))
         & (pl.col("g_date") >= pl.col("game_date") - pl.duration(days=RECENT_DAYS))
-    ).sort(*k, "g_date")
+    ).collect(engine="streaming").sort(*k, "g_date")
     j = j.with_columns(
         pl.int_range(1, pl.len() + 1).over(k).alias("pos"),
         ((pl.col("g_team") != pl.col("g_team").shift(1).over(k))
@@ -339,7 +358,7 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
     keys = u.select("player_id", "season_year", "game_date")
 
     # played-game windows (Phase 3)
-    h = player_history(hist_games, keys, windows=(2, 3, 5, 7, 10), key_date="game_date")
+    h = player_history(hist_games, keys, windows=HISTORY_WINDOWS, key_date="game_date")
     g = pl.col("game_number")
     h = h.with_columns(
         pl.when(pl.col("games_last_5") >= 5).then(window_mean("points", 5)).alias("p3_points_avg_last_5"),
@@ -392,31 +411,39 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
         return df.select(*[pl.col(src).alias(dst) for src, dst in on.items()],
                          *[pl.col(c).alias(f"{prefix}{c}") for c in cols])
 
-    pdc_cols = ["points_avg_last_5", "points_avg_last_10", "points_avg_season", "points_std_last_10",
-                "games_in_last_7_days", "team_pace_last_10", "team_off_rating_last_10", "minutes_avg_last_10",
-                "paint_rate_last_10", "three_pt_rate_last_10", "is_production_ready", "early_season_flag"]
-    pcf_cols = ["fatigue_score", "shot_zone_mismatch_score", "pace_score", "usage_spike_score",
-                "is_production_ready"]
-    psza_cols = ["paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10", "is_production_ready"]
-    tdza_cols = ["defensive_rating_last_15", "opponent_pace", "is_production_ready"]
-    w = (
-        u.join(h.drop("team_abbr", "player_lookup", strict=False), on=["player_id", "season_year", "game_date"],
-               how="left")
-        .join(r, on=[*PLAYER_BY, "game_date"], how="left")
-        .join(o, on=[*opp_by, "game_date"], how="left")
-        .join(r60, on=[*PLAYER_BY, "game_date"], how="left")
-        .join(t, on=["team_abbr", "season_year", "game_date"], how="left", suffix="_team")
-        .join(prefixed(pdc, "pdc_", pdc_cols, {"player_id": "player_id", "cache_date": "game_date"}),
-              on=["player_id", "game_date"], how="left")
-        .join(prefixed(pcf, "pcf_", pcf_cols, {"player_id": "player_id", "game_date": "game_date"}),
-              on=["player_id", "game_date"], how="left")
-        .join(prefixed(psza, "psza_", psza_cols, {"player_id": "player_id", "analysis_date": "game_date"}),
-              on=["player_id", "game_date"], how="left")
-        .join(prefixed(tdza, "tdza_", tdza_cols, {"team_abbr": "opponent_team_abbr", "analysis_date": "game_date"}),
-              on=["opponent_team_abbr", "game_date"], how="left")
-    )
+    pdc_cols, pcf_cols, psza_cols, tdza_cols = (list(c[2:]) for c in (PDC_INPUT, PCF_INPUT, PSZA_INPUT, TDZA_INPUT))
+    def along_u(frame: pl.DataFrame, on: dict[str, str], suffix: str = "") -> list[pl.Series]:
+        """``frame``'s columns aligned row by row with ``u`` (a left join of ``u``'s keys only, left
+        order kept): each component is allocated once, and the working frame is one horizontal concat
+        of them instead of ten joins each copying the growing wide frame (peak memory)."""
+        right = frame.rename({src: dst for dst, src in on.items() if src != dst})
+        cols = [c for c in right.columns if c not in on]
+        out = u.select(list(on)).join(right, on=list(on), how="left", maintain_order="left")
+        if out.height != u.height:
+            raise ValueError(f"MLFS working frame: {out.height - u.height} duplicate key(s) on {list(on)}")
+        return [out.get_column(c).alias(c + suffix if c in u.columns else c) for c in cols]
+
+    def keyed(*cols: str) -> dict[str, str]:
+        return {c: c for c in cols}
+
+    parts = [
+        *along_u(h.drop("team_abbr", "player_lookup", strict=False), keyed("player_id", "season_year", "game_date")),
+        *along_u(r, keyed(*PLAYER_BY, "game_date")),
+        *along_u(o, keyed(*opp_by, "game_date")),
+        *along_u(r60, keyed(*PLAYER_BY, "game_date")),
+        *along_u(t, keyed("team_abbr", "season_year", "game_date"), suffix="_team"),
+        *along_u(prefixed(pdc, "pdc_", pdc_cols, {"player_id": "player_id", "cache_date": "game_date"}),
+                 keyed("player_id", "game_date")),
+        *along_u(prefixed(pcf, "pcf_", pcf_cols, {"player_id": "player_id", "game_date": "game_date"}),
+                 keyed("player_id", "game_date")),
+        *along_u(prefixed(psza, "psza_", psza_cols, {"player_id": "player_id", "analysis_date": "game_date"}),
+                 keyed("player_id", "game_date")),
+        *along_u(prefixed(tdza, "tdza_", tdza_cols, {"team_abbr": "opponent_team_abbr", "analysis_date": "game_date"}),
+                 keyed("opponent_team_abbr", "game_date")),
+    ]
     if "paint_attempts" in hist_games.columns:
-        w = w.join(seasons_with_shot_chart(player_games), on="season_year", how="left")
+        parts += along_u(seasons_with_shot_chart(player_games), keyed("season_year"))
+    w = u.hstack(parts)
     # UPCG's own team pace column would shadow the team-history one
     if "team_pace_last_10_team" in w.columns:
         w = w.drop("team_pace_last_10").rename({"team_pace_last_10_team": "team_pace_last_10"})

@@ -88,6 +88,14 @@ DEFERRED = ("referee_favorability_score", "look_ahead_pressure_score", "travel_i
 ZONE_FIELDS = {"paint": "paint", "mid_range": "mid_range", "perimeter": "three_pt"}
 
 
+# The columns PCF reads from the same-day tables (its declaration reads only these).
+PSZA_INPUT = ("player_id", "analysis_date", "primary_scoring_zone", "paint_rate_last_10", "mid_range_rate_last_10",
+              "three_pt_rate_last_10", "is_production_ready")
+TDZA_INPUT = ("team_abbr", "analysis_date", "paint_defense_vs_league_avg", "mid_range_defense_vs_league_avg",
+              "three_pt_defense_vs_league_avg", "weakest_zone", "is_production_ready")
+UPTGC_INPUT = ("team_abbr", "game_date", "is_production_ready")
+
+
 def _clamp(e: pl.Expr, bound: float) -> pl.Expr:
     return e.clip(-bound, bound)
 

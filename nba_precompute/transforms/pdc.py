@@ -31,7 +31,7 @@ poor >= 0.25, else unusable.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -68,6 +68,11 @@ TEAM_SUMS = ["pace", "pace_n", "offensive_rating", "offensive_rating_n", "win", 
 BLOWOUT_MARGIN = 15
 
 
+# The columns PDC reads from PSZA of D (its declaration reads only these).
+PSZA_INPUT = ("player_id", "analysis_date", "primary_scoring_zone", "paint_rate_last_10", "three_pt_rate_last_10",
+              "has_shot_chart")
+
+
 def played_games(player_games: pl.DataFrame) -> pl.DataFrame:
     """Played regular-season games (``minutes_played > 0``, SPEC §4) with the per-game columns the
     windows sum: ``points_sq``, ``minutes_sq``, ``ppm`` (points per minute), indicator columns and
@@ -87,19 +92,22 @@ def played_games(player_games: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def player_history(player_games: pl.DataFrame, keys: pl.DataFrame, windows: Sequence[int] = GAME_WINDOWS,
+def player_history(player_games: pl.DataFrame, keys: pl.DataFrame,
+                   windows: Sequence[int] | Mapping[int, Sequence[str]] = GAME_WINDOWS,
                    key_date: str = "analysis_date") -> pl.DataFrame:
     """As-of played-game state for each key row (``player_id``, ``season_year``, ``key_date``).
 
     Adds ``game_number`` (played games this season before D), ``cum_<c>`` (season sums),
     ``last_game_date``, ``last_team_abbr``, and for each n in ``windows`` ``games_last_{n}`` and
-    ``sum_<c>_last_{n}`` over the last n played games before D (columns ``PLAYER_SUMS``).
+    ``sum_<c>_last_{n}`` over the last n played games before D: of every column of ``PLAYER_SUMS``, or
+    of the columns ``windows[n]`` names when ``windows`` is a mapping (fewer columns, less memory).
     """
     numbered = number_games(played_games(player_games), PLAYER_BY, PLAYER_SUMS)
     numbered = numbered.with_columns(pl.col("team_abbr").alias("last_team_abbr"))
     st = state_before(keys, numbered, PLAYER_BY, PLAYER_SUMS, key_date=key_date, extra_cols=["last_team_abbr"])
-    for n in windows:
-        st = last_n_window(st, numbered, PLAYER_BY, PLAYER_SUMS, n)
+    per_window = windows if isinstance(windows, Mapping) else dict.fromkeys(windows, PLAYER_SUMS)
+    for n, cols in per_window.items():
+        st = last_n_window(st, numbered, PLAYER_BY, cols, n)
     return st
 
 
