@@ -49,7 +49,7 @@ def small_warehouse(tmp_path_factory) -> DuckDBWarehouse:
     plus a DATE_LEVEL row); PSZA written for 10-19 only (p1 written, p2 STALE_DATA)."""
     wh = DuckDBWarehouse(tmp_path_factory.mktemp("small") / "warehouse.duckdb")
     sched = frame(NBA_SCHEDULE, [
-        {"game_id": gid, "game_date": d, "season_year": 2022, "season_type": "regular_season",
+        {"game_id": gid, "game_date": d, "season_year": 2022, "season_type": "regular_season", "game_status": "played",
          "home_team_abbr": h, "away_team_abbr": a, "season_start_date": D0, "season_end_date": dt.date(2023, 4, 9)}
         for gid, d, h, a in (("0022200001", D0, "A", "B"), ("0022200002", D2, "A", "C"))])
     pgs = frame(PLAYER_GAME_SUMMARY, [
