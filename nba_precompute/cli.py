@@ -20,7 +20,7 @@ import polars as pl
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import game_calendar
+from nba_precompute.partitions import game_calendar, season_label
 from nba_precompute.schemas import (
     PARTITION_LOG,
     PLAYER_GAME_SUMMARY,
@@ -101,7 +101,8 @@ def _terminal(report: dict[str, object], start: dt.date, end: dt.date, path: str
     for r in weekly.filter(pl.col("expected") > 0).iter_rows(named=True):
         band = "no band" if r["band_upper"] is None else (
             f"{r['band_label']} -> {'within band' if r['within_band'] else 'ABOVE BAND'}")
-        lines.append(f"  {short.get(r['table'], r['table']):<28} week {r['season_week']:>2}: "
+        season = "" if r["season_year"] is None else f"{season_label(r['season_year'])} "
+        lines.append(f"  {short.get(r['table'], r['table']):<28} {season}week {r['season_week']:>2}: "
                      f"{r['incomplete_rate']:6.1%}  ({band})")
     lines += [
         "", "Summary:",

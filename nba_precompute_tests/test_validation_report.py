@@ -174,3 +174,4 @@ def test_terminal_output(december_warehouse, capsys):
     text = capsys.readouterr().out
     assert "true failure rate 0.00% (excludes INCOMPLETE_DATA and STALE_DATA)" in text
     assert "player_shot_zone_analysis" in text and "COMPLETE" in text
+    assert "2022-23 week  9:" in text  # weekly rates are per season (a multi-season report lists each)

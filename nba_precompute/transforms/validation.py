@@ -108,7 +108,8 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
             that does not exist is reported ``MISSING`` with ``table_exists = false``.
         partition_days: the partitions (game dates) to report; None = every day of [start, end].
 
-    Returns ``date``, ``table``, ``table_exists``, ``season_week``, ``has_games``, ``materialized``,
+    Returns ``date``, ``table``, ``table_exists``, ``season_year`` (from ``expected``; NULL when it has
+    none), ``season_week``, ``has_games``, ``materialized``,
     ``rows_written``, ``expected``, ``incomplete_data``, ``stale_data``, ``true_failures`` (entity rows),
     ``date_level_failures``, ``status``.
     """
@@ -134,6 +135,8 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
         (pl.col("is_failure") & ~is_date).sum().cast(pl.Int64).alias("true_failures"),
         (pl.col("is_failure") & is_date).sum().cast(pl.Int64).alias("date_level_failures"),
     )
+    if "season_year" not in grid.columns:
+        grid = grid.with_columns(pl.lit(None, pl.Int64).alias("season_year"))
     out = grid.join(log, on=["table", "analysis_date"], how="left").join(
         fail, on=["processor", "analysis_date"], how="left").with_columns(
         pl.col("materialized").fill_null(False) & pl.col("table_exists"),
@@ -150,23 +153,26 @@ def per_date_report(start: dt.date, end: dt.date, schedule: pl.DataFrame, expect
         .otherwise(pl.lit(PARTIAL))
     )
     return out.with_columns(status.alias("status")).select(
-        pl.col("analysis_date").alias("date"), "table", "table_exists", "season_week", "has_games",
+        pl.col("analysis_date").alias("date"), "table", "table_exists", "season_year", "season_week", "has_games",
         "materialized", "rows_written", "expected", "incomplete_data", "stale_data", "true_failures",
         "date_level_failures", "status",
     ).sort("date", "table")
 
 
 def weekly_incomplete(per_date: pl.DataFrame, tables: Sequence[ReportTable]) -> pl.DataFrame:
-    """Incomplete rate (0-1) per table and season week of the materialised dates, with the expected
-    band: ``table``, ``season_week``, ``dates``, ``expected``, ``incomplete_data``, ``incomplete_rate``,
-    ``band_upper``, ``band_label``, ``within_band`` (NULL when the table has no band)."""
+    """Incomplete rate (0-1) per table, season and season week of the materialised dates, with the
+    expected band: ``table``, ``season_year``, ``season_week``, ``dates``, ``expected``,
+    ``incomplete_data``, ``incomplete_rate``, ``band_upper``, ``band_label``, ``within_band`` (NULL when
+    the table has no band)."""
     band_map: Mapping[str, Sequence[Band]] = {t.qualified_name: t.bands for t in tables}
+    # one row per season and week: week n of two seasons are two rows (pooled, one season's rate would
+    # hide the other's against the band)
     agg = per_date.filter(pl.col("materialized") & pl.col("season_week").is_not_null()).group_by(
-        "table", "season_week").agg(
+        "table", "season_year", "season_week").agg(
         pl.len().cast(pl.Int64).alias("dates"), pl.col("expected").sum(), pl.col("incomplete_data").sum(),
     ).with_columns(
         incomplete_rate(pl.col("incomplete_data"), pl.col("expected")).alias("incomplete_rate"),
-    ).sort("table", "season_week")
+    ).sort("table", "season_year", "season_week")
     parts = []
     for name in agg.get_column("table").unique(maintain_order=True).to_list():  # one per table (<= 5)
         part = attach_band(agg.filter(pl.col("table") == name), band_map.get(name, ()))
