@@ -6,7 +6,7 @@ import dataclasses
 
 import polars as pl
 import pytest
-from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus as Status,
 )
@@ -149,3 +149,57 @@ def test_processing_error_withholds_the_row_and_blocks(december_warehouse, raw_d
     assert victim in ev.metadata["samples"].value[0]
     assert not [e for e in result.get_asset_materialization_events() if e.asset_key == downstream_of_psza.key]
     assert {evaluation(r).passed for r in check_records(instance, PSZA_KEY, UPSTREAM_COMPLETE)} == {True}
+
+
+HOLE = "2022-11-02"  # a history day of the December week, deleted from player_game_summary behind our back
+
+
+@pytest.fixture(scope="module")
+def hole_run(december_warehouse, raw_data_dir, tmp_path_factory):
+    """A copy of the December warehouse whose player_game_summary lost every row of HOLE (its partition
+    log row stays, as after a hand-written DELETE); then PCF alone and MLFS alone over 12-15..12-16, as
+    the adversary ran them."""
+    import duckdb
+
+    db = copy_warehouse(december_warehouse.path, tmp_path_factory.mktemp("hole"))
+    con = duckdb.connect(db)
+    played = con.execute("SELECT DISTINCT team_abbr FROM nba_analytics.player_game_summary "
+                         f"WHERE game_date = DATE '{HOLE}'").fetchall()
+    con.execute(f"DELETE FROM nba_analytics.player_game_summary WHERE game_date = DATE '{HOLE}'")
+    before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("nba_precompute.player_composite_factors", "nba_predictions.ml_feature_store_v2")}
+    con.close()
+    instance = DagsterInstance.ephemeral()
+    runs = [_run(db, raw_data_dir, instance, "2022-12-15", DEC_END, AssetSelection.assets(key))
+            for key in (["nba_precompute", "player_composite_factors"], ["nba_predictions", "ml_feature_store_v2"])]
+    return runs, instance, DuckDBWarehouse(db), {t for (t,) in played}, before
+
+
+def test_a_phase3_hole_is_a_missing_dependency_of_pcf_and_mlfs(hole_run):
+    runs, instance, wh, hole_teams, _ = hole_run
+    assert hole_teams and not any(r.success for r in runs)  # loud: both runs fail
+    for processor, key in (("player_composite_factors", ["nba_precompute", "player_composite_factors"]),
+                           ("ml_feature_store_v2", ["nba_predictions", "ml_feature_store_v2"])):
+        f = wh.query("SELECT * FROM nba_processing.precompute_failures WHERE processor = ? "
+                     "AND failure_category = 'MISSING_DEPENDENCY'", [processor])
+        date_level = f.filter(pl.col("entity_id") == "DATE_LEVEL")
+        assert sorted(date_level.get_column("analysis_date").cast(pl.String)) == ["2022-12-15", DEC_END]
+        reason = date_level.item(0, "reason")
+        # found in the data: the partition log still says the day is there
+        assert f"{HOLE}: 0 rows, the partition log says" in reason
+        assert f"dg launch --assets 'nba_analytics/player_game_summary' --partition {HOLE}" in reason
+        # the players of the teams that played on HOLE are withheld, each named with the reason
+        held = f.filter(pl.col("entity_type") == "player")
+        assert held.height > 0 and held.get_column("reason").str.contains("missing from nba_analytics.player_game_summary").all()
+        written = wh.query(f"SELECT DISTINCT team_abbr FROM {'.'.join(key)} WHERE "
+                           f"{'game_date'} BETWEEN DATE '2022-12-15' AND DATE '{DEC_END}'")
+        assert not set(written.get_column("team_abbr")) & hole_teams  # no row of an affected team
+        latest = latest_by_partition(instance, AssetKey(key), UPSTREAM_COMPLETE)
+        assert {latest[d].status for d in ("2022-12-15", DEC_END)} == {Status.FAILED}
+
+
+def test_rows_of_unaffected_teams_are_still_written(hole_run):
+    _, _, wh, hole_teams, before = hole_run
+    pcf = wh.query("SELECT team_abbr, count(*) AS n FROM nba_precompute.player_composite_factors "
+                   f"WHERE game_date BETWEEN DATE '2022-12-15' AND DATE '{DEC_END}' GROUP BY 1")
+    assert pcf.height > 0 and not set(pcf.get_column("team_abbr")) & hole_teams

@@ -142,3 +142,64 @@ def failure_rows(df: pl.DataFrame, *, processor: str, entity_type: str, entity_i
         pl.lit(category in TRUE_FAILURES).alias("is_failure"), reason.alias("reason"),
         pl.lit(games_required, pl.Int64).alias("games_required"), games_found.cast(pl.Int64).alias("games_found"),
     )
+
+
+def summarize_days(days: list) -> str:
+    """``3 day(s): 2022-10-20, 2022-10-21, 2022-10-23`` for a few days; the count, first and last for
+    more (a message stays one short line)."""
+    days = sorted(days)
+    if len(days) <= 3:
+        return f"{len(days)} day(s): " + ", ".join(str(d) for d in days)
+    return f"{len(days)} days, {days[0]} .. {days[-1]}"
+
+
+def partition_gaps(expected_days: list, log: pl.DataFrame, actual: pl.DataFrame) -> pl.DataFrame:
+    """Upstream partitions that cannot be trusted, from the partition log and the data itself.
+
+    Args:
+        expected_days: the upstream partitions (dates) the computation needs.
+        log: ``partition_date``, ``row_count`` of the upstream table (``nba_processing.partition_log``).
+        actual: ``partition_date``, ``rows``: rows the upstream table holds per day (counted in it).
+
+    Returns ``partition_date``, ``problem`` (``never materialised`` or ``N rows, the partition log says
+    M``: rows deleted or added behind the platform's back), one row per bad day.
+    """
+    days = pl.DataFrame({"partition_date": expected_days}, schema={"partition_date": pl.Date})
+    out = days.join(log.select("partition_date", "row_count"), on="partition_date", how="left").join(
+        actual.select("partition_date", "rows"), on="partition_date", how="left").with_columns(
+        pl.col("rows").fill_null(0))
+    return out.filter(pl.col("row_count").is_null() | (pl.col("row_count") != pl.col("rows"))).select(
+        "partition_date",
+        pl.when(pl.col("row_count").is_null()).then(pl.lit("never materialised"))
+        .otherwise(pl.format("{} rows, the partition log says {}", pl.col("rows"), pl.col("row_count")))
+        .alias("problem"),
+    ).sort("partition_date")
+
+
+def missing_team_games(schedule: pl.DataFrame, present: pl.DataFrame) -> pl.DataFrame:
+    """Team-games the schedule says were played that an upstream game-grained table lacks.
+
+    ``present``: distinct (``game_id``, ``team_abbr``) pairs of the upstream table. Returns
+    ``season_year``, ``team_abbr``, ``game_date``, ``game_id`` of every expected team-game (postponed
+    games excluded) with no row upstream.
+    """
+    return scheduled_team_games(schedule).join(
+        present.select("game_id", "team_abbr").unique(), on=["game_id", "team_abbr"], how="anti",
+    ).select("season_year", "team_abbr", "game_date", "game_id")
+
+
+def blocked_entities(rows: pl.DataFrame, date_col: str, seasons: pl.DataFrame, team_gaps: pl.DataFrame,
+                     window: str) -> pl.DataFrame:
+    """Rows (entities with ``team_abbr`` on ``date_col`` = D) whose team has an expected game missing
+    upstream inside the window of D: before D (``before``) or on or before D (``through``), same
+    season. ``seasons``: ``date_col`` -> ``season_year`` of each D. Returns the blocked rows' keys
+    (``date_col``, ``team_abbr``) with ``missing_games`` (count) and ``example`` (a game id and date)."""
+    gap = pl.col("__gap_date")
+    cond = gap < pl.col(date_col) if window == "before" else gap <= pl.col(date_col)
+    keys = rows.select(date_col, "team_abbr").unique().join(seasons, on=date_col, how="inner")
+    gaps = team_gaps.select("season_year", "team_abbr", pl.col("game_date").alias("__gap_date"), "game_id")
+    hit = keys.join(gaps, on=["season_year", "team_abbr"], how="inner").filter(cond)
+    return hit.group_by(date_col, "team_abbr").agg(
+        pl.len().alias("missing_games"),
+        pl.format("{} on {}", pl.col("game_id"), gap).sort().first().alias("example"),
+    )

@@ -14,6 +14,7 @@ The asset of a declaration, for a run over the partitions [start, end]:
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 from dagster import (
@@ -36,10 +37,26 @@ from nba_precompute.defs.common import (
 from nba_precompute.defs.phase4.tables import BEFORE, SAME_DAY, THROUGH, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.partitions import history_before_d, history_through_d
-from nba_precompute.schemas import NBA_SCHEDULE, PRECOMPUTE_FAILURES, empty_failures
-from nba_precompute.transforms.common import dates_frame, season_calendar, with_season
-from nba_precompute.transforms.coverage import CATEGORIES, missing_partition_failures
-from nba_precompute.transforms.quality import daily_check_results, range_rules, split_invalid_rows
+from nba_precompute.schemas import (
+    NBA_SCHEDULE,
+    PLAYER_GAME_SUMMARY,
+    PRECOMPUTE_FAILURES,
+    TEAM_DEFENSE_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    TableSpec,
+    empty_failures,
+)
+from nba_precompute.transforms.common import season_calendar, with_season
+from nba_precompute.transforms.coverage import (
+    CATEGORIES,
+    MISSING_DEPENDENCY,
+    blocked_entities,
+    failure_rows,
+    missing_team_games,
+    partition_gaps,
+    summarize_days,
+)
+from nba_precompute.transforms.quality import daily_check_results, entity_columns, range_rules, split_invalid_rows
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 
@@ -68,24 +85,128 @@ def read_inputs(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, histo
     return inputs
 
 
-def missing_upstream_partitions(wh: Warehouse, table: Phase4Table, partition_days: Sequence[dt.date],
-                                history_start: dt.date, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """DATE_LEVEL ``MISSING_DEPENDENCY`` rows for every upstream partition the range needs that was
-    never materialised (``nba_processing.partition_log``): the partitions (``partition_days``) in
-    [opening night, D) for ``before``, [opening night, D] for ``through``, D for ``same_day``."""
-    dates = dates_frame(start, end).filter(pl.col("analysis_date").is_in(list(partition_days)))
-    expected = set(partition_days)
-    frames = [empty_failures()]
+# game-grained Phase 3 tables: the column naming the team whose game a row belongs to
+GAME_TEAM_COLUMNS = {
+    PLAYER_GAME_SUMMARY.qualified_name: "team_abbr",
+    TEAM_OFFENSE_GAME_SUMMARY.qualified_name: "team_abbr",
+    TEAM_DEFENSE_GAME_SUMMARY.qualified_name: "defending_team_abbr",
+}
+
+
+@dataclass
+class UpstreamGaps:
+    """What the upstream of a range lacks (see :func:`upstream_gaps`)."""
+
+    date_level: pl.DataFrame  # DATE_LEVEL MISSING_DEPENDENCY failure rows, one per (D, upstream table)
+    same_day_bad: set  # days D whose same-day upstream partition is missing or altered: nothing of D is trusted
+    team_gaps: list  # (window, frame of missing team-games: season_year, team_abbr, game_date, game_id, table)
+
+
+def _window_days(window: str, history_start: dt.date, start: dt.date, end: dt.date,
+                 partitions: Sequence[dt.date], run_days: Sequence[dt.date]) -> list[dt.date]:
+    if window == SAME_DAY:
+        return list(run_days)
+    last = end - dt.timedelta(days=1) if window == BEFORE else end
+    return [d for d in partitions if history_start <= d <= last]
+
+
+def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, partitions: Sequence[dt.date],
+                  run_days: Sequence[dt.date], history_start: dt.date, start: dt.date, end: dt.date) -> UpstreamGaps:
+    """Check every declared upstream over its window, from the partition log AND the data itself.
+
+    * A partition the window needs (the upstream's partitions: game dates) that was never materialised,
+      or whose row count differs from the count the partition log recorded (rows deleted or added behind
+      the platform's back) -> a DATE_LEVEL ``MISSING_DEPENDENCY`` row for each D it affects, naming the
+      days and the command that materialises them.
+    * Game-grained Phase 3 tables (player / team game summaries): every team-game the schedule says was
+      played must have its rows -> the missing team-games, so that the entities of those teams can be
+      withheld (:func:`withhold_blocked`).
+    """
+    dates = pl.DataFrame({"analysis_date": list(run_days)}, schema={"analysis_date": pl.Date})
+    frames, same_day_bad, team_gaps = [empty_failures()], set(), []
     for u in table.upstream:
-        first = start if u.window == SAME_DAY else history_start
-        last = end - dt.timedelta(days=1) if u.window == BEFORE else end
-        if last < first:
+        days = _window_days(u.window, history_start, start, end, partitions, run_days)
+        if not days:
             continue
-        done = set(wh.partition_log(u.table, first, last).get_column("partition_date").to_list())
-        missing = [d for d in pl.date_range(first, last, "1d", eager=True).to_list()
-                   if d in expected and d not in done]
-        frames.append(missing_partition_failures(dates, missing, u.table.qualified_name, table.processor, u.window))
-    return pl.concat(frames)
+        first, last = min(days), max(days)
+        part = u.table.partition_column
+        actual = wh.read(u.table, first, last, columns=[part]).group_by(
+            pl.col(part).alias("partition_date")).agg(pl.len().cast(pl.Int64).alias("rows"))
+        gaps = partition_gaps(days, wh.partition_log(u.table, first, last), actual)
+        if gaps.height:
+            frames.append(date_level_gaps(dates, gaps, u.table, u.window, table.processor))
+            if u.window == SAME_DAY:
+                same_day_bad |= set(gaps.get_column("partition_date").to_list())
+        team_col = GAME_TEAM_COLUMNS.get(u.table.qualified_name)
+        if team_col and u.window != SAME_DAY:
+            present = wh.read(u.table, first, last, columns=["game_id", team_col]).rename({team_col: "team_abbr"})
+            expected = schedule.filter(pl.col("game_date").is_between(first, last))
+            missing = missing_team_games(expected, present)
+            if missing.height:
+                team_gaps.append((u.window, missing.with_columns(pl.lit(u.table.qualified_name).alias("table"))))
+    return UpstreamGaps(pl.concat(frames), same_day_bad, team_gaps)
+
+
+def date_level_gaps(dates: pl.DataFrame, gaps: pl.DataFrame, upstream: TableSpec, window: str,
+                    processor: str) -> pl.DataFrame:
+    """One DATE_LEVEL ``MISSING_DEPENDENCY`` row per D of ``dates`` that a gap day of ``upstream`` falls
+    in the window of, with a short reason: the days (summarised), what is wrong, the fix command."""
+    cond = {BEFORE: pl.col("partition_date") < pl.col("analysis_date"),
+            THROUGH: pl.col("partition_date") <= pl.col("analysis_date"),
+            SAME_DAY: pl.col("partition_date") == pl.col("analysis_date")}[window]
+    hit = dates.join(gaps, how="cross").filter(cond)
+    if hit.is_empty():
+        return empty_failures()
+    rows = []
+    key = "/".join(upstream.asset_key_path)
+    for (day,), grp in hit.group_by("analysis_date", maintain_order=True):  # one message per D
+        never = grp.filter(pl.col("problem") == "never materialised").get_column("partition_date").to_list()
+        altered = grp.filter(pl.col("problem") != "never materialised")
+        parts = []
+        if never:
+            parts.append(f"{upstream.qualified_name}: {summarize_days(never)} never materialised; materialise "
+                         f"first: dg launch --assets '{key}' --partition-range {min(never)}...{max(never)}")
+        if altered.height:
+            r = altered.row(0, named=True)
+            parts.append(f"{upstream.qualified_name}: {altered.height} day(s) changed since written, e.g. "
+                         f"{r['partition_date']}: {r['problem']}; rematerialise: dg launch --assets '{key}' "
+                         f"--partition {r['partition_date']}")
+        rows.append({"processor": processor, "analysis_date": day, "entity_type": "date", "entity_id": "DATE_LEVEL",
+                     "entity_name": f"{upstream.qualified_name} (partitions)", "failure_category": MISSING_DEPENDENCY,
+                     "is_failure": True, "reason": "; ".join(parts), "games_required": None, "games_found": None})
+    return pl.DataFrame(rows, schema=empty_failures().schema)
+
+
+def withhold_blocked(table: Phase4Table, rows: pl.DataFrame, schedule: pl.DataFrame,
+                     gaps: UpstreamGaps) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Withhold the rows that rest on missing upstream data: every row of a D whose same-day upstream
+    partition is missing or altered, and every row whose team has a played game missing from a
+    game-grained history upstream inside the window of D. Returns ``(kept_rows, failures)``, the
+    failures ``MISSING_DEPENDENCY`` entity rows saying which games are missing."""
+    part = table.spec.partition_column
+    if rows.is_empty() or (not gaps.same_day_bad and not gaps.team_gaps):
+        return rows, empty_failures()
+    seasons = with_season(rows.select(pl.col(part).alias("analysis_date")).unique(),
+                          season_calendar(schedule)).select(pl.col("analysis_date").alias(part), "season_year")
+    blocked = [rows.filter(pl.col(part).is_in(list(gaps.same_day_bad))).select(part, "team_abbr").unique()
+               .with_columns(pl.lit("a same-day upstream partition is missing or was changed").alias("why"))]
+    for window, missing in gaps.team_gaps:
+        hit = blocked_entities(rows, part, seasons, missing, window)
+        blocked.append(hit.select(part, "team_abbr", pl.format(
+            "{} game(s) of {} missing from {} before D (e.g. {})", pl.col("missing_games"), pl.col("team_abbr"),
+            pl.lit(missing.item(0, "table")), pl.col("example")).alias("why")))
+    why = pl.concat(blocked).group_by(part, "team_abbr").agg(pl.col("why").sort().str.join("; "))
+    out = rows.join(why, on=[part, "team_abbr"], how="left")
+    held = out.filter(pl.col("why").is_not_null())
+    if held.is_empty():
+        return rows, empty_failures()
+    etype, _, ident, name = entity_columns(table.spec)
+    failures = failure_rows(
+        held.with_columns(pl.col(part).alias("analysis_date")), processor=table.processor, entity_type=etype,
+        entity_id=ident, entity_name=name, category=MISSING_DEPENDENCY,
+        reason=pl.format("row withheld: {}", pl.col("why")), games_required=table.minimum_games,
+        games_found=pl.lit(None, pl.Int64))
+    return out.filter(pl.col("why").is_null()).drop("why"), failures
 
 
 def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame, schedule: pl.DataFrame,
@@ -124,6 +245,7 @@ def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
     """The daily-partitioned, single-run-backfill asset of ``table`` (see the module docstring)."""
     spec = table.spec
     rules = range_rules(spec, table.ranges)
+    partitions = [dt.date.fromisoformat(k) for k in partitions_def.get_partition_keys()]
 
     @asset(**table_asset_kwargs(spec, deps=upstream_deps(table), group=table.group, partitions_def=partitions_def,
                                 warehouse_kind=warehouse_kind))
@@ -138,12 +260,15 @@ def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
         if invalid.height:
             context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
                               "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
-        missing = missing_upstream_partitions(wh, table, days, history_start, start, end)
-        if missing.height:
+        gaps = upstream_gaps(wh, table, schedule, partitions, days, history_start, start, end)
+        rows, held = withhold_blocked(table, rows, schedule, gaps)
+        if gaps.date_level.height or held.height:
+            reasons = gaps.date_level.get_column("reason").unique().sort().head(2).to_list()
             context.log.error(
-                f"{table.processor}: upstream partitions missing for {missing.get_column('analysis_date').n_unique()}"
-                " date(s): " + " | ".join(missing.get_column("reason").unique().sort().head(3).to_list()))
-        failures = pl.concat([failures, missing, invalid]).sort(
+                f"{table.processor}: MISSING_DEPENDENCY on {gaps.date_level.get_column('analysis_date').n_unique()} "
+                f"date(s), {held.height} row(s) withheld" + (": " + " | ".join(reasons) if reasons else "")
+                + (f"; e.g. {held.item(0, 'reason')}" if held.height else ""))
+        failures = pl.concat([failures, gaps.date_level, held, invalid]).sort(
             "analysis_date", "failure_category", "entity_id", "entity_name")
         daily = daily_counts(table, rows, failures, schedule, days)
         below = int(daily.get_column("entities_below_minimum").sum())
