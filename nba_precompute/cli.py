@@ -428,6 +428,13 @@ def _validate(args: argparse.Namespace) -> int:
     return code
 
 
+DESCRIPTION = """\
+Validation report of the Phase 3 and Phase 4 partitions: per season and per (date, table), rows
+written, entities expected, INCOMPLETE_DATA, STALE_DATA, true failures (DATE_LEVEL included), Phase 3
+holes and shot-chart coverage, with the `dg launch` commands that rematerialise what is missing. Only
+partitions (the regular-season game dates of the raw data) are reported.
+"""
+
 EPILOG = f"""\
 exit status: {EXIT_OK} clean; {EXIT_PROBLEMS} problems found (missing table or partition, Phase 3 hole,
 unaccounted entities, true failure); {EXIT_USAGE} usage or configuration error; {EXIT_WAREHOUSE} the
@@ -442,9 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser(
         "validate", help="validation report of the Phase 3 and Phase 4 partitions",
-        description="Per season, per (date, table): rows written, entities expected, INCOMPLETE_DATA, "
-        "STALE_DATA, true failures, Phase 3 holes and shot-chart coverage. Only partitions (regular-season "
-        "game dates of the raw data) are reported.", epilog=EPILOG,
+        description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     v.add_argument("start", type=_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
     v.add_argument("end", type=_date, nargs="?", help="last date of the range (default: START alone)")
