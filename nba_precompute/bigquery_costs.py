@@ -93,6 +93,12 @@ class RecordingWarehouse:
                                  "rows": w.rows.height, "bytes": logical_bytes(w.rows)})
         return self.inner.replace_partitions(writes, start, end, run_id)
 
+    def row_counts(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
+        return self.inner.row_counts(table, start, end)
+
+    def check_readable(self) -> None:
+        self.inner.check_readable()
+
     def query(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
         return self.inner.query(sql, params)
 

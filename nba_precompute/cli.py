@@ -1,9 +1,33 @@
 """The ``nba-precompute`` console command.
 
-``nba-precompute validate START [END] [--format terminal|json] [--duckdb-path PATH]``: the validation
-report over the warehouse (see :mod:`nba_precompute.transforms.validation`). Exit status 0 when the
-report has no true failure and no MISSING (date, table) among the tables present, 1 otherwise, 2 on a
-usage error (argparse).
+``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
+[--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
+come from :mod:`nba_precompute.transforms.validation`; this module reads and prints).
+
+* Dates: no date and ``--all-seasons`` report every partition (every regular-season game date of the
+  raw data, ``nba_precompute.partitions.game_calendar``); ``--season 2023-24`` one season; ``START``
+  one partition (a date that is not a partition is refused with the nearest partitions named);
+  ``START END`` the partitions in [START, END].
+* Warehouse: the one the assets use (``NBA_PRECOMPUTE_WAREHOUSE``, ``NBA_PRECOMPUTE_DUCKDB_PATH``,
+  ``NBA_PRECOMPUTE_BQ_*``: ``nba_precompute.defs.resources.warehouse_from_env``), or the DuckDB file
+  ``--duckdb-path``. It is only read, through the ``Warehouse`` interface (``read``, ``exists``,
+  ``partition_log``, ``row_counts``, ``check_readable``), so DuckDB (opened read-only) and BigQuery
+  alike.
+* Output: a per-season summary, shot-chart coverage, the problem rows (grouped into runs of
+  consecutive partitions) with the ``dg launch`` commands that rematerialise them, incomplete-rate
+  weeks above their band, and the totals; ``--details`` adds every (date, table) row; ``--format
+  json`` prints everything as one JSON document.
+
+Exit status:
+
+* 0 - clean: every Phase 3 and Phase 4 partition of the range materialised and whole, no true failure;
+* 1 - problems found: a table or partition missing, a Phase 3 hole, expected entities unaccounted for,
+  or a true failure (entity-level or DATE_LEVEL);
+* 2 - usage or configuration error: bad arguments, a date that is not a partition, a season not in
+  the raw data, an unreadable raw data directory (``NBA_RAW_DATA_DIR``), invalid warehouse settings;
+* 3 - the warehouse cannot be read: the DuckDB file is locked by a running run (another process holds
+  its write lock), does not exist or is not a DuckDB file; BigQuery unreachable, datasets missing,
+  permission denied. Nothing was validated: retry later or fix the connection.
 """
 
 from __future__ import annotations
@@ -11,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,23 +45,125 @@ import polars as pl
 from nba_precompute import config
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import game_calendar, season_label
+from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
+from nba_precompute.partitions import GameCalendar, game_calendar, parse_season, season_label
+from nba_precompute.raw.readers import RawDataError
+from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
 from nba_precompute.schemas import (
-    PARTITION_LOG,
+    PHASE3_TABLES,
     PLAYER_GAME_SUMMARY,
     PRECOMPUTE_FAILURES,
-    UPCOMING_PLAYER_GAME_CONTEXT,
+    TableSpec,
 )
-from nba_precompute.transforms.common import dates_frame
 from nba_precompute.transforms.validation import (
+    PHASE3,
+    Phase3ReportTable,
     ReportTable,
     expected_entities,
-    per_date_report,
+    fix_commands,
+    partitions_frame,
+    phase3_report,
+    phase4_report,
+    problem_groups,
+    season_summary,
+    shot_chart_coverage,
     summary,
     weekly_incomplete,
 )
-from nba_precompute.warehouse.base import Warehouse
-from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+from nba_precompute.warehouse.base import Warehouse, WarehouseError, WarehouseLockedError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE = 0, 1, 2, 3
+PHASE3_SELECTION = "group:phase3_analytics"
+MAX_PROBLEM_LINES = 20  # grouped problem lines printed without --details
+
+
+class UsageError(Exception):
+    """A bad argument or configuration (exit 2); the message is one line for the user."""
+
+
+# --------------------------------------------------------------------------- reading the warehouse
+
+
+def report_tables(tables: Sequence[Phase4Table] = PHASE4_TABLES) -> list[ReportTable]:
+    """The validation report's view of the Phase 4 declarations."""
+    return [ReportTable(t.spec.qualified_name, t.processor, t.universe, t.bands, t.abbreviation) for t in tables]
+
+
+def phase3_report_tables(tables: Sequence[TableSpec] = PHASE3_TABLES) -> list[Phase3ReportTable]:
+    """The Phase 3 tables with the column holding a row's team (``None`` for ``nba_schedule``)."""
+    def team_column(spec: TableSpec) -> str | None:
+        return next((c for c in ("team_abbr", "defending_team_abbr") if c in spec.column_names), None)
+
+    return [Phase3ReportTable(t.qualified_name, team_column(t)) for t in tables]
+
+
+def _logs(warehouse: Warehouse, specs: Sequence[TableSpec], start: dt.date, end: dt.date,
+          ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(partition log, counted rows) of ``specs`` over [start, end], each with a ``table_name`` column."""
+    logs, counts = [], []
+    for spec in specs:  # one query per table (11 tables)
+        name = pl.lit(spec.qualified_name).alias("table_name")
+        logs.append(warehouse.partition_log(spec, start, end).select(name, "partition_date", "row_count"))
+        counts.append(warehouse.row_counts(spec, start, end).select(name, "partition_date", "row_count"))
+    return pl.concat(logs), pl.concat(counts)
+
+
+def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.DataFrame,
+                 chart_seasons: Sequence[int] = (), last_published: int = LAST_PUBLISHED_SHOT_CHART_SEASON,
+                 tables: Sequence[Phase4Table] = PHASE4_TABLES,
+                 phase3_tables: Sequence[TableSpec] = PHASE3_TABLES) -> dict[str, object]:
+    """Read the warehouse through the :class:`~nba_precompute.warehouse.base.Warehouse` interface and
+    compute the report over the partitions ``days``.
+
+    Args:
+        days: the partitions to report (game dates; see :func:`select_partitions`), non-empty.
+        seasons: ``season_year``, ``season_start_date`` of every season (``GameCalendar.seasons``).
+        chart_seasons: seasons whose shot-chart file is in the raw data; ``last_published`` the last
+            season the shot-chart source published.
+
+    Returns a dict of frames (``partitions``, ``phase4``, ``phase3``, ``weekly``, ``coverage``,
+    ``seasons``, ``problems``, ``fixes``) and the ``summary`` dict. Raises :class:`WarehouseError`
+    (:class:`WarehouseLockedError`) when the warehouse cannot be read.
+    """
+    if not days:
+        raise ValueError("build_report: no partition to report")
+    start, end = min(days), max(days)
+    report4, report3 = report_tables(tables), phase3_report_tables(phase3_tables)
+    parts = partitions_frame(days, seasons)
+    schedule, history_start = read_season_schedule(warehouse, start, end)
+    player_games = warehouse.read(PLAYER_GAME_SUMMARY, history_start, end, columns=[
+        "game_id", "game_date", "season_year", "player_id", "team_abbr", "minutes_played", "paint_attempts"])
+    in_range = player_games.filter(pl.col("game_date").is_in(parts.get_column("date").implode()))
+    team_rows = [in_range.select(pl.lit(PLAYER_GAME_SUMMARY.qualified_name).alias("table"), "game_id", "team_abbr")]
+    for spec, t in zip(phase3_tables, report3):
+        if t.team_column is None or spec == PLAYER_GAME_SUMMARY:
+            continue
+        rows = warehouse.read(spec, start, end, columns=["game_id", t.team_column])
+        team_rows.append(rows.select(pl.lit(spec.qualified_name).alias("table"), "game_id",
+                                     pl.col(t.team_column).alias("team_abbr")))
+    specs = [*phase3_tables, *(t.spec for t in tables)]
+    existing = {s.qualified_name for s in specs if warehouse.exists(s)}
+    log, counts = _logs(warehouse, specs, start, end)
+    failures = warehouse.read(PRECOMPUTE_FAILURES, start, end, columns=[
+        "processor", "analysis_date", "entity_id", "entity_name", "failure_category", "is_failure"])
+
+    expected = expected_entities(parts, schedule, player_games)
+    phase4 = phase4_report(parts, schedule, expected, log, counts, failures, report4, existing)
+    phase3 = phase3_report(parts, schedule, pl.concat(team_rows).unique(), log, counts, report3, existing)
+    coverage = shot_chart_coverage(in_range, parts.get_column("season_year").drop_nulls().unique().to_list(),
+                                   chart_seasons, last_published)
+    labels = {t.qualified_name: t.short for t in report4}
+    problems = problem_groups(phase4, phase3, labels, order=[t.qualified_name for t in (*report3, *report4)])
+    keys = {t.spec.qualified_name: "/".join(t.spec.asset_key_path) for t in tables}
+    return {
+        "start": start, "end": end, "partitions": parts, "phase4": phase4, "phase3": phase3,
+        "weekly": weekly_incomplete(phase4, report4), "coverage": coverage,
+        "seasons": season_summary(phase4, phase3, coverage), "summary": summary(phase4, phase3),
+        "problems": problems, "fixes": fix_commands(problems, keys, PHASE3_SELECTION),
+    }
+
+
+# --------------------------------------------------------------------------- arguments
 
 
 def _date(text: str) -> dt.date:
@@ -46,116 +173,296 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
-def report_tables(tables: Sequence[Phase4Table] = PHASE4_TABLES) -> list[ReportTable]:
-    """The validation report's view of the Phase 4 declarations."""
-    return [ReportTable(t.spec.qualified_name, t.processor, t.universe, t.bands) for t in tables]
+def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.date | None,
+                      season: str | None) -> list[dt.date]:
+    """The partitions to report: every one (no date, no season), a season's, one date's or those in
+    [start, end].
+
+    Raises:
+        UsageError: dates together with ``season``, END before START, a single date that is not a
+            partition (naming the nearest ones), a range or season without partitions, an unknown season.
+    """
+    if season is not None:
+        if start is not None:
+            raise UsageError("give either dates or --season, not both")
+        try:
+            first, last = calendar.season_range(parse_season(season))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        days = [d for d in calendar.game_dates if first <= d <= last]
+        if not days:
+            raise UsageError(f"season {season} has no partition yet: its first games are not in the raw box scores")
+        return days
+    if start is None:
+        return list(calendar.game_dates)
+    if end is None:
+        why = calendar.explain(start)
+        if why is not None:
+            raise UsageError(why)
+        return [start]
+    if end < start:
+        raise UsageError(f"END {end} is before START {start}")
+    days = [d for d in calendar.game_dates if start <= d <= end]
+    if not days:
+        raise UsageError(f"{start}..{end} holds no partition: {calendar.explain(start)}")
+    return days
 
 
-def build_report(warehouse: Warehouse, start: dt.date, end: dt.date,
-                 tables: Sequence[Phase4Table] = PHASE4_TABLES,
-                 partition_days: Sequence[dt.date] | None = None) -> dict[str, object]:
-    """Read the warehouse (through the :class:`~nba_precompute.warehouse.base.Warehouse` interface, so
-    DuckDB and BigQuery alike) and compute the report for [start, end]: ``per_date`` and ``weekly``
-    frames and the ``summary`` dict."""
-    report = report_tables(tables)
-    schedule, history_start = read_season_schedule(warehouse, start, end)
-    player_games = warehouse.read(PLAYER_GAME_SUMMARY, history_start, end,
-                                  columns=["player_id", "game_date", "season_year", "minutes_played"])
-    upcoming = warehouse.read(UPCOMING_PLAYER_GAME_CONTEXT, start, end, columns=["game_date", "player_id"])
-    expected = expected_entities(dates_frame(start, end), schedule, player_games, upcoming)
-    existing = {t.spec.qualified_name for t in tables if warehouse.exists(t.spec)}
-    names = [t.qualified_name for t in report]
-    log = warehouse.read(PARTITION_LOG, start, end, columns=["table_name", "partition_date", "row_count"]).filter(
-        pl.col("table_name").is_in(names))
-    failures = warehouse.read(PRECOMPUTE_FAILURES, start, end)
-    per_date = per_date_report(start, end, schedule, expected, log, failures, report, existing=existing,
-                               partition_days=partition_days)
-    return {"per_date": per_date, "weekly": weekly_incomplete(per_date, report), "summary": summary(per_date)}
+def _warehouse_help() -> str:
+    path = Path(config.duckdb_path()).resolve()
+    source = ("NBA_PRECOMPUTE_DUCKDB_PATH" if os.environ.get("NBA_PRECOMPUTE_DUCKDB_PATH")
+              else f"the default {config.DEFAULT_DUCKDB_PATH} under the working directory")
+    text = f"DuckDB warehouse file to read, read-only (default: the assets' warehouse, {path}, from {source})"
+    if os.environ.get("NBA_PRECOMPUTE_WAREHOUSE", "").strip().lower() == "bigquery":
+        text = ("DuckDB warehouse file to read instead of BigQuery (default: BigQuery, as "
+                "NBA_PRECOMPUTE_WAREHOUSE=bigquery and the NBA_PRECOMPUTE_BQ_* settings)")
+    return text.replace("%", "%%")
 
 
-def _json(report: dict[str, object], start: dt.date, end: dt.date, path: str) -> str:
-    per_date: pl.DataFrame = report["per_date"]  # type: ignore[assignment]
-    weekly: pl.DataFrame = report["weekly"]  # type: ignore[assignment]
-    return json.dumps({
-        "start": start.isoformat(), "end": end.isoformat(), "warehouse": path,
-        "summary": report["summary"],
-        "weekly_incomplete": weekly.to_dicts(),
-        "dates": per_date.with_columns(pl.col("date").cast(pl.String)).to_dicts(),
-    }, indent=2, default=str)
+def _open_warehouse(duckdb_path: str | None) -> tuple[Warehouse, str]:
+    """The warehouse to read and a one-line description of it. Raises :class:`UsageError` on invalid
+    settings."""
+    try:
+        resource = (WarehouseResource(kind="duckdb", duckdb_path=duckdb_path) if duckdb_path is not None
+                    else warehouse_from_env())
+        warehouse = resource.get()
+    except (ValueError, WarehouseError) as exc:
+        raise UsageError(f"warehouse settings: {exc}") from None
+    if resource.kind == "duckdb":
+        return warehouse, f"DuckDB file {Path(resource.duckdb_path).resolve()} (read-only)"
+    where = f"BigQuery project {resource.bq_project}, location {resource.bq_location}"
+    if resource.bq_dataset_prefix:
+        where += f", datasets prefixed {resource.bq_dataset_prefix!r}"
+    return warehouse, where
 
 
-def _terminal(report: dict[str, object], start: dt.date, end: dt.date, path: str) -> str:
-    per_date: pl.DataFrame = report["per_date"]  # type: ignore[assignment]
-    weekly: pl.DataFrame = report["weekly"]  # type: ignore[assignment]
-    s: dict = report["summary"]  # type: ignore[assignment]
-    short = {t.spec.qualified_name: t.processor for t in PHASE4_TABLES}
-    lines = [f"Phase 4 validation report {start}..{end}  ({path})", ""]
-    head = f"{'date':<10}  {'table':<28} {'rows':>6} {'expected':>8} {'incompl':>7} {'stale':>5} {'failures':>8}  status"
-    lines += [head, "-" * len(head)]
-    for r in per_date.filter(pl.col("table_exists")).iter_rows(named=True):  # formatting only
-        fails = r["true_failures"] + r["date_level_failures"]
-        note = ""
-        lines.append(f"{r['date']!s:<10}  {short[r['table']]:<28} {r['rows_written']:>6} {r['expected']:>8} "
-                     f"{r['incomplete_data']:>7} {r['stale_data']:>5} {fails:>8}  {r['status']}{note}")
-    lines += ["", "Incomplete rate per season week (INCOMPLETE_DATA is expected, not a failure):"]
-    for r in weekly.filter(pl.col("expected") > 0).iter_rows(named=True):
+# --------------------------------------------------------------------------- output
+
+
+def _season(year: object) -> str:
+    return "?" if year is None else season_label(int(year))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none"
+
+
+def _span(start: dt.date, end: dt.date) -> str:
+    return f"{start}" if start == end else f"{start}..{end}"
+
+
+def _zones(r: dict) -> str:
+    if r.get("coverage") is None:
+        return "-"
+    if r["source"] == "none published" and not r["with_zone_split"]:
+        return "none*"
+    return f"{r['coverage']:.0%}"
+
+
+def _season_lines(seasons: pl.DataFrame) -> list[str]:
+    head = (f"{'season':<8} {'dates':>5} {'rows':>10} {'expected':>10} {'INCOMPL.':>9} {'STALE':>6} "
+            f"{'failed':>7} {'fail rate':>9} {'unacc.':>8} {'zones':>6}  Phase 4 / Phase 3 (date, table) statuses")
+    lines = [head, "-" * len(head)]
+    for r in seasons.iter_rows(named=True):  # one line per season (<= 6): formatting only
+        p4 = _counts({s: r[s] for s in ("COMPLETE", "FAILED", "MISSING", "NO_GAMES") if r[s]})
+        p3 = _counts({s: r[f"phase3_{s}"] for s in ("COMPLETE", "PHASE3_HOLE", "MISSING") if r[f"phase3_{s}"]})
+        lines.append(f"{_season(r['season_year']):<8} {r['partitions']:>5} {r['rows_written']:>10,} "
+                     f"{r['expected']:>10,} {r['incomplete_data']:>9,} {r['stale_data']:>6,} "
+                     f"{r['failed_entities']:>7,} {r['true_failure_rate']:>9.2%} {r['unaccounted']:>8,} "
+                     f"{_zones(r):>6}  {p4} / {p3}")
+    return lines
+
+
+def _problem_lines(problems: pl.DataFrame, limit: int | None) -> list[str]:
+    total = int(problems.get_column("pairs").sum()) if problems.height else 0
+    n_phase3 = len(PHASE3_TABLES)
+    shown = problems if limit is None else problems.head(limit)
+    lines = [f"Problems: {total:,} (date, table) pairs in {problems.height:,} runs"
+             + ("" if limit is None or problems.height <= limit else
+                f" (first {limit} shown; every row: --details or --format json)") + ":"]
+    for r in shown.iter_rows(named=True):  # at most `limit` lines: formatting only
+        phase = "Phase 3" if r["phase"] == PHASE3 else "Phase 4"
+        n = r["partitions"]
+        detail = "" if not r["detail"] else f" {r['detail']}" if r["detail"].startswith("(") else f" — {r['detail']}"
+        tables = (f"all {n_phase3} Phase 3 tables" if r["phase"] == PHASE3 and len(r["labels"]) == n_phase3
+                  else ", ".join(r["labels"]))
+        lines.append(f"  {_span(r['start'], r['end']):<22} {n:>4} date{'s' if n > 1 else ' '}  {phase}  "
+                     f"{r['status']:<11} {tables}: {r['problem_kind']}{detail}")
+    return lines
+
+
+def _weekly_lines(weekly: pl.DataFrame, labels: dict[str, str], details: bool) -> list[str]:
+    banded = weekly.filter(pl.col("within_band").is_not_null() & (pl.col("expected") > 0))
+    above = banded.filter(~pl.col("within_band"))
+    lines = [f"Incomplete rate per season week (INCOMPLETE_DATA is expected, not a failure): "
+             f"{banded.height - above.height} of {banded.height} (table, week) within their band"
+             + (", above band:" if above.height else "")]
+    rows = weekly.filter(pl.col("expected") > 0) if details else above
+    for r in (rows if details else rows.head(10)).iter_rows(named=True):  # formatting only
         band = "no band" if r["band_upper"] is None else (
             f"{r['band_label']} -> {'within band' if r['within_band'] else 'ABOVE BAND'}")
-        season = "" if r["season_year"] is None else f"{season_label(r['season_year'])} "
-        lines.append(f"  {short.get(r['table'], r['table']):<28} {season}week {r['season_week']:>2}: "
-                     f"{r['incomplete_rate']:6.1%}  ({band})")
+        lines.append(f"  {labels.get(r['table'], r['table']):<5} {_season(r['season_year'])} week "
+                     f"{r['season_week']:>2}: {r['incomplete_rate']:6.1%} of {r['expected']:,}  ({band})")
+    if not details and above.height > 10:
+        lines.append(f"  ... {above.height - 10} more (--details)")
+    return lines
+
+
+def _detail_lines(phase4: pl.DataFrame, phase3: pl.DataFrame, labels: dict[str, str]) -> list[str]:
+    head = (f"{'date':<10}  {'table':<6} {'rows':>6} {'expected':>8} {'incompl':>7} {'stale':>5} "
+            f"{'failed':>6}  status")
+    lines = ["Phase 4, every (date, table):", head, "-" * len(head)]
+    order = {name: str(i) for i, name in enumerate(labels)}  # declaration order: TDZA, PSZA, PCF, PDC, MLFS
+    phase4 = phase4.sort("date", pl.col("table").replace(order))
+    for r in phase4.iter_rows(named=True):  # --details: one line per row, formatting only
+        note = f"  {r['problem']}" if r["problem"] else ""
+        lines.append(f"{r['date']!s:<10}  {labels.get(r['table'], r['table']):<6} {r['rows_written']:>6} "
+                     f"{r['expected']:>8} {r['incomplete_data']:>7} {r['stale_data']:>5} "
+                     f"{r['failed_entities']:>6}  {r['status']}{note}")
+    head = f"{'date':<10}  {'table':<28} {'rows':>6} {'games':>5}  status"
+    lines += ["", "Phase 3, every (date, table):", head, "-" * len(head)]
+    for r in phase3.iter_rows(named=True):
+        note = f"  {r['problem']}" if r["problem"] else ""
+        lines.append(f"{r['date']!s:<10}  {r['table'].split('.')[-1]:<28} {r['rows_written']:>6} "
+                     f"{r['games']:>5}  {r['status']}{note}")
+    return lines
+
+
+def render_terminal(report: dict[str, object], warehouse: str, details: bool = False) -> str:
+    """The terminal report: header, per-season table, shot-chart coverage, problem runs (all of them
+    with ``details``, else the first :data:`MAX_PROBLEM_LINES`), fix commands, incomplete-rate weeks
+    above their band, totals and the verdict; ``details`` adds every (date, table) row."""
+    s: dict = report["summary"]  # type: ignore[assignment]
+    seasons: pl.DataFrame = report["seasons"]  # type: ignore[assignment]
+    problems: pl.DataFrame = report["problems"]  # type: ignore[assignment]
+    fixes: pl.DataFrame = report["fixes"]  # type: ignore[assignment]
+    coverage: pl.DataFrame = report["coverage"]  # type: ignore[assignment]
+    labels = {t.spec.qualified_name: t.abbreviation for t in PHASE4_TABLES}
+    lines = [f"Validation report {report['start']}..{report['end']}: {s['dates']:,} partitions (game dates) "
+             f"in {seasons.height} season(s)", f"warehouse: {warehouse}", "",
+             "Per season (Phase 4 entities; fail rate = failed / expected entities, a fraction):"]
+    lines += _season_lines(seasons)
+    lines += ["", "Shot-chart coverage (zones: played player-games with a zone split in player_game_summary):"]
+    lines += [f"  {_season(r['season_year'])}: {r['note']}" for r in coverage.iter_rows(named=True)]
+    lines.append("")
+    if problems.height:
+        lines += _problem_lines(problems, None if details else MAX_PROBLEM_LINES)
+        lines += ["", "To fix, run from the project directory, in this order (then validate again):"]
+        lines += [f"  {c}" for c in fixes.get_column("command")]
+    else:
+        lines.append("Problems: none (every partition materialised and whole, no true failure)")
+    lines.append("")
+    lines += _weekly_lines(report["weekly"], labels, details)  # type: ignore[arg-type]
     lines += [
         "", "Summary:",
-        f"  rows written {s['rows_written']}, entities expected {s['expected']}",
-        (f"  true failures {s['true_failures']} entity rows + {s['date_level_failures']} DATE_LEVEL "
-         f"-> true failure rate {s['true_failure_rate']:.2%} (excludes INCOMPLETE_DATA and STALE_DATA)"),
-        f"  INCOMPLETE_DATA {s['incomplete_data']} -> incomplete rate {s['incomplete_rate']:.2%} (expected, not a failure)",
-        f"  STALE_DATA {s['stale_data']} -> stale rate {s['stale_rate']:.2%}",
+        f"  Phase 4: {s['rows_written']:,} rows written, {s['expected']:,} entities expected, "
+        f"{s['unaccounted']:,} unaccounted for ({s['unaccounted_rate']:.2%})",
+        f"  true failures: {s['true_failures']:,} entity rows + {s['date_level_failures']:,} DATE_LEVEL rows on "
+        f"{s['date_level_pairs']:,} (date, table) -> {s['failed_entities']:,} failed entities -> true failure rate "
+        f"{s['true_failure_rate']:.2%} (excludes INCOMPLETE_DATA and STALE_DATA)",
+        f"  INCOMPLETE_DATA {s['incomplete_data']:,} -> incomplete rate {s['incomplete_rate']:.2%} (expected, "
+        f"not a failure); STALE_DATA {s['stale_data']:,} -> stale rate {s['stale_rate']:.2%}",
         f"  (the legacy pipeline would have reported a failure rate of {s['legacy_failure_rate']:.2%})",
-        "  status: " + ", ".join(f"{k} {v}" for k, v in sorted(s["status_counts"].items())),
+        f"  status, Phase 4 (date, table): {_counts(s['status_counts'])}; "
+        f"Phase 3 (date, table): {_counts(s['phase3_status_counts'])}",
     ]
+    if s["phase3_problem_pairs"]:
+        lines.append("  Phase 3 is incomplete: Phase 4's expected entities are counted from what Phase 3 holds, "
+                     "so they are lower bounds until Phase 3 is fixed")
     if s["tables_missing_from_warehouse"]:
-        lines.append("  tables not in the warehouse yet (not listed above): "
-                     + ", ".join(s["tables_missing_from_warehouse"]))
+        lines.append("  tables not in the warehouse: " + ", ".join(s["tables_missing_from_warehouse"]))
+    if s["ok"]:
+        lines.append(f"Result: OK (exit {EXIT_OK})")
+    else:
+        lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): {s['phase4_problem_pairs']:,} Phase 4 and "
+                     f"{s['phase3_problem_pairs']:,} Phase 3 (date, table) pairs MISSING / FAILED / PHASE3_HOLE")
+    if details:
+        lines += [""] + _detail_lines(report["phase4"], report["phase3"], labels)  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
+def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> str:
+    """Everything as one JSON document: ``summary``, ``seasons``, ``shot_chart_coverage``,
+    ``problems``, ``fix_commands``, ``weekly_incomplete``, ``dates`` (every Phase 4 (date, table) row)
+    and ``phase3_dates`` (every Phase 3 row); rates are fractions (0-1)."""
+    def rows(key: str) -> list[dict]:
+        return report[key].to_dicts()  # type: ignore[union-attr]
+
+    return json.dumps({
+        "start": report["start"], "end": report["end"], "warehouse": warehouse, "exit_code": exit_code,
+        "summary": report["summary"], "seasons": rows("seasons"), "shot_chart_coverage": rows("coverage"),
+        "problems": rows("problems"), "fix_commands": rows("fixes"), "weekly_incomplete": rows("weekly"),
+        "dates": rows("phase4"), "phase3_dates": rows("phase3"),
+    }, indent=2, default=str)
+
+
+# --------------------------------------------------------------------------- the command
+
+
 def _validate(args: argparse.Namespace) -> int:
-    start, end = args.start, args.end or args.start
-    if end < start:
-        print(f"error: END {end} is before START {start}", file=sys.stderr)
-        return 2
-    calendar = game_calendar()
-    if not any(start <= d <= end for d in calendar.game_dates):
-        print(f"error: {start}..{end} holds no partition: "
-              f"{calendar.explain(start) or calendar.explain(end)}", file=sys.stderr)
-        return 2
-    wh = DuckDBWarehouse(args.duckdb_path)
-    if not Path(wh.path).exists():
-        print(f"error: DuckDB warehouse {wh.path} does not exist (set --duckdb-path or "
-              "NBA_PRECOMPUTE_DUCKDB_PATH, or materialise the assets first)", file=sys.stderr)
-        return 2
-    report = build_report(wh, start, end, partition_days=[d for d in calendar.game_dates if start <= d <= end])
-    render = _json if args.format == "json" else _terminal
-    print(render(report, start, end, wh.path))
-    per_date: pl.DataFrame = report["per_date"]  # type: ignore[assignment]
-    bad = per_date.filter(pl.col("table_exists") & (
-        (pl.col("status") == "MISSING") | (pl.col("true_failures") + pl.col("date_level_failures") > 0)))
-    return 1 if bad.height else 0
+    try:
+        calendar = game_calendar()
+        days = select_partitions(calendar, args.start, args.end, args.season)
+        warehouse, where = _open_warehouse(args.duckdb_path)
+    except (UsageError, RawDataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        warehouse.check_readable()
+        report = build_report(warehouse, days, calendar.seasons, shot_chart_seasons(config.raw_data_dir()))
+    except WarehouseLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WAREHOUSE
+    except WarehouseError as exc:
+        message = (f"{exc} (--duckdb-path PATH or NBA_PRECOMPUTE_DUCKDB_PATH selects another file)"
+                   if where.startswith("DuckDB") else f"cannot read the warehouse ({where}): {exc}")
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_WAREHOUSE
+    code = EXIT_OK if report["summary"]["ok"] else EXIT_PROBLEMS  # type: ignore[index]
+    text = render_json(report, where, code) if args.format == "json" else render_terminal(report, where, args.details)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `| head`: the reader left, the verdict is the exit status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
+
+
+DESCRIPTION = """\
+Validation report of the Phase 3 and Phase 4 partitions: per season and per (date, table), rows
+written, entities expected, INCOMPLETE_DATA, STALE_DATA, true failures (DATE_LEVEL included), Phase 3
+holes and shot-chart coverage, with the `dg launch` commands that rematerialise what is missing. Only
+partitions (the regular-season game dates of the raw data) are reported.
+"""
+
+EPILOG = f"""\
+exit status: {EXIT_OK} clean; {EXIT_PROBLEMS} problems found (missing table or partition, Phase 3 hole,
+unaccounted entities, true failure); {EXIT_USAGE} usage or configuration error; {EXIT_WAREHOUSE} the
+warehouse cannot be read (DuckDB file locked by a running run, absent; BigQuery unreachable).
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nba-precompute`` console script."""
+    """Entry point of the ``nba-precompute`` console script; returns the exit status (see the module
+    docstring). argparse exits with status 2 itself on malformed arguments."""
     parser = argparse.ArgumentParser(prog="nba-precompute", description="NBA Phase 4 precompute tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="per-date, per-table validation report of the Phase 4 tables")
-    v.add_argument("start", type=_date, help="first date (YYYY-MM-DD)")
-    v.add_argument("end", type=_date, nargs="?", help="last date (default: START)")
+    v = sub.add_parser(
+        "validate", help="validation report of the Phase 3 and Phase 4 partitions",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("start", type=_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
+    v.add_argument("end", type=_date, nargs="?", help="last date of the range (default: START alone)")
+    which = v.add_mutually_exclusive_group()
+    which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
+    which.add_argument("--all-seasons", action="store_true",
+                       help="every partition of every season (the default without dates)")
+    v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
-    v.add_argument("--duckdb-path", default=config.duckdb_path(),
-                   help="warehouse file (default: env NBA_PRECOMPUTE_DUCKDB_PATH, else "
-                   f"{config.DEFAULT_DUCKDB_PATH})")
+    v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
     args = parser.parse_args(argv)
+    if args.all_seasons and args.start is not None:
+        parser.error("--all-seasons takes no dates")
     return _validate(args)
 
 

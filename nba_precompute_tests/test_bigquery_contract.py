@@ -22,7 +22,10 @@ from polars.testing import assert_frame_equal
 
 from nba_precompute import schemas
 from nba_precompute.bigquery_costs import logical_bytes
+from nba_precompute.cli import build_report
+from nba_precompute.cli import main as cli_main
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
+from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.schemas import (
     PARTITION_LOG,
@@ -205,6 +208,37 @@ def test_external_phase3_tables_are_read_not_written(bq_december):
     assert derived.select("partition_date", "row_count").equals(written.select("partition_date", "row_count"))
     with pytest.raises(WarehouseError, match="external"):
         ext.replace_partitions([PartitionWrite(PLAYER_GAME_SUMMARY, PLAYER_GAME_SUMMARY.empty_frame())], start, end)
+
+
+def _bq_env(monkeypatch, endpoint: str, **extra: str) -> None:
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", "bigquery")
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_PROJECT", PROJECT)
+    monkeypatch.setenv("NBA_PRECOMPUTE_BQ_API_ENDPOINT", endpoint)
+    for var in ("NBA_PRECOMPUTE_BQ_DATASET_PREFIX", "NBA_PRECOMPUTE_BQ_DATASETS", "NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in extra.items():
+        monkeypatch.setenv(var, value)
+
+
+def test_validation_report_on_bigquery_equals_duckdb(bq_december, december_warehouse, monkeypatch, capsys):
+    """``nba-precompute validate`` with NBA_PRECOMPUTE_WAREHOUSE=bigquery reads the emulator through the
+    Warehouse interface and reports exactly what it reports for the same build in DuckDB."""
+    days = [d for d in game_calendar().game_dates
+            if dt.date.fromisoformat(DEC_START) <= d <= dt.date.fromisoformat(DEC_END)]
+    seasons = game_calendar().seasons
+    on_bq = build_report(bq_december["wh"], days, seasons)
+    on_duck = build_report(december_warehouse.warehouse, days, seasons)
+    for key in ("phase4", "phase3", "seasons"):
+        assert_frame_equal(on_bq[key], on_duck[key])
+    assert on_bq["summary"] == on_duck["summary"] and on_bq["summary"]["ok"]
+    _bq_env(monkeypatch, bq_december["wh"].settings.api_endpoint)
+    assert cli_main(["validate", DEC_START, DEC_END]) == 0
+    assert f"warehouse: BigQuery project {PROJECT}, location US" in capsys.readouterr().out
+    # datasets that do not exist: nothing can be validated -> exit 3, one line naming the fix
+    _bq_env(monkeypatch, bq_december["wh"].settings.api_endpoint, NBA_PRECOMPUTE_BQ_DATASET_PREFIX="nosuch_")
+    assert cli_main(["validate", DEC_START, DEC_END]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nosuch_nba_analytics" in err and "bq mk" in err
 
 
 # --------------------------------------------------------------------------- misconfiguration

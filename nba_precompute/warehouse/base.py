@@ -9,6 +9,10 @@ Dagster resource ``WarehouseResource`` picks one from configuration; the assets 
   pushed into the warehouse's query (an empty frame when the table does not exist yet);
 * ``exists(table)`` - whether the table has been created;
 * ``partition_log(table, start, end)`` - which days of a table were materialised, with row counts;
+* ``row_counts(table, start, end)`` - the rows a table holds per day of [start, end], counted in the
+  warehouse (a check of the partition log: rows deleted after a write show up as a difference);
+* ``check_readable()`` - raise :class:`WarehouseError` (:class:`WarehouseLockedError` when another
+  process holds the DuckDB file's write lock) unless the warehouse can be read now;
 * ``replace_partitions(writes, start, end, run_id, days)`` - replace the days [start, end] of one or
   more tables atomically (all or nothing) and record each partition (``days``, default every day of
   the range) in ``nba_processing.partition_log``.
@@ -36,6 +40,15 @@ PARTITION_LOG_SCHEMA: dict[str, pl.DataType] = {c: PARTITION_LOG.polars_schema[c
 class WarehouseError(RuntimeError):
     """A write was refused (rows outside the range, schema mismatch), the warehouse is misconfigured
     (no project, dataset missing, no permission) or the warehouse failed."""
+
+
+class WarehouseLockedError(WarehouseError):
+    """The warehouse is locked by another process: an embedded DuckDB file admits one process while a
+    writer (a running Dagster run) has it open. Retrying after that run ends succeeds."""
+
+
+# What ``row_counts`` returns: rows per day.
+ROW_COUNTS_SCHEMA: dict[str, pl.DataType] = {"partition_date": pl.Date(), "row_count": pl.Int64()}
 
 
 @dataclass
@@ -66,6 +79,10 @@ class Warehouse(Protocol):
              columns: Sequence[str] | None = None) -> pl.DataFrame: ...
 
     def partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame: ...
+
+    def row_counts(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame: ...
+
+    def check_readable(self) -> None: ...
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
                            run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]: ...

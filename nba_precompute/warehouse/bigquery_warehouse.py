@@ -55,6 +55,7 @@ from google.cloud import bigquery
 from nba_precompute.schemas import PARTITION_LOG, SCHEMAS, TableSpec
 from nba_precompute.warehouse.base import (
     PARTITION_LOG_SCHEMA,
+    ROW_COUNTS_SCHEMA,
     PartitionWrite,
     WarehouseError,
     now_utc,
@@ -436,23 +437,44 @@ class BigQueryWarehouse:
             return pl.DataFrame(schema=PARTITION_LOG_SCHEMA)
         return df.select(list(PARTITION_LOG_SCHEMA)).cast(PARTITION_LOG_SCHEMA)
 
+    def row_counts(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Rows ``table`` holds per day of [start, end], counted by BigQuery (``GROUP BY`` on the
+        partition column, so only that column of the window's partitions is scanned): ``partition_date``,
+        ``row_count`` (days without rows absent; an empty frame when the table does not exist).
+
+        Raises :class:`WarehouseError` when the dataset is missing or unreadable or the query fails.
+        """
+        self.check_dataset(table.schema)
+        if self._get_table(self.table_id(table)) is None:
+            return pl.DataFrame(schema=ROW_COUNTS_SCHEMA)
+        part = _ident(table.partition_column)
+        try:
+            counts = self._to_polars(self._run_query(
+                f"SELECT {part} AS partition_date, COUNT(*) AS row_count FROM {self.table_ref(table)} "
+                f"WHERE {part} BETWEEN @start AND @end GROUP BY 1 ORDER BY 1",
+                [_param("start", start), _param("end", end)],
+            ))
+        except Exception as exc:
+            raise self._explain(exc, f"counting the rows of {self.table_id(table)}") from exc
+        if counts.height == 0:
+            return pl.DataFrame(schema=ROW_COUNTS_SCHEMA)
+        return counts.select(list(ROW_COUNTS_SCHEMA)).cast(ROW_COUNTS_SCHEMA)
+
+    def check_readable(self) -> None:
+        """Raise :class:`WarehouseError` unless every dataset of the warehouse exists in the configured
+        location and is readable, and the caller may run query jobs (:meth:`check`; metadata calls and
+        a free dry run)."""
+        self.check()
+
     def _external_partition_log(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
         self.check_dataset(table.schema)
         existing = self._get_table(self.table_id(table))
         if existing is None:
             return pl.DataFrame(schema=PARTITION_LOG_SCHEMA)
-        part = _ident(table.partition_column)
-        counts = self._to_polars(self._run_query(
-            f"SELECT {part} AS partition_date, COUNT(*) AS row_count FROM {self.table_ref(table)} "
-            f"WHERE {part} BETWEEN @start AND @end GROUP BY 1",
-            [_param("start", start), _param("end", end)],
-        ))
-        if counts.height == 0:
-            counts = pl.DataFrame(schema={"partition_date": pl.Date, "row_count": pl.Int64})
+        counts = self.row_counts(table, start, end)
         days = pl.DataFrame({"partition_date": pl.date_range(start, end, "1d", eager=True)})
         modified = existing.modified or now_utc()
-        return days.join(counts.cast({"partition_date": pl.Date, "row_count": pl.Int64}),
-                         on="partition_date", how="left").with_columns(
+        return days.join(counts, on="partition_date", how="left").with_columns(
             pl.col("row_count").fill_null(0),
             pl.lit(None, pl.String).alias("run_id"),
             pl.lit(modified).cast(pl.Datetime("us", "UTC")).alias("written_at"),

@@ -17,6 +17,7 @@ DuckDB allows one writer process at a time; the Dagster definitions use the in-p
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +27,10 @@ import polars as pl
 from nba_precompute.schemas import PARTITION_LOG, SCHEMAS, TableSpec
 from nba_precompute.warehouse.base import (
     PARTITION_LOG_SCHEMA,
+    ROW_COUNTS_SCHEMA,
     PartitionWrite,
     WarehouseError,
+    WarehouseLockedError,
     now_utc,
     partition_log_rows,
     prepare_writes,
@@ -86,10 +89,34 @@ class DuckDBWarehouse:
         con = duckdb.connect(":memory:")
         mode = " (READ_ONLY)" if read_only else ""
         escaped = self.path.replace("'", "''")
-        con.execute(f"ATTACH '{escaped}' AS {self.CATALOG}{mode}")
+        try:
+            con.execute(f"ATTACH '{escaped}' AS {self.CATALOG}{mode}")
+        except duckdb.Error as exc:
+            con.close()
+            raise self._attach_error(exc) from exc
         con.execute(f"USE {self.CATALOG}")
         con.execute("SET TimeZone = 'UTC'")
         return con
+
+    def _attach_error(self, exc: duckdb.Error) -> WarehouseError:
+        """The error to raise when the file cannot be attached: :class:`WarehouseLockedError` when
+        another process holds its lock (DuckDB: "Could not set lock on file ... Conflicting lock is held
+        in ... (PID n)"), else :class:`WarehouseError` naming the file."""
+        text = str(exc)
+        if "could not set lock" in text.lower() or "conflicting lock" in text.lower():
+            pid = re.search(r"\(PID (\d+)\)", text)
+            holder = f"process {pid.group(1)}" if pid else "another process"
+            return WarehouseLockedError(
+                f"DuckDB warehouse {self.path} is locked: {holder} has it open for writing (usually a "
+                "running Dagster run; DuckDB admits no other process meanwhile); retry when it has finished")
+        return WarehouseError(f"cannot open the DuckDB warehouse {self.path}: {text}")
+
+    def check_readable(self) -> None:
+        """Raise unless the file can be opened for reading now: :class:`WarehouseError` when it does not
+        exist or is not a DuckDB file, :class:`WarehouseLockedError` when another process holds its
+        write lock. Inside a session (:meth:`open_session`) it is readable by definition."""
+        if self._session is None:
+            self._attach(read_only=True).close()
 
     def table_ref(self, table: TableSpec) -> str:
         """The name of ``table`` in DuckDB SQL (``schema.name``)."""
@@ -150,6 +177,20 @@ class DuckDBWarehouse:
                 [table.qualified_name, start, end],
             ).pl()
         return df.cast(schema)
+
+    def row_counts(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Rows ``table`` holds per day of [start, end], counted in SQL: ``partition_date``,
+        ``row_count`` (days without rows absent; an empty frame when the table does not exist)."""
+        if not Path(self.path).exists():
+            return pl.DataFrame(schema=ROW_COUNTS_SCHEMA)
+        with self.connect(read_only=True) as con:
+            if not self.table_exists(con, table):
+                return pl.DataFrame(schema=ROW_COUNTS_SCHEMA)
+            part = f'"{table.partition_column}"'
+            df = con.execute(
+                f"SELECT {part} AS partition_date, count(*) AS row_count FROM {table.qualified_name} "
+                f"WHERE {part} BETWEEN ? AND ? GROUP BY 1 ORDER BY 1", [start, end]).pl()
+        return df.cast(ROW_COUNTS_SCHEMA)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
         """Run a read-only SQL query and return a Polars frame."""

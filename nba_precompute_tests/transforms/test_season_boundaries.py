@@ -38,7 +38,8 @@ from nba_precompute.transforms.validation import (
     PLAYERS_BEFORE,
     ReportTable,
     expected_entities,
-    per_date_report,
+    partitions_frame,
+    phase4_report,
     weekly_incomplete,
 )
 
@@ -557,24 +558,31 @@ def test_season_week_restarts_at_each_opening_night():
     assert out.get_column("season_week").to_list() == [25, 1, 1, 2]
 
 
+def _report_inputs(sched: pl.DataFrame, days: list[dt.date], log_rows: list[int]):
+    """The validation report's partition frame and PSZA log / row counts (``log_rows`` per day)."""
+    parts = partitions_frame(days, season_calendar(sched))
+    name = PLAYER_SHOT_ZONE_ANALYSIS.qualified_name
+    log = pl.DataFrame({"table_name": [name] * len(days), "partition_date": days, "row_count": log_rows})
+    return parts, log
+
+
 def test_expected_entities_and_band_are_per_season():
     sched, pg = _two_season_calendar()
-    dates = pl.DataFrame({"analysis_date": [D(2023, 4, 9), D(2023, 10, 24), D(2023, 10, 25), D(2023, 10, 26)]})
-    upcoming = pl.DataFrame({"game_date": [D(2023, 10, 26)] * 2, "player_id": [1, 4]})
-    exp = expected_entities(dates, sched, pg, upcoming).sort("analysis_date")
+    days = [D(2023, 4, 9), D(2023, 10, 24), D(2023, 10, 25), D(2023, 10, 26)]
+    exp = expected_entities(partitions_frame(days, season_calendar(sched)), sched, pg).sort("analysis_date")
     # 04-09 (A, week 25): teams with an A game before D: AAA, BBB; players: 1, 2
     # 10-24 (B's opening night, week 1): nobody has a B game before D (leaking: 3 teams, 3 players)
     # 10-25: AAA, BBB / player 1; 10-26: AAA, BBB, CCC, DDD / players 1, 4 (5 only sat: not counted)
+    # players who played on D: 1 and 3 on 04-09, 1 on 10-24, 4 on 10-25 (5 sat), nobody on 10-26
     assert exp.get_column("season_week").to_list() == [25, 1, 1, 1]
     assert exp.get_column("teams_before").to_list() == [2, 0, 2, 4]
     assert exp.get_column("players_before").to_list() == [2, 0, 1, 2]
-    assert exp.get_column("upcoming_players").to_list() == [0, 0, 0, 2]
+    assert exp.get_column("upcoming_players").to_list() == [2, 1, 1, 0]
 
     # PSZA on B's first nights: every expected player below the 10-game minimum (rate 1.0). Week 1's
     # band allows 100 %; counted from A's opening (week 54) the band would be 25 % and this a WARN.
     b_days = [D(2023, 10, 24), D(2023, 10, 25), D(2023, 10, 26)]
-    log = pl.DataFrame({"table_name": ["nba_precompute.player_shot_zone_analysis"] * 3, "partition_date": b_days,
-                        "row_count": [0, 0, 0]})
+    parts, log = _report_inputs(sched, b_days, [0, 0, 0])
     fail = pl.DataFrame([
         {"processor": "player_shot_zone_analysis", "analysis_date": day, "entity_type": "player",
          "entity_id": str(p), "entity_name": f"player{p}", "failure_category": "INCOMPLETE_DATA",
@@ -584,9 +592,9 @@ def test_expected_entities_and_band_are_per_season():
     table = ReportTable(PLAYER_SHOT_ZONE_ANALYSIS.qualified_name, "player_shot_zone_analysis", PLAYERS_BEFORE,
                         PSZA_TABLE.bands)
     b_sched = sched.filter(pl.col("season_year") == B)
-    per_date = per_date_report(b_days[0], b_days[-1], b_sched, exp, log, fail, [table])
-    assert per_date.get_column("status").to_list() == ["COMPLETE"] * 3
-    week = weekly_incomplete(per_date, [table]).row(0, named=True)
+    report = phase4_report(parts, b_sched, exp, log, log, fail, [table])
+    assert report.get_column("status").to_list() == ["COMPLETE"] * 3
+    week = weekly_incomplete(report, [table]).row(0, named=True)
     assert (week["season_week"], week["expected"], week["incomplete_data"]) == (1, 3, 3)
     assert week["incomplete_rate"] == 1.0 and week["band_upper"] == 1.0 and week["within_band"] is True
 
@@ -608,17 +616,17 @@ def test_weekly_incomplete_rate_is_per_season_not_pooled_across_seasons():
                          (D(2023, 10, 24), "AAA", "BBB", B), (b_day, "AAA", "BBB", B)])
     dates = pl.DataFrame({"analysis_date": [a_day, b_day]})
     assert with_season(dates, season_calendar(sched)).get_column("season_week").to_list() == [10, 10]
+    parts, log = _report_inputs(sched, [a_day, b_day], [10, 6])
     expected = pl.DataFrame({"analysis_date": [a_day, b_day], "season_year": [A, B], "season_week": [10, 10],
                              "teams_before": [2, 2], "players_before": [10, 10], "upcoming_players": [0, 0]})
     name = PLAYER_SHOT_ZONE_ANALYSIS.qualified_name
-    log = pl.DataFrame({"table_name": [name] * 2, "partition_date": [a_day, b_day], "row_count": [10, 6]})
     fail = pl.DataFrame([
         {"processor": "player_shot_zone_analysis", "analysis_date": b_day, "entity_type": "player",
          "entity_id": str(p), "entity_name": f"player{p}", "failure_category": "INCOMPLETE_DATA",
          "is_failure": False, "reason": "r", "games_required": 10, "games_found": 5} for p in range(4)],
         schema=empty_failures().schema)
     table = ReportTable(name, "player_shot_zone_analysis", PLAYERS_BEFORE, PSZA_TABLE.bands)
-    per_date = per_date_report(a_day, b_day, sched, expected, log, fail, [table], partition_days=[a_day, b_day])
+    per_date = phase4_report(parts, sched, expected, log, log, fail, [table])
     assert per_date.get_column("status").to_list() == ["COMPLETE", "COMPLETE"]
     assert per_date.get_column("season_year").to_list() == [A, B]
     weeks = weekly_incomplete(per_date, [table]).sort("season_year")
