@@ -20,7 +20,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dagster import EnvVar
+
 DEFAULT_RAW_DATA_DIR = "../shared/data/nba"
+CREDENTIALS_VAR = "NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS"
 DEFAULT_DUCKDB_PATH = "data/warehouse.duckdb"
 WAREHOUSE_KINDS = ("duckdb", "bigquery")
 
@@ -52,7 +55,8 @@ def _list(var: str) -> list[str]:
 
 
 def bigquery_settings() -> dict[str, object]:
-    """The ``bq_*`` fields of ``WarehouseResource`` from the ``NBA_PRECOMPUTE_BQ_*`` variables.
+    """The ``bq_*`` fields of ``WarehouseResource`` from the ``NBA_PRECOMPUTE_BQ_*`` variables; the
+    service-account key as ``EnvVar("NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS")`` (never its value).
 
     Raises:
         ValueError: an entry of ``NBA_PRECOMPUTE_BQ_DATASETS`` is not ``schema=dataset``.
@@ -72,6 +76,8 @@ def bigquery_settings() -> dict[str, object]:
         "bq_datasets": datasets,
         "bq_external_schemas": _list("NBA_PRECOMPUTE_BQ_EXTERNAL_SCHEMAS"),
         "bq_staging_dataset": env("NBA_PRECOMPUTE_BQ_STAGING_DATASET") or None,
-        "bq_gcp_credentials": env("NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS") or None,
+        # a secret: passed as Dagster's EnvVar, so the run's stored config holds the variable's name and
+        # never the key itself (the value is read from the environment when the resource is used)
+        "bq_gcp_credentials": EnvVar(CREDENTIALS_VAR) if env(CREDENTIALS_VAR) else None,
         "bq_api_endpoint": env("NBA_PRECOMPUTE_BQ_API_ENDPOINT") or None,
     }

@@ -88,3 +88,20 @@ def test_cli_partition_range_materialises_every_asset(tmp_path, raw_data_dir):
     assert res.returncode == 0, res.stderr[-3000:]
     wh = DuckDBWarehouse(tmp_path / "w.duckdb")
     assert wh.read(PLAYER_GAME_SUMMARY).get_column("game_date").n_unique() == 3
+
+
+def test_a_run_that_fails_before_writing_leaves_no_warehouse_file(tmp_path, raw_data_dir):
+    """The run's DuckDB connection opens on the first read or write of the warehouse: a truncated raw
+    file fails Phase 3 before that, and no empty DuckDB file is left behind."""
+    raw = _raw_copy(raw_data_dir, tmp_path / "raw")
+    target = raw / readers.SCHEDULE_FILE
+    data = target.read_bytes()
+    target.unlink()
+    target.write_bytes(data[: len(data) // 3])
+    db = tmp_path / "w.duckdb"
+    bad = materialize_range("2022-10-18", "2022-10-19", duckdb_path=str(db), raw_dir=str(raw),
+                            selection="group:phase3_analytics", instance=DagsterInstance.ephemeral(),
+                            raise_on_error=False)
+    assert not bad.success
+    assert "schedule.csv.gz" in _failure_messages(bad)
+    assert not db.exists()

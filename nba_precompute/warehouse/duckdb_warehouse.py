@@ -45,6 +45,7 @@ class DuckDBWarehouse:
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._session: duckdb.DuckDBPyConnection | None = None
+        self._session_wanted = False
         # tables whose DDL and columns were verified by a committed write of this instance
         self._verified: set[str] = set()
 
@@ -55,11 +56,20 @@ class DuckDBWarehouse:
         inside a session each call gets a cursor of the one open connection instead. DuckDB refuses a
         second attachment of the same file in one process, so a session must be closed before another
         connection to the file is opened (the Dagster resource closes it when the run ends).
+
+        The connection is opened on the first use, not here: a run that fails before touching the
+        warehouse (a bad raw file, a wrong ``NBA_RAW_DATA_DIR``) leaves no empty DuckDB file behind,
+        and reads of a file that does not exist yet create nothing.
         """
-        if self._session is None:
+        self._session_wanted = True
+
+    def _session_connection(self) -> duckdb.DuckDBPyConnection | None:
+        if self._session is None and self._session_wanted:
             self._session = self._attach(read_only=False)
+        return self._session
 
     def close_session(self) -> None:
+        self._session_wanted = False
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -74,8 +84,9 @@ class DuckDBWarehouse:
         ``nba_precompute.duckdb`` would otherwise shadow the ``nba_precompute`` schema. Inside a session
         (:meth:`open_session`) this is a cursor of the session's connection; closing it is cheap.
         """
-        if self._session is not None:
-            cur = self._session.cursor()
+        session = self._session_connection()
+        if session is not None:
+            cur = session.cursor()
             cur.execute(f"USE {self.CATALOG}")
             cur.execute("SET TimeZone = 'UTC'")
             return cur
@@ -115,7 +126,7 @@ class DuckDBWarehouse:
         """Raise unless the file can be opened for reading now: :class:`WarehouseError` when it does not
         exist or is not a DuckDB file, :class:`WarehouseLockedError` when another process holds its
         write lock. Inside a session (:meth:`open_session`) it is readable by definition."""
-        if self._session is None:
+        if self._session is None and not self._session_wanted:
             self._attach(read_only=True).close()
 
     def table_ref(self, table: TableSpec) -> str:
