@@ -1,4 +1,5 @@
-"""The ``nba-precompute`` console command.
+"""The ``nba-precompute`` console command: ``launch`` and ``seasons`` (:mod:`nba_precompute.launch`: runs
+over seasons or dates through ``dg launch``) and ``validate``.
 
 ``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
 [--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nba_precompute import config
+from nba_precompute import config, launch
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
@@ -460,7 +461,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
     v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
+    launch.add_parsers(sub, _date)
     args = parser.parse_args(argv)
+    if args.command == "launch":
+        if (args.all_seasons or args.season) and args.start is not None:
+            parser.error("give either dates or --season / --all-seasons")
+        return launch.launch(args)
+    if args.command == "seasons":
+        return launch.seasons(args)
     if args.all_seasons and args.start is not None:
         parser.error("--all-seasons takes no dates")
     return _validate(args)

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
@@ -12,6 +13,7 @@ from nba_precompute.pipeline import materialize_range
 from nba_precompute.raw import readers
 from nba_precompute.schemas import PLAYER_GAME_SUMMARY
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+from nba_precompute_tests.conftest import REPO_ROOT
 
 
 def _raw_copy(src, dst):
@@ -66,26 +68,38 @@ def test_missing_raw_file_names_it(tmp_path, raw_data_dir):
     assert "NBA_2023_Shots.csv.zip: raw file not found" in _failure_messages(bad)
 
 
-def _cli(args, tmp_path, raw_dir):
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NBA_RAW_DATA_DIR": str(raw_dir),
+def _cli(command, tmp_path, raw_dir):
+    """Run a console command from the repository root (where `.env` and `.dagster_home` are), with its own
+    instance and warehouse file."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NBA_RAW_DATA_DIR": str(Path(raw_dir).resolve()),
            "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
     (tmp_path / "home").mkdir(exist_ok=True)
-    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
-    return subprocess.run([dagster, "asset", "materialize", "-m", "nba_precompute.definitions", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+    shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
+    exe = shutil.which(command[0], path=os.path.dirname(sys.executable)) or command[0]
+    return subprocess.run([exe, *command[1:]], capture_output=True, text=True, env=env, timeout=600, cwd=REPO_ROOT)
 
 
-def test_cli_unknown_date_is_rejected_before_anything_runs(tmp_path, raw_data_dir):
-    res = _cli(["--select", "*", "--partition", "2023-07-01"], tmp_path, raw_data_dir)  # off-season
-    assert res.returncode != 0
-    assert "2023-07-01" in res.stderr + res.stdout
+def test_cli_date_that_is_not_a_partition_is_one_line_before_anything_runs(tmp_path, raw_data_dir):
+    res = _cli(["nba-precompute", "launch", "2023-07-01"], tmp_path, raw_data_dir)  # off-season
+    assert res.returncode == 2
+    assert res.stderr.strip() == ("error: 2023-07-01 is not a partition: no NBA regular season that day; nearest "
+                                  "game dates: 2023-04-09 and 2023-10-24")
+    assert not (tmp_path / "w.duckdb").exists()
+    # Dagster's own CLI refuses it too (with its own traceback), before anything runs
+    res = _cli(["dg", "launch", "--assets", "*", "--partition", "2023-07-01"], tmp_path, raw_data_dir)
+    assert res.returncode != 0 and "2023-07-01" in res.stderr + res.stdout
     assert not (tmp_path / "w.duckdb").exists()
 
 
 @pytest.mark.real_data
-def test_cli_partition_range_materialises_every_asset(tmp_path, raw_data_dir):
-    res = _cli(["--select", "*", "--partition-range", "2022-10-18...2022-10-20"], tmp_path, raw_data_dir)
+def test_cli_launch_materialises_every_asset_and_prints_summaries(tmp_path, raw_data_dir):
+    res = _cli(["nba-precompute", "launch", "2022-10-18", "2022-10-20"], tmp_path, raw_data_dir)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "dg launch --assets '*' --partition-range 2022-10-18...2022-10-20" in res.stderr
+    # the project's log level: one summary line per asset and check step, no DEBUG event lines
+    assert " - DEBUG - " not in res.stderr + res.stdout
+    assert "nba_precompute.player_shot_zone_analysis: wrote 0 rows for 2022-10-18..2022-10-20" in res.stderr
+    assert "3 partition(s) 2022-10-18...2022-10-20: succeeded" in res.stderr
     wh = DuckDBWarehouse(tmp_path / "w.duckdb")
     assert wh.read(PLAYER_GAME_SUMMARY).get_column("game_date").n_unique() == 3
 

@@ -1,0 +1,164 @@
+"""``nba-precompute launch`` and ``nba-precompute seasons``: Dagster's own ``dg launch``, given the
+partitions of the raw data.
+
+``dg launch --assets SEL --partition-range A...B`` is how a run is made (one single-run backfill of
+every selected asset over the range; Dagster does the work). What this module adds is the calendar:
+
+* ``launch --all-seasons`` / ``--season 2023-24`` / ``START [END]`` turn seasons and dates into the
+  partition range, so nobody has to know that 2020-21 opened on 2020-12-22 or that the season in
+  progress currently ends at 2026-02-09;
+* a date that is not a partition (off-season, All-Star break, a night whose games are not in yet) is
+  refused with one line naming the nearest game dates, before Dagster is started (Dagster itself answers
+  such a date with a traceback); a range is narrowed to the partitions inside it, and says so;
+* a missing or wrong ``NBA_RAW_DATA_DIR`` is one line, not a definitions-loading traceback;
+* without ``DAGSTER_HOME``, the project's instance ``./.dagster_home`` is used when it is there, so the
+  run shows in ``dg dev`` afterwards (Dagster would otherwise use a throw-away instance).
+
+It prints the ``dg launch`` command it runs, and returns its exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nba_precompute import config
+from nba_precompute.partitions import GameCalendar, game_calendar, season_label
+from nba_precompute.raw.readers import RawDataError
+from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
+
+PROJECT_HOME = Path(".dagster_home")
+
+
+class LaunchError(Exception):
+    """A bad date, season or data directory; the message is one line for the user."""
+
+
+def partition_range(calendar: GameCalendar, start: dt.date | None, end: dt.date | None, season: str | None,
+                    all_seasons: bool) -> tuple[list[dt.date], str]:
+    """The partitions to launch and a note (empty, or one line saying how the request was narrowed).
+
+    Raises:
+        LaunchError: no selection, a single date that is not a partition (naming the nearest ones), END
+            before START, a range or season without partitions, an unknown season.
+    """
+    from nba_precompute.partitions import parse_season
+
+    if season is not None:
+        try:
+            first, last = calendar.season_range(parse_season(season))
+        except ValueError as exc:
+            raise LaunchError(str(exc)) from None
+        days = [d for d in calendar.game_dates if first <= d <= last]
+        if not days:
+            raise LaunchError(f"season {season} has no partition yet: none of its games is in the raw box scores")
+        note = "" if days[-1] == last else (f"{season}: partitions through {days[-1]} (the newest night whose "
+                                           f"games are in the raw data; the schedule runs to {last})")
+        return days, note
+    if all_seasons:
+        return list(calendar.game_dates), ""
+    if start is None:
+        raise LaunchError("say what to launch: --all-seasons, --season 2023-24, or a date / a date range")
+    if end is None:
+        why = calendar.explain(start)
+        if why is not None:
+            raise LaunchError(why)
+        return [start], ""
+    if end < start:
+        raise LaunchError(f"END {end} is before START {start}")
+    days = [d for d in calendar.game_dates if start <= d <= end]
+    if not days:
+        raise LaunchError(f"{start}..{end} holds no partition: {calendar.explain(start)}")
+    note = "" if (days[0], days[-1]) == (start, end) else (
+        f"{start}..{end}: launching its partitions {days[0]}...{days[-1]} (days without games are not partitions)")
+    return days, note
+
+
+def dg_command(assets: str, days: Sequence[dt.date]) -> list[str]:
+    """The ``dg launch`` command for ``assets`` over ``days`` (one partition or a partition range)."""
+    dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg") or "dg"
+    span = (["--partition", days[0].isoformat()] if len(days) == 1
+            else ["--partition-range", f"{days[0]}...{days[-1]}"])
+    return [dg, "launch", "--assets", assets, *span]
+
+
+def _calendar() -> GameCalendar:
+    try:
+        return game_calendar()
+    except RawDataError as exc:
+        raise LaunchError(f"{exc} (now: {config.raw_data_dir().resolve()})") from None
+
+
+def launch(args: argparse.Namespace) -> int:
+    """``nba-precompute launch``: see the module docstring. Returns the exit status (2: usage)."""
+    try:
+        days, note = partition_range(_calendar(), args.start, args.end, args.season, args.all_seasons)
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    home = ""
+    if not env.get("DAGSTER_HOME") and (PROJECT_HOME / "dagster.yaml").exists():
+        env["DAGSTER_HOME"] = home = str(PROJECT_HOME.resolve())
+    cmd = dg_command(args.assets, days)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{len(days)} partition(s): {shlex.join(['dg', *cmd[1:]])}" + (f"   (DAGSTER_HOME={home})" if home else ""),
+          file=sys.stderr)
+    if not env.get("DAGSTER_HOME"):
+        print("note: DAGSTER_HOME is not set and ./.dagster_home is not here: the run is not kept "
+              "(run from the project directory, or export DAGSTER_HOME)", file=sys.stderr)
+    if args.dry_run:
+        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    started = time.perf_counter()
+    code = subprocess.call(cmd, env=env)
+    verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
+    scope = ("" if args.all_seasons else f" --season {args.season}" if args.season
+             else f" {days[0]}" if len(days) == 1 else f" {days[0]} {days[-1]}")
+    print(f"{len(days)} partition(s) {days[0]}...{days[-1]}: {verdict} in {time.perf_counter() - started:.0f} s; "
+          f"check the result with: nba-precompute validate{scope}", file=sys.stderr)
+    return code
+
+
+def seasons(args: argparse.Namespace) -> int:
+    """``nba-precompute seasons``: every season of the raw data, its partitions and its shot chart."""
+    try:
+        calendar = _calendar()
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    charts = set(shot_chart_seasons(config.raw_data_dir()))
+    print(f"{'season':<8} {'opening':<10}  {'partitions':>10}  {'through':<10}  {'scheduled to':<12}  shot chart")
+    for r in calendar.seasons.iter_rows(named=True):
+        days = [d for d in calendar.game_dates if r["season_start_date"] <= d <= r["season_end_date"]]
+        chart = ("yes" if r["season_year"] in charts else
+                 "none published (zone columns NULL)" if r["season_year"] > LAST_PUBLISHED_SHOT_CHART_SEASON
+                 else "MISSING FILE")
+        print(f"{season_label(r['season_year']):<8} {r['season_start_date']!s:<10}  {len(days):>10}  "
+              f"{(days[-1] if days else '-')!s:<10}  {r['season_end_date']!s:<12}  {chart}")
+    print(f"all seasons: {len(calendar.game_dates)} partitions, {calendar.first}...{calendar.last}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction, date_type) -> None:
+    """Register ``launch`` and ``seasons`` on the ``nba-precompute`` parser."""
+    p = sub.add_parser("launch", help="materialise assets over seasons or dates (runs `dg launch`)",
+                       description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("start", type=date_type, nargs="?", help="a partition, or the first day of a range (YYYY-MM-DD)")
+    p.add_argument("end", type=date_type, nargs="?", help="the last day of the range")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--season", help="one season, e.g. 2023-24")
+    which.add_argument("--all-seasons", action="store_true", help="every partition of every season")
+    p.add_argument("--assets", default="*", help="Dagster asset selection (default '*': every asset)")
+    p.add_argument("--dry-run", action="store_true", help="print the dg launch command, do not run it")
+    sub.add_parser("seasons", help="the seasons of the raw data: partitions, dates, shot charts")

@@ -1,0 +1,68 @@
+"""``nba-precompute launch`` / ``seasons``: seasons and dates become the partition range of `dg launch`;
+a date that is not a partition is one line naming the nearest game dates, before Dagster starts."""
+
+import datetime as dt
+
+import pytest
+
+from nba_precompute.cli import main
+from nba_precompute.launch import LaunchError, dg_command, partition_range
+from nba_precompute.partitions import game_calendar
+
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def calendar(raw_data_dir):
+    return game_calendar(raw_data_dir)
+
+
+def test_every_selection_becomes_a_partition_range(calendar):
+    days, note = partition_range(calendar, None, None, None, all_seasons=True)
+    assert (days[0], days[-1], len(days), note) == (D(2020, 12, 22), D(2026, 2, 9), 736, "")
+    days, note = partition_range(calendar, None, None, "2023-24", False)
+    assert (days[0], days[-1], len(days), note) == (D(2023, 10, 24), D(2024, 4, 14), 160, "")
+    days, note = partition_range(calendar, None, None, "2025-26", False)  # the season in progress
+    assert days[-1] == D(2026, 2, 9) and "schedule runs to 2026-04-12" in note
+    days, note = partition_range(calendar, D(2023, 4, 1), D(2023, 7, 1), None, False)
+    assert (days[0], days[-1]) == (D(2023, 4, 1), D(2023, 4, 9)) and "2023-04-01...2023-04-09" in note
+    assert dg_command("*", days)[1:] == ["launch", "--assets", "*", "--partition-range", "2023-04-01...2023-04-09"]
+    assert dg_command("*", [D(2023, 2, 1)])[-2:] == ["--partition", "2023-02-01"]
+
+
+@pytest.mark.parametrize(("start", "end", "season", "message"), [
+    (D(2023, 7, 1), None, None, "2023-07-01 is not a partition: no NBA regular season that day; nearest game "
+                                "dates: 2023-04-09 and 2023-10-24"),
+    (D(2023, 2, 18), None, None, "2023-02-18 is not a partition: no regular-season game that day (2022-23 season)"),
+    (D(2023, 7, 1), D(2023, 8, 1), None, "2023-07-01..2023-08-01 holds no partition"),
+    (D(2023, 3, 1), D(2023, 2, 1), None, "END 2023-02-01 is before START 2023-03-01"),
+    (None, None, "2021-22", "season 2021-22 is not in the raw data; seasons: 2020-21, 2022-23, 2023-24, 2024-25, 2025-26"),
+    (None, None, None, "say what to launch"),
+])
+def test_bad_selections_are_one_clear_line(calendar, start, end, season, message):
+    with pytest.raises(LaunchError) as err:
+        partition_range(calendar, start, end, season, False)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_the_console_command_refuses_before_dagster_starts(capsys, monkeypatch, raw_data_dir):
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    assert main(["launch", "2023-07-01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: 2023-07-01 is not a partition: no NBA regular season that day; nearest game dates: "
+                   "2023-04-09 and 2023-10-24"]
+    assert main(["launch", "--season", "2022-23", "--dry-run"]) == 0
+    assert "dg launch --assets '*' --partition-range 2022-10-18...2023-04-09" in capsys.readouterr().err
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", "/nonexistent/raw")
+    assert main(["launch", "--all-seasons", "--dry-run"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "schedule.csv.gz: raw file not found (set NBA_RAW_DATA_DIR" in line
+
+
+def test_seasons_lists_partitions_and_shot_charts(capsys, monkeypatch, raw_data_dir):
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    assert main(["seasons"]) == 0
+    out = capsys.readouterr().out
+    assert "2024-25  2024-10-22         163  2025-04-13  2025-04-13    none published (zone columns NULL)" in out
+    assert "2025-26  2025-10-21         109  2026-02-09  2026-04-12" in out
+    assert "all seasons: 736 partitions, 2020-12-22...2026-02-09" in out
