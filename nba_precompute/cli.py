@@ -469,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch.launch(args)
     if args.command == "seasons":
         return launch.seasons(args)
+    if args.command == "ui":
+        return launch.ui(args)
     if args.all_seasons and args.start is not None:
         parser.error("--all-seasons takes no dates")
     return _validate(args)

@@ -12,7 +12,8 @@ every selected asset over the range; Dagster does the work). What this module ad
   such a date with a traceback); a range is narrowed to the partitions inside it, and says so;
 * a missing or wrong ``NBA_RAW_DATA_DIR`` is one line, not a definitions-loading traceback;
 * without ``DAGSTER_HOME``, the project's instance ``./.dagster_home`` is used when it is there, so the
-  run shows in ``dg dev`` afterwards (Dagster would otherwise use a throw-away instance).
+  run shows in the UI afterwards (Dagster would otherwise use a throw-away instance); ``nba-precompute
+  ui`` starts ``dg dev`` on the same instance.
 
 It prints the ``dg launch`` command it runs, and returns its exit status.
 """
@@ -104,10 +105,7 @@ def launch(args: argparse.Namespace) -> int:
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    home = ""
-    if not env.get("DAGSTER_HOME") and (PROJECT_HOME / "dagster.yaml").exists():
-        env["DAGSTER_HOME"] = home = str(PROJECT_HOME.resolve())
+    env, home = project_env()
     cmd = dg_command(args.assets, days)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -128,6 +126,27 @@ def launch(args: argparse.Namespace) -> int:
     print(f"{len(days)} partition(s) {days[0]}...{days[-1]}: {verdict} in {time.perf_counter() - started:.0f} s; "
           f"check the result with: nba-precompute validate{scope}", file=sys.stderr)
     return code
+
+
+def project_env() -> tuple[dict[str, str], str]:
+    """The environment for Dagster's commands: ``DAGSTER_HOME`` defaults to the project's instance
+    ``./.dagster_home`` (when it is there), so runs and the UI share one instance. Returns the
+    environment and the default it applied (empty when ``DAGSTER_HOME`` was set or no instance is here)."""
+    env = dict(os.environ)
+    if not env.get("DAGSTER_HOME") and (PROJECT_HOME / "dagster.yaml").exists():
+        env["DAGSTER_HOME"] = str(PROJECT_HOME.resolve())
+        return env, env["DAGSTER_HOME"]
+    return env, ""
+
+
+def ui(args: argparse.Namespace) -> int:
+    """``nba-precompute ui``: ``dg dev`` (webserver and daemon) on the project's instance."""
+    env, home = project_env()
+    dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg") or "dg"
+    cmd = [dg, "dev", *(["--port", str(args.port)] if args.port else [])]
+    print(f"{shlex.join(['dg', *cmd[1:]])}" + (f"   (DAGSTER_HOME={home})" if home else ""), file=sys.stderr)
+    sys.stderr.flush()
+    return subprocess.call(cmd, env=env)
 
 
 def seasons(args: argparse.Namespace) -> int:
@@ -162,3 +181,5 @@ def add_parsers(sub: argparse._SubParsersAction, date_type) -> None:
     p.add_argument("--assets", default="*", help="Dagster asset selection (default '*': every asset)")
     p.add_argument("--dry-run", action="store_true", help="print the dg launch command, do not run it")
     sub.add_parser("seasons", help="the seasons of the raw data: partitions, dates, shot charts")
+    u = sub.add_parser("ui", help="the Dagster UI on the project's instance (runs `dg dev`)")
+    u.add_argument("--port", type=int, default=None, help="webserver port (default 3000)")

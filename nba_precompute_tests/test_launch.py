@@ -66,3 +66,22 @@ def test_seasons_lists_partitions_and_shot_charts(capsys, monkeypatch, raw_data_
     assert "2024-25  2024-10-22         163  2025-04-13  2025-04-13    none published (zone columns NULL)" in out
     assert "2025-26  2025-10-21         109  2026-02-09  2026-04-12" in out
     assert "all seasons: 736 partitions, 2020-12-22...2026-02-09" in out
+
+
+def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr("nba_precompute.launch.subprocess.call",
+                        lambda cmd, env: calls.append((cmd, env)) or 0)
+    (tmp_path / ".dagster_home").mkdir()
+    (tmp_path / ".dagster_home" / "dagster.yaml").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["ui", "--port", "3111"]) == 0
+    (cmd, env), = calls
+    assert cmd[1:] == ["dev", "--port", "3111"] and cmd[0].endswith("dg")
+    assert env["DAGSTER_HOME"] == str((tmp_path / ".dagster_home").resolve())
+    assert "dg dev --port 3111" in capsys.readouterr().err
+    # an explicit DAGSTER_HOME wins
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    assert main(["ui"]) == 0
+    assert calls[-1][1]["DAGSTER_HOME"] == str(tmp_path / "elsewhere") and calls[-1][0][1:] == ["dev"]

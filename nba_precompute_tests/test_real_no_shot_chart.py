@@ -20,12 +20,14 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from nba_precompute import schemas
 from nba_precompute.schemas import (
     PLAYER_GAME_SUMMARY,
     TEAM_DEFENSE_GAME_SUMMARY,
     TEAM_OFFENSE_GAME_SUMMARY,
     UPCOMING_PLAYER_GAME_CONTEXT,
 )
+from nba_precompute.transforms.mlfs import SHOT_CHART_FEATURES
 from nba_precompute.transforms.tdza import LEAGUE_DEFAULTS
 from nba_precompute_tests.real_seasons import (
     assert_checks_pass,
@@ -202,6 +204,19 @@ def test_2024_mlfs_zone_features_missing_three_share_present(t2024, raw2024):
     with_psza = got.join(psza.select("player_id", "analysis_date"), on=["player_id", "analysis_date"])
     assert set(with_psza.get_column("pct_three_source").to_list()) == {"phase4"}
     assert set(has.get_column("pct_three_source").to_list()) <= {"phase4", "phase3"}
+
+
+def test_2024_zone_features_do_not_count_against_quality(t2024):
+    """Without a shot chart the 3 zone features are not applicable: the required-default count is the
+    count over the other required features, and rows with full histories reach gold as in 2022-23."""
+    mlfs = t2024["ml_feature_store_v2"]
+    others = [f for f in schemas.FEATURES if f.required and f.name not in SHOT_CHART_FEATURES]
+    expected = mlfs.select(pl.sum_horizontal(
+        *[pl.col(f"{f.name}_source").is_in(["default", "missing"]).cast(pl.Int64) for f in others]))
+    assert mlfs.get_column("required_default_count").to_list() == expected.to_series().to_list()
+    clean = mlfs.filter(pl.col("required_default_count") == 0)
+    assert clean.height > 0 and (clean.get_column("feature_quality_score") > 0.69).all()
+    assert "gold" in set(clean.get_column("quality_tier").to_list())
 
 
 # ------------------------------------------------------------------ 2020-21: the trimmed season

@@ -246,29 +246,50 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
 
     * ``feature_quality_score``: mean source weight over features 0-59, leaving out optional features
       tagged default/missing; capped at 0.49 with >= 5 required defaults, at 0.69 with >= 1 (a required
-      feature tagged default or missing);
+      feature tagged default or missing). The zone features (:data:`SHOT_CHART_FEATURES`) of a season
+      without a shot chart (``season_has_shot_chart`` false) are not applicable: left out of the score,
+      the category qualities, the required-default count and the matchup alerts;
     * ``quality_tier``, ``<category>_quality`` (mean weight per category), ``is_quality_ready``,
       ``is_training_ready``, ``quality_alert_level``, ``quality_alerts``, counts per tag, ``data_source``.
     """
+    # A zone feature of a season without a shot chart is not applicable: its source does not exist, so
+    # it counts neither as a default nor in any mean (2024-25 rows are not "poor" for lacking a chart).
+    no_chart = (~pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in df.columns
+                else pl.lit(False))
     # per-feature weights and inclusion flags are materialised once as temporary columns: referencing
     # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees)
     df = df.with_columns(
         *[_src(f).replace_strict(WEIGHTS, return_dtype=pl.Float64).alias(f"__w_{f.name}") for f in FEATURES],
-        *[(pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)).alias(f"__in_{f.name}") for f in FEATURES],
+        *[(no_chart if f.name in SHOT_CHART_FEATURES else pl.lit(False)).alias(f"__na_{f.name}") for f in FEATURES],
+    ).with_columns(
+        *[((pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) & ~pl.col(f"__na_{f.name}"))
+          .alias(f"__in_{f.name}") for f in FEATURES],
     )
     weight = {f.name: pl.col(f"__w_{f.name}") for f in FEATURES}
     included = {f.name: pl.col(f"__in_{f.name}") for f in FEATURES}
+    applicable = {f.name: ~pl.col(f"__na_{f.name}") for f in FEATURES}
     mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0.0) for n in FEATURE_NAMES])
               / pl.sum_horizontal(*[included[n].cast(pl.Float64) for n in FEATURE_NAMES]))
-    req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required)).cast(pl.Int64)
-                                       for f in FEATURES])
+    req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required) & applicable[f.name])
+                                       .cast(pl.Int64) for f in FEATURES])
     counts = {tag: pl.sum_horizontal(*[(_src(f) == tag).cast(pl.Int64) for f in FEATURES]) for tag in SOURCE_TAGS}
     n = len(FEATURES)
+
+    def category_quality(idx: tuple[int, ...]) -> pl.Expr:
+        names = [FEATURES[i].name for i in idx]
+        every = pl.sum_horizontal(*[weight[m] for m in names]) / len(names)
+        if not set(names) & set(SHOT_CHART_FEATURES):
+            return every
+        # only rows with a not-applicable feature take the narrower mean, so a season with a chart keeps
+        # the plain mean to the last bit
+        narrow = (pl.sum_horizontal(*[pl.when(applicable[m]).then(weight[m]).otherwise(0.0) for m in names])
+                  / pl.sum_horizontal(*[applicable[m].cast(pl.Float64) for m in names]))
+        return pl.when(pl.any_horizontal(*[~applicable[m] for m in names])).then(narrow).otherwise(every)
+
     out = df.with_columns(
         req_defaults.alias("required_default_count"),
         *[counts[t].alias(f"{t}_feature_count") for t in SOURCE_TAGS],
-        *[(pl.sum_horizontal(*[weight[FEATURES[i].name] for i in idx]) / len(idx)).alias(f"{cat}_quality")
-          for cat, idx in CATEGORIES.items()],
+        *[category_quality(idx).alias(f"{cat}_quality") for cat, idx in CATEGORIES.items()],
         _names_where(lambda f: _src(f) == DEFAULT).alias("default_features"),
         pl.all_horizontal(*[_src(FEATURES[i]) == PHASE4 for i in (5, 6, 7, 8)]).alias("has_composite_factors"),
         pl.all_horizontal(*[_src(FEATURES[i]) == PHASE4 for i in (13, 14)]).alias("has_opponent_defense"),
@@ -280,8 +301,10 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     score, matchup = pl.col("feature_quality_score"), pl.col("matchup_quality")
     tier = pl.col("quality_tier")
     default_rate = pl.col("default_feature_count") / n
-    matchup_defaulted = [_src(FEATURES[i]).is_in(DEFAULTED) for i in CATEGORIES["matchup"]]
-    out = out.drop([f"__w_{f.name}" for f in FEATURES] + [f"__in_{f.name}" for f in FEATURES])
+    matchup_defaulted = [_src(FEATURES[i]).is_in(DEFAULTED) & applicable[FEATURES[i].name]
+                         for i in CATEGORIES["matchup"]]
+    all_matchup_defaulted = pl.all_horizontal(*[_src(FEATURES[i]).is_in(DEFAULTED) | ~applicable[FEATURES[i].name]
+                                                for i in CATEGORIES["matchup"]])
     return out.with_columns(tier_expr(score).alias("quality_tier")).with_columns(
         (tier.is_in(["gold", "silver", "bronze"]) & (score >= 0.70) & (matchup >= 0.50)
          & (pl.col("required_default_count") == 0)).alias("is_quality_ready"),
@@ -291,7 +314,7 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
         .when((pl.col("required_default_count") > 0) | (score < 0.70) | (matchup < 0.70)).then(pl.lit("yellow"))
         .otherwise(pl.lit("green")).alias("quality_alert_level"),
         pl.concat_list(
-            pl.when(pl.all_horizontal(*matchup_defaulted)).then(pl.lit("all_matchup_features_defaulted")),
+            pl.when(all_matchup_defaulted).then(pl.lit("all_matchup_features_defaulted")),
             pl.when(pl.any_horizontal(*matchup_defaulted[:4])).then(pl.lit("composite_factors_missing")),
             pl.when(pl.any_horizontal(*matchup_defaulted[4:])).then(pl.lit("opponent_defense_missing")),
             pl.when(default_rate > HIGH_DEFAULT_RATE).then(
@@ -303,7 +326,7 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("phase4_feature_count") >= 0.5 * n).then(pl.lit("phase4_partial"))
         .when(pl.col("phase3_feature_count") >= 0.5 * n).then(pl.lit("phase3"))
         .otherwise(pl.lit("mixed")).alias("data_source"),
-    )
+    ).drop([f"__{k}_{f.name}" for f in FEATURES for k in ("w", "in", "na")])
 
 
 def _recent_game_features(player_games: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

@@ -138,3 +138,23 @@ def test_tiers():
     df = pl.DataFrame({"s": [0.95, 0.9, 0.7, 0.5, 0.49]})
     assert df.select(mlfs.tier_expr(pl.col("s")).alias("t"))["t"].to_list() == [
         "gold", "silver", "bronze", "poor", "critical"]
+
+
+def test_zone_features_of_a_season_without_shot_chart_are_not_applicable():
+    zone = dict.fromkeys(mlfs.SHOT_CHART_FEATURES, "missing")
+    frame = pl.concat([_sources(**zone)] * 2).with_columns(season_has_shot_chart=pl.Series([False, True]))
+    no_chart, chart = mlfs.add_quality(frame).rows(named=True)
+    # no chart: the 3 zone features leave every mean and count; 57 phase4 features -> 1.0, gold
+    assert no_chart["feature_quality_score"] == 1.0 and no_chart["required_default_count"] == 0
+    assert no_chart["matchup_quality"] == 1.0 and no_chart["quality_tier"] == "gold"
+    assert no_chart["quality_alerts"] == [] and no_chart["missing_feature_count"] == 3  # still counted as missing
+    # same tags in a season with a chart: 3 required features are real gaps -> capped 0.69
+    assert chart["required_default_count"] == 3 and chart["feature_quality_score"] == pytest.approx(0.69)
+    assert chart["matchup_quality"] == pytest.approx(5 / 6)
+    assert chart["quality_alerts"] == ["composite_factors_missing"]
+    # every applicable matchup feature defaulted still raises the all-defaulted alert without a chart
+    matchup = {schemas.FEATURES[i].name: "default" for i in mlfs.CATEGORIES["matchup"]} | zone
+    q = mlfs.add_quality(_sources(**matchup).with_columns(season_has_shot_chart=pl.lit(False))).row(0, named=True)
+    assert q["matchup_quality"] == pytest.approx(0.4) and q["required_default_count"] == 5
+    assert q["quality_alerts"][:3] == ["all_matchup_features_defaulted", "composite_factors_missing",
+                                       "opponent_defense_missing"]
