@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
+
+# The run tags by which Dagster runs a partition range as one run (what a single-run backfill and
+# `dg launch --partition-range` set): public tag names, so no private constant is imported for them.
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def materialize_range(start: str, end: str, *, raw_dir: str, duckdb_path: str | None = None,

@@ -16,10 +16,6 @@ from dagster import (
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus as Status,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from nba_precompute.defs.phase4.checks import (
     CHECK_NAMES,
@@ -31,7 +27,7 @@ from nba_precompute.defs.phase4.checks import (
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, PSZA
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import daily_partitions
-from nba_precompute.pipeline import materialize_range
+from nba_precompute.pipeline import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, materialize_range
 from nba_precompute.transforms.quality import bands
 from nba_precompute_tests.conftest import DEC_END
 from nba_precompute_tests.dagster_helpers import (

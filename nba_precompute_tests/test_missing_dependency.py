@@ -10,17 +10,13 @@ from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstanc
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus as Status,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from nba_precompute.defs.phase4.checks import MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES
 from nba_precompute.defs.phase4.factory import build_phase4_asset
 from nba_precompute.defs.phase4.tables import PSZA
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import daily_partitions
-from nba_precompute.pipeline import materialize_range
+from nba_precompute.pipeline import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, materialize_range
 from nba_precompute.transforms import psza
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 from nba_precompute_tests.conftest import DEC_END
