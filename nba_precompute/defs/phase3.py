@@ -24,7 +24,7 @@ from nba_precompute import config
 from nba_precompute.defs.common import partition_dates, read_season_schedule, table_asset_kwargs, write_range
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import daily_partitions, history_through_d, season_label
-from nba_precompute.raw import readers
+from nba_precompute.raw import readers, season_2020
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -43,12 +43,14 @@ RAW_SCHEDULE = AssetSpec(
 )
 RAW_PLAYER_BOXSCORES = AssetSpec(
     key=["raw", "player_boxscores"], group_name="raw", kinds={"csv"},
-    description="Player box scores incl. DNP rows (NBA boxscoretraditionalv3 via hoopR). File: "
-    f"<NBA_RAW_DATA_DIR>/{readers.PLAYER_BOXSCORE_FILE}",
+    description="Player box scores incl. DNP rows (NBA boxscoretraditionalv3 via hoopR). Files: "
+    f"<NBA_RAW_DATA_DIR>/{readers.PLAYER_BOXSCORE_FILE}; 2020-21 (trimmed, players who appeared): "
+    f"<NBA_RAW_DATA_DIR>/{season_2020.PLAYER_LOG_FILE}",
 )
 RAW_TEAM_GAME_LOGS = AssetSpec(
     key=["raw", "team_game_logs"], group_name="raw", kinds={"csv"},
-    description=f"Team box scores (NBA.com team game logs). File: <NBA_RAW_DATA_DIR>/{readers.TEAM_GAME_LOG_FILE}",
+    description=f"Team box scores (NBA.com team game logs). Files: <NBA_RAW_DATA_DIR>/{readers.TEAM_GAME_LOG_FILE}; "
+    f"2020-21 (trimmed; also its schedule): <NBA_RAW_DATA_DIR>/{season_2020.TEAM_LOG_FILE}",
 )
 RAW_SHOTS = AssetSpec(
     key=["raw", "nba_shots"], group_name="raw", kinds={"csv"},
