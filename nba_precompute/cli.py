@@ -47,7 +47,7 @@ from nba_precompute import config, launch
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
-from nba_precompute.partitions import GameCalendar, game_calendar, parse_season, season_label
+from nba_precompute.partitions import GameCalendar, game_calendar, season_label
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
 from nba_precompute.schemas import (
@@ -183,30 +183,12 @@ def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.dat
         UsageError: dates together with ``season``, END before START, a single date that is not a
             partition (naming the nearest ones), a range or season without partitions, an unknown season.
     """
-    if season is not None:
-        if start is not None:
-            raise UsageError("give either dates or --season, not both")
-        try:
-            first, last = calendar.season_range(parse_season(season))
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        days = [d for d in calendar.game_dates if first <= d <= last]
-        if not days:
-            raise UsageError(f"season {season} has no partition yet: its first games are not in the raw box scores")
-        return days
-    if start is None:
-        return list(calendar.game_dates)
-    if end is None:
-        why = calendar.explain(start)
-        if why is not None:
-            raise UsageError(why)
-        return [start]
-    if end < start:
-        raise UsageError(f"END {end} is before START {start}")
-    days = [d for d in calendar.game_dates if start <= d <= end]
-    if not days:
-        raise UsageError(f"{start}..{end} holds no partition: {calendar.explain(start)}")
-    return days
+    if season is not None and start is not None:
+        raise UsageError("give either dates or --season, not both")
+    try:
+        return calendar.select(start, end, season)[0]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _warehouse_help() -> str:

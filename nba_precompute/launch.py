@@ -51,36 +51,12 @@ def partition_range(calendar: GameCalendar, start: dt.date | None, end: dt.date 
         LaunchError: no selection, a single date that is not a partition (naming the nearest ones), END
             before START, a range or season without partitions, an unknown season.
     """
-    from nba_precompute.partitions import parse_season
-
-    if season is not None:
-        try:
-            first, last = calendar.season_range(parse_season(season))
-        except ValueError as exc:
-            raise LaunchError(str(exc)) from None
-        days = [d for d in calendar.game_dates if first <= d <= last]
-        if not days:
-            raise LaunchError(f"season {season} has no partition yet: none of its games is in the raw box scores")
-        note = "" if days[-1] == last else (f"{season}: partitions through {days[-1]} (the newest night whose "
-                                           f"games are in the raw data; the schedule runs to {last})")
-        return days, note
-    if all_seasons:
-        return list(calendar.game_dates), ""
-    if start is None:
+    if season is None and not all_seasons and start is None:
         raise LaunchError("say what to launch: --all-seasons, --season 2023-24, or a date / a date range")
-    if end is None:
-        why = calendar.explain(start)
-        if why is not None:
-            raise LaunchError(why)
-        return [start], ""
-    if end < start:
-        raise LaunchError(f"END {end} is before START {start}")
-    days = [d for d in calendar.game_dates if start <= d <= end]
-    if not days:
-        raise LaunchError(f"{start}..{end} holds no partition: {calendar.explain(start)}")
-    note = "" if (days[0], days[-1]) == (start, end) else (
-        f"{start}..{end}: launching its partitions {days[0]}...{days[-1]} (days without games are not partitions)")
-    return days, note
+    try:
+        return calendar.select(start, end, season)
+    except ValueError as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def dg_command(assets: str, days: Sequence[dt.date]) -> list[str]:

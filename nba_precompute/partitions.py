@@ -126,6 +126,44 @@ class GameCalendar:
         near = " and ".join(str(d) for d in (before, after) if d is not None)
         return f"{day} is not a partition: {why}; nearest game dates: {near}"
 
+    def select(self, start: dt.date | None = None, end: dt.date | None = None,
+               season: str | None = None) -> tuple[list[dt.date], str]:
+        """The partitions a user asked for, and a note (empty, or one line saying how a season or a
+        range was narrowed to its partitions). ``season`` (e.g. ``"2023-24"``): that season's
+        partitions; ``start`` alone: that one date; ``start`` and ``end``: the partitions in
+        [start, end]; nothing: every partition.
+
+        Raises:
+            ValueError: one line for the user: dates together with a season, an unknown season, a
+                season or range without partitions, END before START, a single date that is not a
+                partition (naming the nearest game dates).
+        """
+        if season is not None:
+            if start is not None:
+                raise ValueError("give either dates or a season, not both")
+            first, last = self.season_range(parse_season(season))
+            days = [d for d in self.game_dates if first <= d <= last]
+            if not days:
+                raise ValueError(f"season {season} has no partition yet: none of its games is in the raw box scores")
+            note = "" if days[-1] == last else (f"{season}: partitions through {days[-1]} (the newest night "
+                                               f"whose games are in the raw data; the schedule runs to {last})")
+            return days, note
+        if start is None:
+            return list(self.game_dates), ""
+        if end is None:
+            why = self.explain(start)
+            if why is not None:
+                raise ValueError(why)
+            return [start], ""
+        if end < start:
+            raise ValueError(f"END {end} is before START {start}")
+        days = [d for d in self.game_dates if start <= d <= end]
+        if not days:
+            raise ValueError(f"{start}..{end} holds no partition: {self.explain(start)}")
+        note = "" if (days[0], days[-1]) == (start, end) else (
+            f"{start}..{end}: its partitions are {days[0]}...{days[-1]} (days without games are not partitions)")
+        return days, note
+
     def partitions_definition(self) -> DailyPartitionsDefinition:
         """The daily partitions: [first game date, last game date], days without games excluded."""
         games = set(self.game_dates)

@@ -82,9 +82,13 @@ def with_quality_flags(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(QUALITY_FLAGS))
 
 
-def _read_text_csv(path: Path) -> pl.DataFrame:
-    """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string, plus
-    ``source_line`` (Int64, the 1-based line of each record; header = line 1)."""
+def read_raw_bytes(path: Path) -> bytes:
+    """The bytes of a raw ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file (decompressed).
+
+    Raises:
+        RawDataError: the file is missing (naming ``NBA_RAW_DATA_DIR``), the archive does not hold
+            exactly one CSV, or the file is truncated or corrupt.
+    """
     if not path.exists():
         raise RawDataError(f"{path}: raw file not found (set NBA_RAW_DATA_DIR to the raw data directory)")
     try:
@@ -93,16 +97,21 @@ def _read_text_csv(path: Path) -> pl.DataFrame:
                 names = [n for n in zf.namelist() if n.endswith(".csv") and not n.startswith("__MACOSX")]
                 if len(names) != 1:
                     raise RawDataError(f"{path}: expected exactly one CSV in the archive, found {names}")
-                data = zf.read(names[0])
-        elif path.suffix == ".gz":
+                return zf.read(names[0])
+        if path.suffix == ".gz":
             with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        else:
-            data = path.read_bytes()
+                return fh.read()
+        return path.read_bytes()
     except RawDataError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise RawDataError(f"{path}: truncated or corrupt file ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_text_csv(path: Path) -> pl.DataFrame:
+    """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string, plus
+    ``source_line`` (Int64, the 1-based line of each record; header = line 1)."""
+    data = read_raw_bytes(path)
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False, null_values=[""])
     except pl.exceptions.PolarsError as exc:

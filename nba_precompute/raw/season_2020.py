@@ -96,14 +96,12 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import zipfile
-import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
 
-from nba_precompute.raw.readers import QUALITY_FLAGS, RawDataError
+from nba_precompute.raw.readers import QUALITY_FLAGS, RawDataError, read_raw_bytes
 
 SEASON_YEAR = 2020
 SEASON_END_YEAR = 2021
@@ -150,23 +148,6 @@ PLAYER_BOX_COLUMNS = ["team_abbr", "first_name", "family_name", "position", "com
 
 # --------------------------------------------------------------------------------------------- reading
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise RawDataError(f"{path}: raw file not found (set NBA_RAW_DATA_DIR to the raw data directory)")
-    try:
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.endswith(".csv") and not n.startswith("__MACOSX")]
-                if len(names) != 1:
-                    raise RawDataError(f"{path}: expected exactly one CSV in the archive, found {names}")
-                return zf.read(names[0])
-        return path.read_bytes()
-    except RawDataError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-        raise RawDataError(f"{path}: truncated or corrupt file ({type(exc).__name__}: {exc})") from exc
-
-
 def _file_key(path: Path) -> tuple[str, int, int]:
     if not path.exists():
         raise RawDataError(f"{path}: raw file not found (set NBA_RAW_DATA_DIR to the raw data directory)")
@@ -183,7 +164,7 @@ def _load(path: Path) -> pl.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _load_cached(key: tuple[str, int, int]) -> pl.DataFrame:
     path = Path(key[0])
-    data = _read_bytes(path)
+    data = read_raw_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
