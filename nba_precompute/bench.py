@@ -1,42 +1,69 @@
-"""Benchmark: a full season through Dagster, the Phase 4 transforms alone, and PSZA three ways.
+"""Benchmark: the main command side by side with what it is made of, and PSZA three ways.
 
-Run from the repository root (so that ``../shared/data/nba`` resolves, or set ``NBA_RAW_DATA_DIR``)::
+Run from the repository root (``NBA_RAW_DATA_DIR`` set, or the raw data at ``../shared/data/nba``)::
 
-    python -m nba_precompute.bench                 # 3 runs of everything, Markdown table on stdout
+    python -m nba_precompute.bench                     # 3 runs of everything, Markdown table on stdout
     python -m nba_precompute.bench --runs 5 --json bench.json
-    python -m nba_precompute.bench --quick         # 1 run, fewer legacy dates, no 4x scaling
+    python -m nba_precompute.bench --quick             # 1 run, 4 legacy dates, transforms on one season only
+    python -m nba_precompute.bench --skip-all-seasons  # everything but the ~736-partition runs
+    python -m nba_precompute.bench --from-json bench.json   # the report of saved results, nothing measured
 
-What is measured (medians over ``--runs`` runs; not part of the test suite):
+Slow parts can be skipped one by one: ``--skip-season``, ``--skip-all-seasons``, ``--skip-one-date``,
+``--skip-plain``, ``--skip-floor``, ``--skip-transforms``, ``--skip-legacy``, ``--skip-duckdb``
+(``--skip-dagster``: every item run through Dagster); ``--keep DIR`` keeps the logs, instances and
+warehouses of the runs.
 
-1. ``dagster asset materialize -m nba_precompute.definitions --select '*' --partition-range
-   <opening night>...<last date>`` (the README's main command: every asset, the whole 2022-23 season
-   as one single-run backfill) in a subprocess with a fresh ``DAGSTER_HOME`` (holding a copy of the
-   repository's ``.dagster_home/dagster.yaml`` when there is one) and a fresh DuckDB file: wall time,
-   the time until Dagster's ``RUN_START`` event, and the peak RSS of the whole process tree (sampled
-   every 20 ms with psutil).
-2. The nightly case: the same command for one partition (``--partition <date>``, every asset), on the
-   warehouse and instance left by run 1.
-3. Each Phase 4 transform (``defs.phase4.tables.PHASE4_TABLES``) alone over the whole season: the pure Polars call on
-   in-memory Phase 3 frames (built once from the raw files, outside the timing), without Dagster or
-   I/O; the peak RSS increase during the call; and the same at 2x and 4x the season (the season
-   stacked with shifted dates, :func:`stack_seasons`).
-4. The legacy approach (reference §1.2 step 8 and §5): per date, a rank-<=20 extract of the player's
-   played games, then a Python loop over players computing the zone metrics with pandas
-   (:func:`legacy_psza_for_date`), on a sample of dates spread over the season; the mean time per
-   date times the number of game dates gives the season estimate (the legacy backfill ran one date
-   per game date, reference §10.2). Single process: the legacy ProcessPool could at best divide this
-   by the number of cores (2 here).
-5. The same PSZA season written as DuckDB SQL window functions (:data:`DUCKDB_PSZA_SQL`).
+One invocation measures, ``--runs`` times each (the median is reported, with every run), the runs of
+the different items interleaved (run 1 of every item, then run 2, ...) so that a change of the
+machine's load hits them alike:
 
-Items 3, 4 and 5 are compared on the sampled dates: the same (player, date) keys, the same
-INCOMPLETE_DATA players (3 and 4), every numeric column within 1e-9 and the labels exactly.
+1. **Main command, 2022-23 season**: ``nba-precompute launch --season 2022-23`` (``dg launch --assets
+   '*'`` over the season's 164 partitions: every asset and check, one run), in a subprocess started in
+   the repository root (so that ``.env`` applies, as for a user) with a fresh ``DAGSTER_HOME`` holding a
+   copy of ``.dagster_home/dagster.yaml`` and a fresh DuckDB file. Figures: wall time, the time until
+   Dagster's ``RUN_START`` event and the run's own duration (``RUN_START`` to ``RUN_SUCCESS``, both read
+   from the instance's event log afterwards), the events the run stored, and the peak RSS of the process
+   tree (psutil, every 50 ms).
+2. **Main command, all seasons**: ``nba-precompute launch --all-seasons``, same figures.
+3. **One date** (the nightly case), ``nba-precompute launch <date>``: 2023-02-01 on the warehouse and
+   instance left by run 1, and the newest partition on those left by run 2.
+4. **Plain Python driver** (:mod:`nba_precompute.bench_plain`): the same asset and check bodies over the
+   2022-23 season in topological order without Dagster's run machinery, into a fresh DuckDB file, in a
+   fresh process (``python -m nba_precompute.bench --plain-worker``): wall time of the process, peak RSS,
+   and inside it the time to load the definitions and the time of the bodies. Then one date (2023-02-01)
+   on the warehouse it wrote, which also counts the DuckDB schema set-ups a run makes on an existing
+   warehouse (``DuckDBWarehouse._ensure`` calls). The ratio main command / plain driver is what Dagster's
+   bookkeeping costs.
+5. **Framework floor** (:mod:`nba_precompute.bench_floor`): the same graph with no-op bodies, generated
+   as a module in a temp directory and launched with ``dg launch --assets '*' --partition-range ... -f
+   <module>`` over the 2022-23 season, like item 1 (fresh ``DAGSTER_HOME``, repository root): what
+   Dagster costs with zero work.
+6. **Phase 4 transforms alone**: each of the five Polars transforms (``PHASE4_TABLES``, in declaration
+   order, each fed the rows of the ones before) on in-memory Phase 3 frames built outside the timing with
+   the assets' own calls (``RawDataResource.phase3_inputs`` and the Phase 3 builders), over the 2022-23
+   season and over every season of the data, each in a fresh process: time, RSS growth during the call,
+   the process's peak RSS. The all-seasons frames replace the former synthetic scaling (one season
+   stacked 2x / 4x with shifted dates): they are what the all-seasons command really feeds the transforms
+   (2020-21 from its trimmed source, seasons without a shot chart, seasons of different lengths), and
+   one season vs ~4.5 seasons of rows shows the scaling as well.
+7. **Legacy PSZA**: per date, a rank-<=20 extract of the player's played games, then a Python loop over
+   the players computing the zone metrics with pandas (:func:`legacy_psza_for_date`), on sampled dates;
+   the mean per date times the game dates of the season is the season estimate (the legacy backfill ran
+   one date per game date). One process.
+8. **DuckDB SQL PSZA** (:data:`DUCKDB_PSZA_SQL`), the season's game dates.
+
+Items 6, 7 and 8 must agree on PSZA (same keys and INCOMPLETE_DATA players, numbers within 1e-9, labels
+exactly). The report gives the machine, the library versions and the load average at the start and
+at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import shutil
@@ -46,7 +73,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,9 +84,16 @@ import psutil
 
 from nba_precompute import config
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import game_calendar
-from nba_precompute.raw import readers
-from nba_precompute.schemas import is_regular_season
+from nba_precompute.partitions import game_calendar, parse_season
+from nba_precompute.schemas import (
+    NBA_SCHEDULE,
+    PLAYER_GAME_SUMMARY,
+    TEAM_DEFENSE_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    UPCOMING_PLAYER_GAME_CONTEXT,
+    UPCOMING_TEAM_GAME_CONTEXT,
+    is_regular_season,
+)
 from nba_precompute.transforms import phase3
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.transforms.psza import (
@@ -73,105 +107,23 @@ from nba_precompute.transforms.psza import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NIGHTLY_DATE = "2023-02-01"
-BENCH_SEASON = 2022  # the season of items 1-5 (2022-23: box scores and shot chart)
-#: days between stacked season copies: 25 weeks (weekdays kept), longer than a regular season (174 days)
-STACK_SHIFT_DAYS = 175
+BENCH_SEASON = "2022-23"  # the season of items 1, 4, 5, 6, 7, 8 (box scores and shot chart)
+NIGHTLY_DATE = "2023-02-01"  # the one-date run on the season's warehouse (item 3)
 TOLERANCE = 1e-9
+RSS_INTERVAL_S = 0.05
 
 TARGETS = {
-    "full_season_wall_s": 60.0,
-    "full_season_peak_rss_gb": 2.0,
-    "single_date_wall_s": 10.0,
-    "psza_transform_s": 1.0,
-    "all_transforms_s": 5.0,
-    "legacy_speedup": 100.0,
-    "duckdb_ratio": 1.0,
+    "season_wall_s": 15.0,              # item 1, median
+    "season_vs_plain": 2.0,             # item 1 / item 4 (process wall times, medians)
+    "all_seasons_wall_s": 60.0,         # item 2
+    "all_seasons_peak_rss_gb": 2.0,     # item 2, max over runs
+    "one_date_wall_s": 5.0,             # item 3
+    "schema_setups_existing": 0,        # item 4, one date on an existing warehouse
+    "psza_transform_s": 1.0,            # item 6, season
+    "all_transforms_s": 5.0,            # item 6, season, sum of medians
+    "legacy_speedup": 100.0,            # item 7 season estimate / item 6 PSZA
+    "duckdb_ratio": 1.0,                # item 6 PSZA / item 8
 }
-
-
-# --------------------------------------------------------------------------------------------------
-# Phase 3 inputs (no Dagster)
-
-
-def build_phase3_frames(raw_dir: Path, start: dt.date, end: dt.date) -> dict[str, object]:
-    """Phase 3 tables for [start, end] from the raw files, with the same builders the assets call.
-
-    Returns a dict of inputs named like the Phase 4 transform parameters: ``schedule`` (the
-    ``nba_schedule`` rows with their season calendar), ``player_games``, ``team_offense``,
-    ``team_defense``, ``upcg``, ``uptgc``, ``present_games`` (distinct ``game_id``/``team_abbr`` of
-    ``player_games``), ``start`` and ``end``. Raises ``RawDataError`` when a raw file is unusable.
-    """
-    schedule_raw = readers.read_schedule(raw_dir)
-    box = readers.read_player_boxscores(raw_dir)
-    logs = readers.read_team_game_logs(raw_dir)
-    seasons = (schedule_raw.filter(pl.col("game_date").is_between(start, end))
-               .get_column("season_year").unique().sort().to_list())
-    shots = pl.concat([readers.read_shots(raw_dir, s + 1) for s in seasons])
-    schedule = phase3.build_schedule(schedule_raw, start, end)
-    player_games = phase3.build_player_game_summary(box, logs, schedule_raw, shots, start, end)
-    team_offense = phase3.build_team_offense_game_summary(logs, schedule_raw, start, end)
-    team_defense = phase3.build_team_defense_game_summary(logs, schedule_raw, shots, start, end)
-    return {
-        "schedule": schedule,
-        "player_games": player_games,
-        "team_offense": team_offense,
-        "team_defense": team_defense,
-        "uptgc": phase3.build_upcoming_team_game_context(schedule, start, end),
-        "upcg": phase3.build_upcoming_player_game_context(player_games, team_offense, schedule, start, end),
-        "present_games": player_games.select("game_id", "team_abbr").unique(),
-        "start": start,
-        "end": end,
-    }
-
-
-def stack_seasons(inputs: dict[str, object], copies: int, shift_days: int = STACK_SHIFT_DAYS) -> dict[str, object]:
-    """``copies`` back-to-back copies of a one-season input set, for the scaling measurement.
-
-    Copy i (0-based) has every DATE column shifted by ``i * shift_days`` days, ``season_year`` + i and
-    the two season digits of ``game_id`` (characters 4-5, ``0022200001`` -> ``0022300001``) + i, so
-    the copies are distinct seasons and games of the same players and teams; ``end`` moves to the last
-    copy's end. With ``shift_days`` >= the season's length the copies do not overlap.
-    """
-    if copies < 1:
-        raise ValueError(f"copies must be >= 1, got {copies}")
-    out: dict[str, object] = {}
-    for name, value in inputs.items():
-        if isinstance(value, pl.DataFrame):
-            out[name] = pl.concat([_shift_frame(value, i, shift_days) for i in range(copies)])
-        else:
-            out[name] = value
-    out["end"] = inputs["end"] + dt.timedelta(days=(copies - 1) * shift_days)  # type: ignore[operator]
-    return out
-
-
-def _shift_frame(df: pl.DataFrame, i: int, shift_days: int) -> pl.DataFrame:
-    if i == 0:
-        return df
-    exprs = [pl.col(c) + pl.duration(days=i * shift_days) for c, t in df.schema.items() if t == pl.Date]
-    if "season_year" in df.columns:
-        exprs.append(pl.col("season_year") + i)
-    if "game_id" in df.columns:
-        gid = pl.col("game_id")
-        season = gid.str.slice(3, 2).cast(pl.Int64) + i
-        exprs.append(gid.str.slice(0, 3) + season.cast(pl.String).str.zfill(2) + gid.str.slice(5))
-    return df.with_columns(exprs)
-
-
-# --------------------------------------------------------------------------------------------------
-# Phase 4 transforms (the declarations of nba_precompute.defs.phase4.tables)
-
-
-def transform_inputs(table: Phase4Table, available: dict[str, object]) -> dict[str, object]:
-    """The keyword arguments of ``table``'s transform: each declared upstream parameter from
-    ``available`` (the Phase 3 frames of :func:`build_phase3_frames` and the rows of the transforms
-    before it, keyed by lower-case abbreviation), plus ``start`` and ``end``.
-
-    Raises:
-        KeyError: an upstream parameter has no input of that name.
-    """
-    kwargs = {u.param: available[u.param] for u in table.upstream if u.param is not None}
-    return {**kwargs, "start": available["start"], "end": available["end"]}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,14 +133,15 @@ def transform_inputs(table: Phase4Table, available: dict[str, object]) -> dict[s
 class PeakRSS:
     """Context manager sampling the RSS of a process and its children every ``interval`` seconds.
 
-    ``peak`` is the largest sum seen (bytes); ``baseline`` the value on entry, so ``peak - baseline``
-    is the growth during the block.
+    ``peak`` is the largest sum over the tree seen (bytes), ``peak_single`` the largest RSS of one
+    process; ``baseline`` the sum on entry, so ``peak - baseline`` is the growth during the block.
     """
 
-    def __init__(self, pid: int | None = None, interval: float = 0.02):
+    def __init__(self, pid: int | None = None, interval: float = RSS_INTERVAL_S):
         self.pid = pid or os.getpid()
         self.interval = interval
         self.peak = 0
+        self.peak_single = 0
         self.baseline = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -202,9 +155,11 @@ class PeakRSS:
         total = 0
         for p in procs:
             try:
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
             except psutil.Error:
-                pass
+                continue
+            total += rss
+            self.peak_single = max(self.peak_single, rss)
         return total
 
     def _run(self) -> None:
@@ -228,15 +183,19 @@ class PeakRSS:
 
 def timed(fn: Callable[[], object]) -> tuple[float, int, object]:
     """(wall seconds, peak RSS growth in bytes, result) of one call."""
-    with PeakRSS() as mem:
+    with PeakRSS(interval=0.02) as mem:
         t0 = time.perf_counter()
         result = fn()
         wall = time.perf_counter() - t0
     return wall, mem.peak - mem.baseline, result
 
 
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine_info() -> dict[str, object]:
-    """Cores, memory, CPU model, OS and library versions of this machine, and its load when measured."""
+    """Cores, memory, CPU model, OS and library versions of this machine."""
     import dagster
 
     model = ""
@@ -258,168 +217,399 @@ def machine_info() -> dict[str, object]:
         "duckdb": duckdb.__version__,
         "pandas": pd.__version__,
         "dagster": dagster.__version__,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
-# --------------------------------------------------------------------------------------------------
-# items 1 and 2: Dagster through its CLI
+def run_measured(cmd: Sequence[str], env: dict[str, str], log_path: Path, cwd: Path = REPO_ROOT,
+                 home: Path | None = None) -> dict[str, object]:
+    """Run ``cmd`` in ``cwd`` (default: the repository root), output to ``log_path``, sampling the RSS
+    of its process tree.
 
-
-def dagster_command(partition_args: Sequence[str]) -> list[str]:
-    """The README's ``dagster asset materialize`` command for every asset and the given partitions."""
-    exe = shutil.which("dagster", path=str(Path(sys.executable).parent))
-    base = [exe] if exe else [sys.executable, "-m", "dagster"]
-    return [*base, "asset", "materialize", "-m", "nba_precompute.definitions", "--select", "*",
-            *partition_args]
-
-
-def run_measured(cmd: Sequence[str], env: dict[str, str], log_path: Path) -> dict[str, object]:
-    """Run ``cmd`` (cwd = repository root), sampling the RSS of its process tree.
-
-    Returns ``wall_s``, ``run_start_s`` (seconds until Dagster logged ``RUN_START``; NULL when it did
-    not), ``peak_rss_bytes`` and ``returncode``. Output goes to ``log_path``. Raises RuntimeError when
-    the command fails.
+    Returns ``wall_s``, ``peak_rss_bytes`` (sum over the tree), ``peak_rss_single_bytes``,
+    ``load_average`` (when it started) and, when ``home`` is the run's ``DAGSTER_HOME``, the figures of
+    :func:`run_summary` (``run_start_s`` measured from the launch). Raises RuntimeError when the command
+    fails.
     """
-    markers: dict[str, float] = {}
+    load = load_average()
+    launched_at = time.time()
     t0 = time.perf_counter()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, bufsize=1)
-
-        def reader() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if " - RUN_START - " in line and "run_start" not in markers:
-                    markers["run_start"] = time.perf_counter() - t0
-                log.write(line)
-
-        thread = threading.Thread(target=reader, daemon=True)
-        thread.start()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         with PeakRSS(proc.pid) as mem:
             rc = proc.wait()
         wall = time.perf_counter() - t0
-        thread.join()
+        ended_at = time.time()
     if rc != 0:
         tail = "".join(log_path.read_text().splitlines(keepends=True)[-20:])
-        raise RuntimeError(f"{' '.join(cmd)} exited with {rc}; log {log_path}:\n{tail}")
-    return {"wall_s": wall, "run_start_s": markers.get("run_start"), "peak_rss_bytes": mem.peak,
-            "returncode": rc}
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited with {rc}; log {log_path}:\n{tail}")
+    out: dict[str, object] = {"wall_s": wall, "peak_rss_bytes": mem.peak, "peak_rss_single_bytes": mem.peak_single,
+                              "load_average": load}
+    if home is not None:
+        out.update(run_summary(home, launched_at, ended_at))
+    return out
 
 
-def bench_dagster(runs: int, raw_dir: Path, workdir: Path, nightly: str = NIGHTLY_DATE,
-                  full_range: tuple[str, str] = ("2022-10-18", "2023-04-09")) -> dict[str, list[dict]]:
-    """Items 1 and 2, ``runs`` times each, every run in a fresh DAGSTER_HOME and DuckDB file."""
-    repo_yaml = REPO_ROOT / ".dagster_home" / "dagster.yaml"
-    out: dict[str, list[dict]] = {"full_season": [], "single_date": []}
-    for i in range(runs):
-        run_dir = workdir / f"dagster_run_{i}"
-        home = run_dir / "dagster_home"
-        home.mkdir(parents=True)
-        if repo_yaml.exists():
-            shutil.copy(repo_yaml, home / "dagster.yaml")
-        env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_dir.resolve()),
-               "NBA_PRECOMPUTE_DUCKDB_PATH": str(run_dir / "warehouse.duckdb")}
-        full = run_measured(dagster_command(["--partition-range", f"{full_range[0]}...{full_range[1]}"]),
-                            env, run_dir / "full_season.log")
-        out["full_season"].append(full)
-        print(f"  [1] run {i + 1}/{runs}: {full['wall_s']:.1f} s, RUN_START after "
-              f"{full['run_start_s'] or float('nan'):.1f} s, peak RSS {full['peak_rss_bytes'] / 1e9:.2f} GB",
-              file=sys.stderr)
-        single = run_measured(dagster_command(["--partition", nightly]), env, run_dir / "single_date.log")
-        out["single_date"].append(single)
-        print(f"  [2] run {i + 1}/{runs}: {single['wall_s']:.1f} s, peak RSS "
-              f"{single['peak_rss_bytes'] / 1e9:.2f} GB", file=sys.stderr)
-        shutil.rmtree(run_dir, ignore_errors=True)
+@contextlib.contextmanager
+def _dagster_home(home: Path) -> Iterator[None]:
+    """``DAGSTER_HOME=home`` in this process's environment for the block (the project's instance
+    configuration reads it)."""
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
+
+
+def run_summary(home: Path, launched_at: float | None = None, ended_at: float | None = None) -> dict[str, object]:
+    """Figures of the newest run of the instance in ``home``, from its event log.
+
+    ``run_status``, ``events`` (every event the run stored), ``materializations``,
+    ``check_evaluations``, ``run_s`` (``RUN_START`` to ``RUN_SUCCESS`` / ``RUN_FAILURE``), ``steps_s``
+    (sum of the steps' ``STEP_START`` to ``STEP_SUCCESS`` / ``STEP_FAILURE``) and, given the command's
+    start and end (epoch seconds), ``run_start_s`` (seconds from the launch to ``RUN_START``) and
+    ``after_run_s`` (from the run's end to the command's exit).
+    """
+    from dagster import DagsterInstance
+
+    with _dagster_home(home):
+        instance = DagsterInstance.from_config(str(home))
+        try:
+            return instance_run_summary(instance, launched_at, ended_at=ended_at)
+        finally:
+            instance.dispose()
+
+
+def instance_run_summary(instance, launched_at: float | None = None, run_id: str | None = None,
+                         ended_at: float | None = None) -> dict[str, object]:
+    """:func:`run_summary` for a :class:`dagster.DagsterInstance` (the newest run, or ``run_id``)."""
+    runs = instance.get_runs(limit=1) if run_id is None else [instance.get_run_by_id(run_id)]
+    if not runs or runs[0] is None:
+        raise RuntimeError("no run in the instance")
+    run = runs[0]
+    first: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    step_start: dict[str, float] = {}
+    steps_s = 0.0
+    events = 0
+    for entry in instance.all_logs(run.run_id):
+        if entry.dagster_event is None:
+            continue
+        events += 1
+        kind = entry.dagster_event.event_type.name  # RUN_START (stored as PIPELINE_START), STEP_START...
+        counts[kind] = counts.get(kind, 0) + 1
+        first.setdefault(kind, entry.timestamp)
+        if kind == "STEP_START":
+            step_start[entry.step_key] = entry.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in step_start:
+            steps_s += entry.timestamp - step_start.pop(entry.step_key)
+    end = first.get("RUN_SUCCESS", first.get("RUN_FAILURE"))
+    out: dict[str, object] = {
+        "run_status": run.status.value,
+        "events": events,
+        "materializations": counts.get("ASSET_MATERIALIZATION", 0),
+        "check_evaluations": counts.get("ASSET_CHECK_EVALUATION", 0),
+        "run_s": (end - first["RUN_START"]) if end is not None and "RUN_START" in first else None,
+        "steps_s": steps_s,
+    }
+    if launched_at is not None:
+        out["run_start_s"] = first["RUN_START"] - launched_at if "RUN_START" in first else None
+        out["after_run_s"] = (ended_at if ended_at is not None else time.time()) - end if end is not None else None
     return out
 
 
 # --------------------------------------------------------------------------------------------------
-# item 3: the Phase 4 transforms alone
+# items 1, 2, 3, 5: through Dagster
 
 
-def run_transforms(inputs: dict[str, object], runs: int,
-                   tables: Sequence[Phase4Table] = PHASE4_TABLES) -> dict[str, dict]:
-    """Time each Phase 4 transform ``runs`` times on ``inputs``, in declaration order (later ones get
-    the rows of earlier ones).
+def fresh_home(directory: Path) -> Path:
+    """A new ``DAGSTER_HOME`` under ``directory`` holding a copy of the project's
+    ``.dagster_home/dagster.yaml`` (an empty directory, Dagster's defaults, when there is none)."""
+    home = directory / "dagster_home"
+    home.mkdir(parents=True)
+    repo_yaml = REPO_ROOT / ".dagster_home" / "dagster.yaml"
+    if repo_yaml.exists():
+        shutil.copy(repo_yaml, home / "dagster.yaml")
+    return home
+
+
+def bench_env(home: Path, raw_dir: Path, duckdb_path: Path | None = None) -> dict[str, str]:
+    """The environment of a measured command: the user's, with this run's instance, raw data and
+    DuckDB file (the embedded warehouse, whatever ``NBA_PRECOMPUTE_WAREHOUSE`` says)."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_dir.resolve()),
+           "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}
+    if duckdb_path is not None:
+        env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(duckdb_path)
+    return env
+
+
+def _venv_exe(name: str) -> str | None:
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+def main_command(*args: str) -> list[str]:
+    """``nba-precompute launch ARGS`` (the console script next to this interpreter)."""
+    exe = _venv_exe("nba-precompute")
+    return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.cli", "launch", *args]
+
+
+def floor_command(module: Path, first: str, last: str) -> list[str]:
+    """``dg launch --assets '*' --partition-range FIRST...LAST -f MODULE`` (the floor of item 5)."""
+    return [_venv_exe("dg") or "dg", "launch", "--assets", "*", "--partition-range", f"{first}...{last}",
+            "-f", str(module)]
+
+
+def _note(item: str, i: int, runs: int, r: dict) -> None:
+    parts = [f"{r['wall_s']:.1f} s"]
+    if r.get("run_start_s") is not None:
+        parts.append(f"RUN_START after {r['run_start_s']:.1f} s, run {r['run_s']:.1f} s, {r['events']} events")
+    if "bodies_s" in r:
+        parts.append(f"definitions {r['definitions_s']:.1f} s, bodies {r['bodies_s']:.1f} s")
+    parts.append(f"peak RSS {r['peak_rss_bytes'] / 1e9:.2f} GB, load {r['load_average'][0]}")
+    print(f"  [{item}] run {i + 1}/{runs}: " + ", ".join(parts), file=sys.stderr)
+
+
+def plain_worker_command(first: str, last: str, duckdb_path: Path, report: Path) -> list[str]:
+    """``python -m nba_precompute.bench --plain-worker FIRST LAST DUCKDB REPORT`` (item 4)."""
+    return [sys.executable, "-m", "nba_precompute.bench", "--plain-worker", first, last, str(duckdb_path),
+            str(report)]
+
+
+def run_plain_measured(first: str, last: str, duckdb_path: Path, raw_dir: Path, log_path: Path) -> dict[str, object]:
+    """Item 4 in a fresh process: :func:`run_measured` of the plain worker plus what it reports
+    (``definitions_s``, ``bodies_s``, ``schema_setups``, ``steps``...)."""
+    env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_dir.resolve()), "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}
+    report = log_path.with_suffix(".json")
+    out = run_measured(plain_worker_command(first, last, duckdb_path, report), env, log_path)
+    out.update(json.loads(report.read_text()))
+    return out
+
+
+@dataclass
+class Plan:
+    """What one benchmark invocation measures."""
+
+    runs: int = 3
+    season: bool = True
+    all_seasons: bool = True
+    one_date: bool = True
+    plain: bool = True
+    floor: bool = True
+    transforms: bool = True
+    transforms_all_seasons: bool = True
+    legacy: bool = True
+    duckdb: bool = True
+    legacy_dates: int = 10
+    nightly_date: str = NIGHTLY_DATE
+    keep: Path | None = None  # keep every run directory (logs, instances, warehouses) under this path
+
+
+@dataclass
+class Scope:
+    """The partitions of the benchmark: the season's and all of them."""
+
+    season: tuple[str, str]
+    season_partitions: int
+    all_first: str
+    all_last: str
+    all_partitions: int
+
+    @classmethod
+    def of(cls, raw_dir: Path) -> Scope:
+        from nba_precompute.launch import partition_range
+
+        cal = game_calendar(raw_dir)
+        days, _ = partition_range(cal, None, None, BENCH_SEASON, False)
+        return cls((days[0].isoformat(), days[-1].isoformat()), len(days), cal.first.isoformat(),
+                   cal.last.isoformat(), len(cal.game_dates))
+
+
+def bench_launched(plan: Plan, scope: Scope, raw_dir: Path, workdir: Path) -> dict[str, list[dict]]:
+    """Items 1-5, ``plan.runs`` times, interleaved; every Dagster run with a fresh ``DAGSTER_HOME``
+    (items 3 reuse the instance and warehouse of items 1 and 2), every plain run in a fresh process."""
+    from nba_precompute.bench_floor import write_floor_module
+
+    out: dict[str, list[dict]] = {k: [] for k in ("season", "one_date_season", "all_seasons", "one_date_newest",
+                                                  "plain", "plain_one_date", "floor")}
+    floor_module = write_floor_module(workdir / "floor") if plan.floor else None
+    first, last = scope.season
+    for i in range(plan.runs):
+        run_dir = workdir / f"run_{i + 1}"
+        if plan.season:
+            d = run_dir / "season"
+            home = fresh_home(d)
+            env = bench_env(home, raw_dir, d / "warehouse.duckdb")
+            r = run_measured(main_command("--season", BENCH_SEASON), env, d / "season.log", home=home)
+            out["season"].append(r)
+            _note("1 season", i, plan.runs, r)
+            if plan.one_date:
+                r = run_measured(main_command(plan.nightly_date), env, d / "one_date.log", home=home)
+                out["one_date_season"].append(r)
+                _note(f"3 {plan.nightly_date}", i, plan.runs, r)
+        if plan.all_seasons:
+            d = run_dir / "all_seasons"
+            home = fresh_home(d)
+            env = bench_env(home, raw_dir, d / "warehouse.duckdb")
+            r = run_measured(main_command("--all-seasons"), env, d / "all_seasons.log", home=home)
+            out["all_seasons"].append(r)
+            _note("2 all seasons", i, plan.runs, r)
+            if plan.one_date:
+                r = run_measured(main_command(scope.all_last), env, d / "one_date.log", home=home)
+                out["one_date_newest"].append(r)
+                _note(f"3 {scope.all_last}", i, plan.runs, r)
+        if plan.plain:
+            d = run_dir / "plain"
+            d.mkdir(parents=True)
+            r = run_plain_measured(first, last, d / "warehouse.duckdb", raw_dir, d / "season.log")
+            out["plain"].append(r)
+            _note("4 plain season", i, plan.runs, r)
+            if plan.one_date:
+                r = run_plain_measured(plan.nightly_date, plan.nightly_date, d / "warehouse.duckdb", raw_dir,
+                                       d / "one_date.log")
+                out["plain_one_date"].append(r)
+                _note(f"4 plain {plan.nightly_date}", i, plan.runs, r)
+        if floor_module is not None:
+            d = run_dir / "floor"
+            home = fresh_home(d)
+            r = run_measured(floor_command(floor_module, first, last), bench_env(home, raw_dir), d / "floor.log",
+                             home=home)
+            out["floor"].append(r)
+            _note("5 floor", i, plan.runs, r)
+        if plan.keep is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return {k: v for k, v in out.items() if v}
+
+
+# --------------------------------------------------------------------------------------------------
+# item 6: the Phase 4 transforms alone
+
+def build_phase3_frames(raw_dir: Path, start: dt.date, end: dt.date) -> dict[str, pl.DataFrame]:
+    """The Phase 3 tables over [start, end], keyed by qualified table name, computed the way the
+    assets compute them: the raw inputs from ``RawDataResource.phase3_inputs`` (every season's source,
+    checked against the domain rules) and the same builder calls as the Phase 3 asset bodies (the
+    upcoming contexts from the built schedule, as the assets read it back from the warehouse).
+
+    Raises ``RawDataError`` when a raw file is unusable.
+    """
+    from nba_precompute.defs.resources import RawDataResource
+
+    raw = RawDataResource(directory=str(raw_dir)).phase3_inputs(start, end)
+    schedule = phase3.build_schedule(raw.schedule, start, end)
+    player_games = phase3.build_player_game_summary(raw.player_boxscores, raw.team_game_logs, raw.schedule,
+                                                    raw.shots, start, end, shot_seasons=raw.shot_seasons)
+    team_offense = phase3.build_team_offense_game_summary(raw.team_game_logs, raw.schedule, start, end)
+    team_defense = phase3.build_team_defense_game_summary(raw.team_game_logs, raw.schedule, raw.shots, start, end,
+                                                          shot_seasons=raw.shot_seasons)
+    return {
+        NBA_SCHEDULE.qualified_name: schedule,
+        PLAYER_GAME_SUMMARY.qualified_name: player_games,
+        TEAM_OFFENSE_GAME_SUMMARY.qualified_name: team_offense,
+        TEAM_DEFENSE_GAME_SUMMARY.qualified_name: team_defense,
+        UPCOMING_TEAM_GAME_CONTEXT.qualified_name: phase3.build_upcoming_team_game_context(schedule, start, end),
+        UPCOMING_PLAYER_GAME_CONTEXT.qualified_name: phase3.build_upcoming_player_game_context(
+            player_games, team_offense, schedule, start, end),
+    }
+
+
+def transform_inputs(table: Phase4Table, tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The upstream keyword arguments of ``table``'s transform, as its asset reads them
+    (``factory.read_inputs``): each declared upstream with a parameter, from ``tables`` (keyed by
+    qualified table name: the Phase 3 frames and the rows of the transforms before it), projected on
+    the declared columns. The frames span the whole computation (from the first season's opening
+    night), so every window is the frame itself.
+
+    Raises:
+        KeyError: an upstream table is not in ``tables`` (the message names it).
+    """
+    out: dict[str, pl.DataFrame] = {}
+    for u in table.upstream:
+        if u.param is None:
+            continue
+        name = u.table.qualified_name
+        if name not in tables:
+            raise KeyError(f"{table.abbreviation}: no input for {name} (parameter {u.param})")
+        frame = tables[name]
+        out[u.param] = frame.select(list(u.columns)) if u.columns else frame
+    return out
+
+
+def run_transforms(tables: dict[str, pl.DataFrame], start: dt.date, end: dt.date, runs: int,
+                   dates: Sequence[dt.date] | None = None,
+                   declared: Sequence[Phase4Table] = PHASE4_TABLES) -> dict[str, dict]:
+    """Time each Phase 4 transform ``runs`` times over [start, end] (the partitions ``dates``, as the
+    assets pass them; default every day), in declaration order, later ones fed the rows of earlier ones.
 
     Returns per abbreviation (TDZA, ...): ``times_s``, ``peak_rss_delta_bytes`` (max over runs),
-    ``rows``, ``failures``, ``result``.
+    ``rows``, ``failures``, ``result`` (the last ``(rows, failures)``).
     """
-    available = dict(inputs)
+    available = dict(tables)
     results: dict[str, dict] = {}
-    for t in tables:
-        kwargs = transform_inputs(t, available)
+    for t in declared:
+        kwargs = {**transform_inputs(t, available), "start": start, "end": end, "dates": dates}
         times, mems, out = [], [], None
         for _ in range(runs):
             wall, mem, out = timed(lambda t=t, kwargs=kwargs: t.transform(**kwargs))
             times.append(wall)
             mems.append(mem)
         rows, failures = out  # type: ignore[misc]
-        available[t.abbreviation.lower()] = rows
+        available[t.spec.qualified_name] = rows
         results[t.abbreviation] = {"times_s": times, "peak_rss_delta_bytes": max(mems), "rows": rows.height,
                                    "failures": failures.height, "result": (rows, failures)}
     return results
 
 
-def save_inputs(inputs: dict[str, object], directory: Path) -> None:
-    """Write the Phase 3 input frames as Parquet (and ``start``/``end`` as JSON) for scaling workers."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, value in inputs.items():
-        if isinstance(value, pl.DataFrame):
-            value.write_parquet(directory / f"{name}.parquet")
-    (directory / "range.json").write_text(json.dumps({"start": str(inputs["start"]), "end": str(inputs["end"])}))
+def scope_range(raw_dir: Path, scope: str) -> tuple[dt.date, dt.date, list[dt.date]]:
+    """(first, last, partitions) of ``scope``: ``season`` (:data:`BENCH_SEASON`) or ``all``."""
+    cal = game_calendar(raw_dir)
+    if scope == "all":
+        days = list(cal.game_dates)
+    else:
+        first, last = cal.season_range(parse_season(BENCH_SEASON))
+        days = [d for d in cal.game_dates if first <= d <= last]
+    return days[0], days[-1], days
 
 
-def load_inputs(directory: Path) -> dict[str, object]:
-    """Inverse of :func:`save_inputs`."""
-    rng = json.loads((directory / "range.json").read_text())
-    out: dict[str, object] = {p.stem: pl.read_parquet(p) for p in sorted(directory.glob("*.parquet"))}
-    out["start"] = dt.date.fromisoformat(rng["start"])
-    out["end"] = dt.date.fromisoformat(rng["end"])
-    return out
-
-
-def scaling_worker(directory: Path, copies: int, runs: int) -> dict[str, object]:
-    """One scaling point in a fresh process: load the saved season, stack ``copies`` of it, time every
-    transform ``runs`` times. Returns the per-transform results (without frames), the input rows and
-    the process's RSS before the transforms and at its peak (``ru_maxrss``)."""
+def transforms_worker(raw_dir: Path, scope: str, runs: int) -> dict[str, object]:
+    """Item 6 for one scope in this (fresh) process: build the Phase 3 frames (not timed), time every
+    transform ``runs`` times. Returns the per-transform figures (without frames), the input rows, the
+    process's RSS before the transforms and its peak (``ru_maxrss``)."""
     import resource
 
-    stacked = stack_seasons(load_inputs(directory), copies)
+    first, last, days = scope_range(raw_dir, scope)
+    t0 = time.perf_counter()
+    tables = build_phase3_frames(raw_dir, first, last)
+    build_s = time.perf_counter() - t0
     baseline = psutil.Process().memory_info().rss
-    res = run_transforms(stacked, runs)
+    res = run_transforms(tables, first, last, runs, dates=days)
     return {
-        "copies": copies,
-        "player_game_rows": stacked["player_games"].height,  # type: ignore[union-attr]
+        "scope": scope, "first": first.isoformat(), "last": last.isoformat(), "partitions": len(days),
+        "player_game_rows": tables[PLAYER_GAME_SUMMARY.qualified_name].height,
+        "phase3_build_s": build_s,
         "rss_before_bytes": baseline,
         "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "transforms": {n: {k: v for k, v in r.items() if k != "result"} for n, r in res.items()},
     }
 
 
-def run_scaling(inputs: dict[str, object], scales: Sequence[int], runs: int) -> dict[int, dict]:
-    """:func:`scaling_worker` for each number of copies, each in its own ``python -m
-    nba_precompute.bench --scaling-worker`` subprocess (so that memory measured at one scale is not
-    memory the allocator kept from another)."""
-    out: dict[int, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="nba_bench_inputs_") as tmp:
-        save_inputs(inputs, Path(tmp))
-        for k in scales:
-            proc = subprocess.run(
-                [sys.executable, "-m", "nba_precompute.bench", "--scaling-worker", tmp, str(k), str(runs)],
-                cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                raise RuntimeError(f"scaling worker {k}x failed:\n{proc.stderr[-3000:]}")
-            out[k] = json.loads(proc.stdout.strip().splitlines()[-1])
-            names = [n for n, r in out[k]["transforms"].items() if "skipped" not in r]
-            print(f"  {k}x: " + ", ".join(f"{n} {_median(out[k]['transforms'][n]['times_s']):.2f} s"
-                                          for n in names), file=sys.stderr)
+def run_transforms_measured(raw_dir: Path, scope: str, runs: int) -> dict[str, object]:
+    """:func:`transforms_worker` in its own ``python -m nba_precompute.bench --transforms-worker``
+    process (memory measured at one scope is not memory the allocator kept from another)."""
+    env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_dir.resolve())}
+    proc = subprocess.run([sys.executable, "-m", "nba_precompute.bench", "--transforms-worker", scope, str(runs)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"transforms worker ({scope}) failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  [6 {scope}] " + ", ".join(f"{n} {_median(t['times_s']):.2f} s" for n, t in out["transforms"].items())
+          + f"; process peak RSS {out['process_peak_rss_bytes'] / 1e9:.2f} GB", file=sys.stderr)
     return out
 
 
 # --------------------------------------------------------------------------------------------------
-# item 4: the legacy approach (per date, per player, pandas)
+# item 7: the legacy approach (per date, per player, pandas)
 
 _ZONES = ("paint", "mid_range", "three_pt")
 _LEGACY_COLUMNS = ["player_id", "player_lookup", "team_abbr", "season_year", "game_date", "minutes_played",
@@ -511,7 +701,7 @@ def legacy_history(player_games: pl.DataFrame) -> pd.DataFrame:
 
 
 def run_legacy(player_games: pl.DataFrame, schedule: pl.DataFrame, dates: Sequence[dt.date]) -> dict[str, object]:
-    """Item 4 on ``dates``: seconds per date, and the rows / INCOMPLETE_DATA ids of every date."""
+    """Item 7 on ``dates``: seconds per date, and the rows / INCOMPLETE_DATA ids of every date."""
     history = legacy_history(player_games)
     cal = season_calendar(schedule)
     times, rows, incomplete = [], [], []
@@ -530,7 +720,7 @@ def run_legacy(player_games: pl.DataFrame, schedule: pl.DataFrame, dates: Sequen
 
 
 # --------------------------------------------------------------------------------------------------
-# item 5: DuckDB SQL window functions
+# item 8: DuckDB SQL window functions
 
 #: PSZA the way a SQL-first user writes it: number the played games, 10/20-game frame sums with
 #: ROWS BETWEEN windows, the next game date with LEAD, then a range join picks for every date D the
@@ -541,8 +731,7 @@ WITH cal AS (
     FROM schedule WHERE game_id LIKE '002%' GROUP BY season_year
 ),
 days AS (
-    SELECT CAST(d AS DATE) AS analysis_date
-    FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY) AS t(d)
+    SELECT analysis_date FROM analysis_days
 ),
 dates AS (
     SELECT days.analysis_date, cal.season_year
@@ -620,18 +809,23 @@ ORDER BY analysis_date, player_id
 
 
 def duckdb_psza(player_games: pl.DataFrame, schedule: pl.DataFrame, start: dt.date, end: dt.date,
-                con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """Item 5: PSZA rows for every D in [start, end] from :data:`DUCKDB_PSZA_SQL` (in-memory DuckDB
-    scanning the Polars frames through Arrow; result as a Polars frame)."""
+                dates: Sequence[dt.date] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
+    """Item 8: PSZA rows for every D of ``dates`` (default every day of [start, end]) from
+    :data:`DUCKDB_PSZA_SQL` (in-memory DuckDB scanning the Polars frames through Arrow; result as a
+    Polars frame)."""
+    days = pl.date_range(start, end, "1d", eager=True)
+    if dates is not None:
+        days = days.filter(days.is_in(list(dates)))
     own = con is None
     con = con or duckdb.connect()
     try:
         con.register("pgs", player_games)
         con.register("schedule", schedule)
-        return con.execute(DUCKDB_PSZA_SQL, {"start": start, "end": end}).pl()
+        con.register("analysis_days", pl.DataFrame({"analysis_date": days}))
+        return con.execute(DUCKDB_PSZA_SQL, {"end": end}).pl()
     finally:
-        con.unregister("pgs")
-        con.unregister("schedule")
+        for name in ("pgs", "schedule", "analysis_days"):
+            con.unregister(name)
         if own:
             con.close()
 
@@ -709,12 +903,6 @@ def sample_dates(schedule: pl.DataFrame, start: dt.date, end: dt.date, n: int) -
     return sorted({game_dates[round(i * step)] for i in range(n)})
 
 
-def game_date_count(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> int:
-    """Regular-season game dates in [start, end] (the dates the legacy backfill processed)."""
-    return schedule.filter(is_regular_season(pl.col("game_id"))
-                           & pl.col("game_date").is_between(start, end)).get_column("game_date").n_unique()
-
-
 # --------------------------------------------------------------------------------------------------
 # the whole benchmark
 
@@ -723,84 +911,106 @@ def _median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 
 
-def run_benchmark(runs: int = 3, quick: bool = False, skip_dagster: bool = False,
-                  scales: Sequence[int] = (1, 2, 4), legacy_dates: int = 10,
-                  raw_dir: Path | None = None) -> dict[str, object]:
-    """Run items 1-5 and the scaling measurement; return a JSON-serialisable dict of results."""
+def run_benchmark(plan: Plan, raw_dir: Path | None = None) -> dict[str, object]:
+    """Run what ``plan`` asks for; return a JSON-serialisable dict of results (see the module docstring)."""
     raw_dir = Path(raw_dir or config.raw_data_dir())
-    start, end = game_calendar(raw_dir).season_range(BENCH_SEASON)
-    results: dict[str, object] = {"machine": machine_info(), "runs": runs,
-                                  "season": f"{start}...{end}", "generated_at": dt.datetime.now().isoformat()}
-
-    if not skip_dagster:
-        print("items 1-2: dagster asset materialize (full season, then one date)", file=sys.stderr)
-        with tempfile.TemporaryDirectory(prefix="nba_bench_") as tmp:
-            d = bench_dagster(runs, raw_dir, Path(tmp))
-        results["dagster"] = d
-
-    print("building the Phase 3 frames in memory (not timed)", file=sys.stderr)
-    inputs = build_phase3_frames(raw_dir, start, end)
-    schedule, player_games = inputs["schedule"], inputs["player_games"]
-    results["game_dates"] = game_date_count(schedule, start, end)
-    results["calendar_days"] = (end - start).days + 1
-    results["player_game_rows"] = player_games.height
-
-    print("item 3: Phase 4 transforms alone", file=sys.stderr)
-    transforms = run_transforms(inputs, runs)
-    psza_rows, psza_failures = transforms["PSZA"]["result"]
-    print("  " + ", ".join(f"{n} {_median(t['times_s']):.2f} s" for n, t in transforms.items()
-                           if "skipped" not in t), file=sys.stderr)
-    print(f"scaling: item 3 at {', '.join(f'{k}x' for k in scales)} the season, one subprocess each",
-          file=sys.stderr)
-    scaling = run_scaling(inputs, scales, runs)
-
-    print("item 4: legacy per-player pandas PSZA on sampled dates", file=sys.stderr)
-    dates = sample_dates(schedule, start, end, legacy_dates)
-    legacy_runs = [run_legacy(player_games, schedule, dates) for _ in range(1 if quick else min(runs, 3))]
-    per_date = [_median([r["times_s"][i] for r in legacy_runs]) for i in range(len(dates))]
-    legacy = legacy_runs[0]
-
-    print("item 5: DuckDB SQL PSZA", file=sys.stderr)
-    duck_times, duck_rows = [], None
-    for _ in range(runs):
-        wall, _mem, duck_rows = timed(lambda: duckdb_psza(player_games, schedule, start, end))
-        duck_times.append(wall)
-
-    ours_s = _median(transforms["PSZA"]["times_s"])
-    legacy_season_s = statistics.fmean(per_date) * results["game_dates"]
-    on_dates = pl.col("analysis_date").is_in(dates)
-    ours_sampled = psza_rows.filter(on_dates)
-    ours_incomplete = (psza_failures.filter(on_dates & (pl.col("failure_category") == "INCOMPLETE_DATA"))
-                       .select("analysis_date", pl.col("entity_id").cast(pl.Int64).alias("player_id")))
-    vs_legacy = compare_psza(ours_sampled, legacy["rows"])
-    vs_duck = compare_psza(ours_sampled, duck_rows.filter(on_dates))
-    vs_duck_all = compare_psza(psza_rows, duck_rows)
-    incomplete_equal = (ours_incomplete.sort("analysis_date", "player_id")
-                        .equals(legacy["incomplete"].sort("analysis_date", "player_id")))
-
-    results["transforms"] = {n: {kk: vv for kk, vv in r.items() if kk != "result"} for n, r in transforms.items()}
-    results["scaling"] = scaling
-    results["legacy"] = {"dates": [d.isoformat() for d in dates], "seconds_per_date": per_date,
-                         "season_estimate_s": legacy_season_s, "speedup": legacy_season_s / ours_s,
-                         "rows": legacy["rows"].height}
-    results["duckdb"] = {"times_s": duck_times, "rows": duck_rows.height,
-                         "ratio_ours_to_duckdb": ours_s / _median(duck_times)}
-    results["agreement"] = {
-        "sampled_dates": len(dates),
-        "polars_vs_legacy": vars(vs_legacy) | {"ok": vs_legacy.ok},
-        "polars_vs_duckdb_sampled": vars(vs_duck) | {"ok": vs_duck.ok},
-        "polars_vs_duckdb_all_dates": vars(vs_duck_all) | {"ok": vs_duck_all.ok},
-        "incomplete_data_players_equal": incomplete_equal,
+    scope = Scope.of(raw_dir)
+    results: dict[str, object] = {
+        "machine": machine_info(), "load_average_start": load_average(), "runs": plan.runs,
+        "generated_at": dt.datetime.now().isoformat(timespec="seconds"), "season": BENCH_SEASON,
+        "scope": vars(scope), "nightly_date": plan.nightly_date, "targets": TARGETS,
     }
+    print(f"load average at start: {results['load_average_start']}", file=sys.stderr)
+
+    if any((plan.season, plan.all_seasons, plan.plain, plan.floor)):
+        print("items 1-5: main command, plain driver, framework floor", file=sys.stderr)
+        if plan.keep is not None:
+            plan.keep.mkdir(parents=True, exist_ok=True)
+            results["launched"] = bench_launched(plan, scope, raw_dir, Path(tempfile.mkdtemp(dir=plan.keep)))
+        else:
+            with tempfile.TemporaryDirectory(prefix="nba_bench_") as tmp:
+                results["launched"] = bench_launched(plan, scope, raw_dir, Path(tmp))
+
+    transforms: dict[str, dict] = {}
+    if plan.transforms:
+        print("item 6: Phase 4 transforms alone, each scope in a fresh process", file=sys.stderr)
+        transforms["season"] = run_transforms_measured(raw_dir, "season", plan.runs)
+        if plan.transforms_all_seasons:
+            transforms["all"] = run_transforms_measured(raw_dir, "all", plan.runs)
+        results["transforms"] = transforms
+
+    if plan.legacy or plan.duckdb:
+        results.update(bench_psza(plan, raw_dir, transforms.get("season")))
+    results["load_average_end"] = load_average()
+    print(f"load average at end: {results['load_average_end']}", file=sys.stderr)
     return results
+
+
+def bench_psza(plan: Plan, raw_dir: Path, season_transforms: dict | None) -> dict[str, object]:
+    """Items 7 and 8 and the agreement of the three PSZA implementations, on the season's frames (built
+    here, not timed). The Polars time compared against is item 6's (timed here when item 6 is skipped)."""
+    from nba_precompute.defs.phase4.tables import PSZA
+
+    first, last, days = scope_range(raw_dir, "season")
+    print("items 7-8: building the season's Phase 3 frames in memory (not timed)", file=sys.stderr)
+    tables = build_phase3_frames(raw_dir, first, last)
+    schedule = tables[NBA_SCHEDULE.qualified_name]
+    player_games = tables[PLAYER_GAME_SUMMARY.qualified_name]
+    kwargs = {**transform_inputs(PSZA, tables), "start": first, "end": last, "dates": days}
+    psza_times = []
+    for _ in range(1 if season_transforms else plan.runs):
+        wall, _mem, (psza_rows, psza_failures) = timed(lambda: PSZA.transform(**kwargs))
+        psza_times.append(wall)
+    ours_s = _median(season_transforms["transforms"]["PSZA"]["times_s"] if season_transforms else psza_times)
+    out: dict[str, object] = {"game_dates": len(days), "player_game_rows": player_games.height,
+                              "psza_rows": psza_rows.height, "psza_s": ours_s}
+    on_dates = pl.col("analysis_date").is_in(sample_dates(schedule, first, last, plan.legacy_dates))
+    agreement: dict[str, object] = {}
+    if plan.legacy:
+        print("item 7: legacy per-player pandas PSZA on sampled dates", file=sys.stderr)
+        dates = sample_dates(schedule, first, last, plan.legacy_dates)
+        legacy_runs = [run_legacy(player_games, schedule, dates) for _ in range(min(plan.runs, 3))]
+        per_date = [_median([r["times_s"][i] for r in legacy_runs]) for i in range(len(dates))]
+        legacy = legacy_runs[0]
+        season_s = statistics.fmean(per_date) * len(days)
+        out["legacy"] = {"dates": [d.isoformat() for d in dates], "seconds_per_date": per_date,
+                         "season_estimate_s": season_s, "speedup": season_s / ours_s, "rows": legacy["rows"].height}
+        vs_legacy = compare_psza(psza_rows.filter(on_dates), legacy["rows"])
+        ours_incomplete = (psza_failures.filter(on_dates & (pl.col("failure_category") == "INCOMPLETE_DATA"))
+                           .select("analysis_date", pl.col("entity_id").cast(pl.Int64).alias("player_id")))
+        agreement["sampled_dates"] = len(dates)
+        agreement["polars_vs_legacy"] = vars(vs_legacy) | {"ok": vs_legacy.ok}
+        agreement["incomplete_data_players_equal"] = (
+            ours_incomplete.sort("analysis_date", "player_id")
+            .equals(legacy["incomplete"].sort("analysis_date", "player_id")))
+        print(f"  {statistics.fmean(per_date):.2f} s per date, season {season_s:.0f} s (est.)", file=sys.stderr)
+    if plan.duckdb:
+        print("item 8: DuckDB SQL PSZA", file=sys.stderr)
+        duck_times, duck_rows = [], None
+        for _ in range(plan.runs):
+            wall, _mem, duck_rows = timed(lambda: duckdb_psza(player_games, schedule, first, last, dates=days))
+            duck_times.append(wall)
+        out["duckdb"] = {"times_s": duck_times, "rows": duck_rows.height,
+                         "ratio_ours_to_duckdb": ours_s / _median(duck_times)}
+        vs_all = compare_psza(psza_rows, duck_rows)
+        agreement["polars_vs_duckdb_all_dates"] = vars(vs_all) | {"ok": vs_all.ok}
+        print(f"  {_median(duck_times):.2f} s", file=sys.stderr)
+    out["agreement"] = agreement
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
 # report
 
 
-def _fmt_s(x: float) -> str:
+def _fmt_s(x: float | None) -> str:
+    if x is None:
+        return "-"
     return f"{x:.2f} s" if x < 10 else f"{x:.1f} s"
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.2f} GB"
 
 
 def _mb(x: float) -> str:
@@ -808,108 +1018,280 @@ def _mb(x: float) -> str:
 
 
 def _status(ok: bool) -> str:
-    return "met" if ok else "**missed**"
+    return "met" if ok else "**not met**"
+
+
+def _runs_text(values: Sequence[float | None]) -> str:
+    return " / ".join(_fmt_s(v).removesuffix(" s") for v in values) + " s"
+
+
+def _med(rs: Sequence[dict], key: str) -> float | None:
+    values = [r[key] for r in rs if r.get(key) is not None]
+    return _median(values) if values else None
+
+
+def _memory(rs: Sequence[dict]) -> str:
+    """Peak RSS of the process tree (max over runs) and of its largest process, when known."""
+    text = f"{_gb(max(x['peak_rss_bytes'] for x in rs))} peak RSS (process tree, max over runs)"
+    single = [x["peak_rss_single_bytes"] for x in rs if x.get("peak_rss_single_bytes")]
+    return text + (f"; largest process {_gb(max(single))}" if single else "")
+
+
+def _dagster_detail(rs: Sequence[dict]) -> str:
+    if not rs or rs[0].get("run_start_s") is None:
+        return ""
+    return (f"; `RUN_START` after {_fmt_s(_med(rs, 'run_start_s'))}, run {_fmt_s(_med(rs, 'run_s'))} "
+            f"(steps {_fmt_s(_med(rs, 'steps_s'))}), {int(_med(rs, 'events')):,} events stored")
+
+
+def summarize(r: dict) -> list[dict[str, object]]:
+    """The rows of the main table: ``item``, ``what``, ``median`` (seconds or a ratio), ``runs`` (the
+    individual values), ``memory`` (text), ``target`` (text), ``met`` (True / False / None: no target),
+    ``why`` (which part of a two-part target is missed), ``unit`` (``s`` or ``x``)."""
+    t = r.get("targets", TARGETS)
+    rows: list[dict[str, object]] = []
+    launched = r.get("launched", {})
+    scope = r["scope"]
+    season_n = scope["season_partitions"]
+
+    def add(item, what, rs=None, key="wall_s", median=None, memory="", target="", met=None, unit="s", why=""):
+        values = [x.get(key) for x in rs] if rs else []
+        rows.append({"item": item, "what": what, "median": median if median is not None else (
+            _med(rs, key) if rs else None), "runs": values, "memory": memory, "target": target, "met": met,
+            "unit": unit, "why": why})
+
+    season, plain = launched.get("season", []), launched.get("plain", [])
+    if season:
+        wall = _med(season, "wall_s")
+        add("1", f"main command, {r['season']} season: `nba-precompute launch --season {r['season']}` "
+            f"({season_n} partitions, every asset and check, one run){_dagster_detail(season)}", season,
+            memory=_memory(season),
+            target=f"<= {t['season_wall_s']:g} s", met=wall <= t["season_wall_s"])
+    if season and plain:
+        ratio = _med(season, "wall_s") / _med(plain, "wall_s")
+        add("1 / 4", "main command / plain Python driver, same season (process wall times: ratio of the medians; "
+            "runs: run i / run i)", median=ratio, target=f"<= {t['season_vs_plain']:g}",
+            met=ratio <= t["season_vs_plain"], unit="x")
+        rows[-1]["runs"] = [a["wall_s"] / b["wall_s"] for a, b in zip(season, plain)]
+    alls = launched.get("all_seasons", [])
+    if alls:
+        wall = _med(alls, "wall_s")
+        rss = max(x["peak_rss_bytes"] for x in alls)
+        add("2", f"main command, all seasons: `nba-precompute launch --all-seasons` ({scope['all_partitions']} "
+            f"partitions, {scope['all_first']}...{scope['all_last']}){_dagster_detail(alls)}", alls,
+            memory=_memory(alls), target=f"<= {t['all_seasons_wall_s']:g} s, <= {t['all_seasons_peak_rss_gb']:g} GB",
+            met=wall <= t["all_seasons_wall_s"] and rss / 1e9 <= t["all_seasons_peak_rss_gb"],
+            why=("" if (wall <= t["all_seasons_wall_s"]) == (rss / 1e9 <= t["all_seasons_peak_rss_gb"])
+                 else "time met, peak RSS not" if wall <= t["all_seasons_wall_s"] else "peak RSS met, time not"))
+    for key, day, where in (("one_date_season", r["nightly_date"], "on the warehouse and instance of item 1"),
+                            ("one_date_newest", scope["all_last"],
+                             "the newest partition, on the warehouse and instance of item 2")):
+        rs = launched.get(key, [])
+        if rs:
+            wall = _med(rs, "wall_s")
+            add("3", f"one date (nightly): `nba-precompute launch {day}`, {where}"
+                f"{_dagster_detail(rs)}", rs, memory=_memory(rs),
+                target=f"<= {t['one_date_wall_s']:g} s", met=wall <= t["one_date_wall_s"])
+    if plain:
+        add("4", f"plain Python driver, {r['season']} season: the same asset and check bodies in topological order, "
+            f"no Dagster run, fresh DuckDB file, fresh process; definitions load {_fmt_s(_med(plain, 'definitions_s'))}, "
+            f"bodies {_fmt_s(_med(plain, 'bodies_s'))}, {int(_med(plain, 'evaluations')):,} check evaluations",
+            plain, memory=_memory(plain))
+    plain1 = launched.get("plain_one_date", [])
+    if plain1:
+        add("4", f"plain Python driver, one date ({r['nightly_date']}) on the warehouse it wrote; definitions "
+            f"{_fmt_s(_med(plain1, 'definitions_s'))}, bodies {_fmt_s(_med(plain1, 'bodies_s'))}", plain1,
+            memory=_memory(plain1))
+        setups = max(x["schema_setups"] for x in plain1)
+        fresh = max(x["schema_setups"] for x in plain) if plain else None
+        add("4", f"DuckDB schema set-up of a run on an existing warehouse (one date above): {setups} table "
+            f"set-ups (CREATE ... IF NOT EXISTS + column check), {_med(plain1, 'schema_setup_s') * 1000:.0f} ms"
+            + (f"; on the fresh file of the season run: {fresh}" if fresh is not None else ""),
+            plain1, key="schema_setup_s", target="not repeated on every run (0 set-ups)",
+            met=setups <= t["schema_setups_existing"])
+    floor = launched.get("floor", [])
+    if floor:
+        extra = (f"; main command - floor = {_fmt_s(_med(season, 'wall_s') - _med(floor, 'wall_s'))}"
+                 if season else "")
+        add("5", f"framework floor: the same graph with no-op bodies, `dg launch --assets '*' --partition-range` over "
+            f"the {r['season']} season{_dagster_detail(floor)}{extra}", floor,
+            memory=_memory(floor))
+    tr = r.get("transforms", {})
+    for scope_key, label in (("season", f"{r['season']} season"), ("all", "all seasons")):
+        w = tr.get(scope_key)
+        if not w:
+            continue
+        total = sum(_median(x["times_s"]) for x in w["transforms"].values())
+        psza = _median(w["transforms"]["PSZA"]["times_s"])
+        runs_total = [sum(x["times_s"][i] for x in w["transforms"].values())
+                      for i in range(len(next(iter(w["transforms"].values()))["times_s"]))]
+        if scope_key == "season":
+            add("6", f"PSZA transform alone, {label} ({w['partitions']} partitions)",
+                median=psza, target=f"<= {t['psza_transform_s']:g} s", met=psza <= t["psza_transform_s"])
+            rows[-1]["runs"] = w["transforms"]["PSZA"]["times_s"]
+        add("6", f"the five Phase 4 transforms alone (sum), {label}: {w['partitions']} partitions, "
+            f"{w['player_game_rows']:,} player-game rows; in-memory Phase 3 frames, no Dagster, no I/O",
+            median=total, memory=f"{_gb(w['process_peak_rss_bytes'])} process peak RSS",
+            target=f"<= {t['all_transforms_s']:g} s" if scope_key == "season" else "",
+            met=total <= t["all_transforms_s"] if scope_key == "season" else None)
+        rows[-1]["runs"] = runs_total
+    lg = r.get("legacy")
+    if lg:
+        add("7", f"legacy PSZA: per date, per player, pandas; {len(lg['dates'])} sampled dates, "
+            f"{statistics.fmean(lg['seconds_per_date']):.2f} s per date x {r['game_dates']} game dates, one process "
+            f"(season estimate); ours (item 6) {lg['speedup']:,.0f}x faster", median=lg["season_estimate_s"],
+            target=f"ours >= {t['legacy_speedup']:g}x faster", met=lg["speedup"] >= t["legacy_speedup"])
+    dk = r.get("duckdb")
+    if dk:
+        add("8", f"PSZA as DuckDB SQL window functions, {r['season']} season ({dk['rows']:,} rows); "
+            f"ours (item 6) / DuckDB = {dk['ratio_ours_to_duckdb']:.2f}", median=_median(dk["times_s"]),
+            target=f"ours / DuckDB <= {t['duckdb_ratio']:g}", met=dk["ratio_ours_to_duckdb"] <= t["duckdb_ratio"])
+        rows[-1]["runs"] = dk["times_s"]
+    return rows
 
 
 def render_markdown(r: dict) -> str:
-    """The results table (Markdown) printed by the command and pasted into the README."""
+    """The report printed by the command: machine and load, the main table, the transforms detail and
+    the PSZA agreement."""
     m = r["machine"]
+    scope = r["scope"]
     lines = [
-        (f"Machine: {m['logical_cores']} logical cores ({m['physical_cores']} physical), {m['memory_gb']} GB RAM, "
-        f"{m['cpu']}; Python {m['python']}, Polars {m['polars']}, DuckDB {m['duckdb']}, pandas {m['pandas']}, "
-        f"Dagster {m['dagster']}. Load average at start: {m['load_average_at_start']}. "
-        f"Medians of {r['runs']} run(s). Season {r['season']}: {r['calendar_days']} daily partitions, "
-        f"{r['game_dates']} game dates, {r['player_game_rows']:,} player-game rows."),
+        (f"Machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['physical_cores']} physical), "
+         f"{m['memory_gb']} GB RAM, {m['os']}; Python {m['python']}, Polars {m['polars']}, DuckDB {m['duckdb']}, "
+         f"pandas {m['pandas']}, Dagster {m['dagster']}."),
         "",
-        "| # | measurement | median | memory | target | |",
-        "|---|---|---|---|---|---|",
-    ]
-    if "dagster" in r:
-        full, single = r["dagster"]["full_season"], r["dagster"]["single_date"]
-        wall = _median([x["wall_s"] for x in full])
-        rss = max(x["peak_rss_bytes"] for x in full) / 1e9
-        run_start = [x["run_start_s"] for x in full if x["run_start_s"] is not None]
-        lines.append(
-            f"| 1 | full season, every asset, through Dagster (`dagster asset materialize --select '*' "
-            f"--partition-range`){f'; RUN_START after {_median(run_start):.1f} s' if run_start else ''} "
-            f"| {_fmt_s(wall)} | {rss:.2f} GB peak RSS (max) | <= 60 s, <= 2 GB | "
-            f"{_status(wall <= TARGETS['full_season_wall_s'] and rss <= TARGETS['full_season_peak_rss_gb'])} |")
-        swall = _median([x["wall_s"] for x in single])
-        srss = max(x["peak_rss_bytes"] for x in single) / 1e9
-        lines.append(f"| 2 | one date ({NIGHTLY_DATE}), every asset, through Dagster (`--partition`) | "
-                     f"{_fmt_s(swall)} | {srss:.2f} GB | <= 10 s | {_status(swall <= TARGETS['single_date_wall_s'])} |")
-    t1 = r["transforms"]
-    total = 0.0
-    n_done = 0
-    for name, t in t1.items():
-        if "skipped" in t:
-            lines.append(f"| 3 | {name} transform alone, whole season | not available: {t['skipped']} | | | |")
-            continue
-        med = _median(t["times_s"])
-        total += med
-        n_done += 1
-        target = "<= 1 s" if name == "PSZA" else ""
-        status = _status(med <= TARGETS["psza_transform_s"]) if name == "PSZA" else ""
-        lines.append(f"| 3 | {name} transform alone, whole season ({t['rows']:,} rows, {t['failures']:,} "
-                     f"failure rows) | {_fmt_s(med)} | see scaling | {target} | {status} |")
-    lines.append(f"| 3 | all {n_done} available Phase 4 transforms (sum of medians; {len(t1)} registered) | "
-                 f"{_fmt_s(total)} | | <= 5 s | {_status(total <= TARGETS['all_transforms_s'])} |")
-    lg = r["legacy"]
-    lines.append(
-        f"| 4 | legacy PSZA: per date, per player, pandas; {len(lg['dates'])} sampled dates, "
-        f"{statistics.fmean(lg['seconds_per_date']):.2f} s per date x {r['game_dates']} game dates "
-        f"(single process) | {_fmt_s(lg['season_estimate_s'])} per season (est.) | | ours >= 100x faster | "
-        f"{lg['speedup']:,.0f}x: {_status(lg['speedup'] >= TARGETS['legacy_speedup'])} |")
-    dk = r["duckdb"]
-    lines.append(
-        f"| 5 | PSZA as DuckDB SQL window functions, whole season ({dk['rows']:,} rows) | "
-        f"{_fmt_s(_median(dk['times_s']))} | | ours / DuckDB <= 1.0 | "
-        f"{dk['ratio_ours_to_duckdb']:.2f}: {_status(dk['ratio_ours_to_duckdb'] <= TARGETS['duckdb_ratio'])} |")
-    ag = r["agreement"]
-    pl_lg, pl_dk, pl_dk_all = ag["polars_vs_legacy"], ag["polars_vs_duckdb_sampled"], ag["polars_vs_duckdb_all_dates"]
-    lines += [
+        (f"Load average (1, 5, 15 min) at the start: {r['load_average_start']}, at the end: "
+         f"{r.get('load_average_end', '-')}. Medians of {r['runs']} run(s), every run listed. {r['season']}: "
+         f"{scope['season_partitions']} partitions ({scope['season'][0]}...{scope['season'][1]}); all seasons: "
+         f"{scope['all_partitions']} partitions. Generated {r['generated_at']}."),
         "",
-        (f"Agreement on the {ag['sampled_dates']} sampled dates: Polars vs legacy {pl_lg['rows']:,} rows, "
-        f"max |diff| {pl_lg['max_abs_diff']:.1e}, {'OK' if pl_lg['ok'] else 'MISMATCH ' + str(pl_lg['details'])}; "
-        f"Polars vs DuckDB {pl_dk['rows']:,} rows, max |diff| {pl_dk['max_abs_diff']:.1e}, "
-        f"{'OK' if pl_dk['ok'] else 'MISMATCH ' + str(pl_dk['details'])} (all {r['calendar_days']} days: "
-        f"{pl_dk_all['rows']:,} rows, {'OK' if pl_dk_all['ok'] else 'MISMATCH'}); INCOMPLETE_DATA players "
-        f"Polars = legacy: {ag['incomplete_data_players_equal']}. Tolerance {TOLERANCE:g} on numbers, labels exact."),
+        "| # | measurement | median | runs | memory | target | |",
+        "|---|---|---|---|---|---|---|",
     ]
-    scaling = {int(k): v for k, v in r.get("scaling", {}).items()}
-    if scaling:
-        names = [n for n, t in t1.items() if "skipped" not in t]
-        lines += ["", ("Scaling (item 3 on the season stacked 1x / 2x / 4x with shifted dates, each in a fresh "
-                       "process; median time and peak RSS growth during the call per transform; process peak RSS):"),
-                  "",
-                  "| season copies | player-game rows | " + " | ".join(names) + " | all | process peak RSS |",
-                  "|---|---|" + "---|" * (len(names) + 2)]
-        for k in sorted(scaling):
-            res = scaling[k]["transforms"]
-            cells = [f"{_fmt_s(_median(res[n]['times_s']))}, +{_mb(res[n]['peak_rss_delta_bytes'])}" for n in names]
-            tot = sum(_median(res[n]["times_s"]) for n in names)
-            lines.append(f"| {k}x | {scaling[k]['player_game_rows']:,} | " + " | ".join(cells)
-                         + f" | {_fmt_s(tot)} | {scaling[k]['process_peak_rss_bytes'] / 1e9:.2f} GB |")
+    for row in summarize(r):
+        if row["unit"] == "x":
+            median, runs = f"{row['median']:.2f}x", " / ".join(f"{v:.2f}" for v in row["runs"]) + "x"
+        else:
+            median = _fmt_s(row["median"])
+            runs = _runs_text(row["runs"]) if len(row["runs"]) > 1 or row["item"] != "7" else ""
+        if row["item"] == "7":
+            median += " per season (est.)"
+        status = "" if row["met"] is None else _status(bool(row["met"])) + (f" ({row['why']})" if row["why"] else "")
+        lines.append(f"| {row['item']} | {row['what']} | **{median}** | {runs} | {row['memory']} | "
+                     f"{row['target']} | {status} |")
+    tr = r.get("transforms", {})
+    if tr:
+        scopes = [k for k in ("season", "all") if k in tr]
+        names = list(tr[scopes[0]]["transforms"])
+        head = " | ".join(f"{r['season'] if s == 'season' else 'all seasons'}: time, RSS growth, rows" for s in scopes)
+        lines += ["", "Item 6 per transform (median time; peak RSS growth during the call; rows written / failure rows):",
+                  "", f"| transform | {head} |", "|---|" + "---|" * len(scopes)]
+        for n in names:
+            cells = []
+            for s in scopes:
+                x = tr[s]["transforms"][n]
+                cells.append(f"{_fmt_s(_median(x['times_s']))}, +{_mb(x['peak_rss_delta_bytes'])}, "
+                             f"{x['rows']:,} / {x['failures']:,}")
+            lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        lines.append("| process | " + " | ".join(
+            f"Phase 3 frames built in {_fmt_s(tr[s]['phase3_build_s'])} (not timed above); peak RSS "
+            f"{_gb(tr[s]['process_peak_rss_bytes'])}" for s in scopes) + " |")
+    ag = r.get("agreement", {})
+    if ag:
+        parts = []
+        if "polars_vs_legacy" in ag:
+            lg = ag["polars_vs_legacy"]
+            parts.append(f"Polars vs legacy on the {ag['sampled_dates']} sampled dates: {lg['rows']:,} rows, max |diff| "
+                         f"{lg['max_abs_diff']:.1e}, {'OK' if lg['ok'] else 'MISMATCH ' + str(lg['details'])}; "
+                         f"INCOMPLETE_DATA players equal: {ag['incomplete_data_players_equal']}")
+        if "polars_vs_duckdb_all_dates" in ag:
+            dk = ag["polars_vs_duckdb_all_dates"]
+            parts.append(f"Polars vs DuckDB on every partition: {dk['rows']:,} rows, max |diff| {dk['max_abs_diff']:.1e}, "
+                         f"{'OK' if dk['ok'] else 'MISMATCH ' + str(dk['details'])}")
+        lines += ["", "PSZA agreement: " + "; ".join(parts) + f". Tolerance {TOLERANCE:g} on numbers, labels exact."]
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# --------------------------------------------------------------------------------------------------
+# command line
+
+
+def _plain_worker(first: str, last: str, duckdb_path: str, report: str) -> int:
+    """Item 4 inside its fresh process: the plain driver, its figures written to ``report`` (JSON)."""
+    import resource
+
+    from nba_precompute.bench_plain import run_plain
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    result = run_plain(first, last, duckdb_path, config.raw_data_dir())
+    out = result.to_json() | {"ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    Path(report).write_text(json.dumps(out, default=str))
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Plan | None]:
     parser = argparse.ArgumentParser(prog="python -m nba_precompute.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
-    parser.add_argument("--quick", action="store_true", help="1 run, 4 legacy dates, scaling 1x and 2x")
-    parser.add_argument("--skip-dagster", action="store_true", help="skip items 1-2 (the Dagster CLI runs)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported; default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 run, 4 legacy dates, item 6 on the season only")
     parser.add_argument("--json", type=Path, help="also write the raw results to this JSON file")
-    parser.add_argument("--scaling-worker", nargs=3, metavar=("DIR", "COPIES", "RUNS"), help=argparse.SUPPRESS)
+    parser.add_argument("--skip-dagster", action="store_true", help="skip items 1, 2, 3 and 5 (everything run "
+                        "through Dagster)")
+    parser.add_argument("--skip-season", action="store_true", help="skip item 1 (and its one-date run)")
+    parser.add_argument("--skip-all-seasons", action="store_true",
+                        help="skip everything over all seasons: item 2, its one-date run, item 6 on all seasons")
+    parser.add_argument("--skip-one-date", action="store_true", help="skip the one-date runs (items 3 and 4)")
+    parser.add_argument("--skip-plain", action="store_true", help="skip item 4 (the plain Python driver)")
+    parser.add_argument("--skip-floor", action="store_true", help="skip item 5 (the framework floor)")
+    parser.add_argument("--skip-transforms", action="store_true", help="skip item 6")
+    parser.add_argument("--skip-legacy", action="store_true", help="skip item 7 (the slow pandas loop)")
+    parser.add_argument("--skip-duckdb", action="store_true", help="skip item 8")
+    parser.add_argument("--legacy-dates", type=int, help="dates sampled by item 7 (default 10, --quick 4)")
+    parser.add_argument("--nightly-date", default=NIGHTLY_DATE,
+                        help=f"the one-date run on the season's warehouse (default {NIGHTLY_DATE})")
+    parser.add_argument("--keep", type=Path, help="keep the run directories (logs, instances, warehouses) here")
+    parser.add_argument("--from-json", type=Path, metavar="JSON",
+                        help="measure nothing: print the report of results saved earlier with --json")
+    parser.add_argument("--plain-worker", nargs=4, metavar=("FIRST", "LAST", "DUCKDB", "REPORT"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--transforms-worker", nargs=2, metavar=("SCOPE", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.scaling_worker:
-        directory, copies, wruns = args.scaling_worker
-        print(json.dumps(scaling_worker(Path(directory), int(copies), int(wruns)), default=str))
-        return 0
+    if args.plain_worker or args.transforms_worker:
+        return args, None
     if args.runs < 1:
         parser.error("--runs must be >= 1")
-    runs = 1 if args.quick else args.runs
-    results = run_benchmark(runs=runs, quick=args.quick, skip_dagster=args.skip_dagster,
-                            scales=(1, 2) if args.quick else (1, 2, 4), legacy_dates=4 if args.quick else 10)
+    no_dagster = args.skip_dagster
+    plan = Plan(
+        runs=1 if args.quick else args.runs,
+        season=not (no_dagster or args.skip_season),
+        all_seasons=not (no_dagster or args.skip_all_seasons),
+        one_date=not args.skip_one_date,
+        plain=not args.skip_plain,
+        floor=not (no_dagster or args.skip_floor),
+        transforms=not args.skip_transforms,
+        transforms_all_seasons=not (args.quick or args.skip_all_seasons),
+        legacy=not args.skip_legacy,
+        duckdb=not args.skip_duckdb,
+        legacy_dates=args.legacy_dates or (4 if args.quick else 10),
+        nightly_date=args.nightly_date,
+        keep=args.keep,
+    )
+    return args, plan
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, plan = parse_args(argv)
+    if args.plain_worker:
+        return _plain_worker(*args.plain_worker)
+    if args.transforms_worker:
+        scope, wruns = args.transforms_worker
+        print(json.dumps(transforms_worker(config.raw_data_dir(), scope, int(wruns)), default=str))
+        return 0
+    assert plan is not None
+    if args.from_json:
+        print(render_markdown(json.loads(args.from_json.read_text())))
+        return 0
+    results = run_benchmark(plan)
     print(render_markdown(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -1,16 +1,22 @@
-"""The benchmark's non-timing parts: the legacy pandas PSZA and the DuckDB SQL PSZA must compute what
-the Polars transform computes, season stacking must only shift, and the transform registry must
-tolerate transforms that do not exist yet. Hand-built frames; no timing assertions."""
+"""The benchmark's non-timing parts (no timing assertions): the legacy pandas PSZA and the DuckDB SQL PSZA
+compute what the Polars transform computes (hand-built frames); the transforms are fed their declared
+upstreams; the plain Python driver writes exactly what a Dagster run of the same partitions writes and
+item 6 computes what the assets compute (four real partitions); the framework-floor module is the code
+location's graph and runs through Dagster; the report puts every figure next to its target."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+from pathlib import Path
 
 import polars as pl
 import pytest
+from dagster import AssetChecksDefinition, AssetsDefinition
 
 from nba_precompute import bench
 from nba_precompute.transforms.psza import build_player_shot_zone_analysis
+from nba_precompute_tests.table_fingerprints import fingerprints
 
 OPENING = dt.date(2022, 10, 18)
 N_GAMES = 30
@@ -128,27 +134,223 @@ def test_compare_psza_reports_differences(polars_psza):
     assert not missing_row.ok and missing_row.only_left == 1
 
 
-def test_stacked_season_only_shifts():
-    inputs = {"player_games": _player_games(), "schedule": _schedule(), "start": START, "end": END}
-    stacked = bench.stack_seasons(inputs, 2, shift_days=40)
-    assert stacked["player_games"].height == 2 * inputs["player_games"].height
-    assert stacked["schedule"].get_column("game_id").n_unique() == 2 * N_GAMES
-    assert stacked["end"] == END + dt.timedelta(days=40)
-    rows, _ = build_player_shot_zone_analysis(stacked["player_games"], stacked["schedule"], START, stacked["end"])
-    # days between the copies belong to the first season (its latest opening night): compare the season itself
-    first = rows.filter((pl.col("season_year") == 2022) & (pl.col("analysis_date") <= END))
-    second = rows.filter(pl.col("season_year") == 2023).with_columns(
-        pl.col("analysis_date") - pl.duration(days=40), pl.lit(2022, pl.Int64).alias("season_year"))
-    assert bench.compare_psza(first, second).ok
-    assert first.height == second.height > 0
-
-
-def test_transforms_are_bound_by_their_declared_parameters():
+def test_transforms_are_bound_by_their_declared_upstreams():
     from nba_precompute.defs.phase4.tables import PCF, PSZA
+    from nba_precompute.schemas import NBA_SCHEDULE, PLAYER_GAME_SUMMARY
 
-    results = bench.run_transforms({"player_games": _player_games(), "schedule": _schedule(), "start": START,
-                                    "end": END}, runs=1, tables=[PSZA])
+    tables = {PLAYER_GAME_SUMMARY.qualified_name: _player_games(), NBA_SCHEDULE.qualified_name: _schedule()}
+    results = bench.run_transforms(tables, START, END, runs=1, declared=[PSZA])
     rows, _ = results["PSZA"]["result"]
     assert rows.height == results["PSZA"]["rows"] > 0
-    with pytest.raises(KeyError, match="tdza"):  # PCF needs inputs this set does not hold (TDZA rows)
-        bench.transform_inputs(PCF, {"psza": rows, "schedule": _schedule(), "start": START, "end": END})
+    # PCF reads the declared projection of its upstreams, and needs TDZA rows this set does not hold
+    with pytest.raises(KeyError, match="team_defense_zone_analysis"):
+        bench.transform_inputs(PCF, {**tables, PSZA.spec.qualified_name: rows})
+    kwargs = bench.transform_inputs(PSZA, tables)
+    assert set(kwargs) == {"player_games", "schedule"}
+
+
+def test_duckdb_sql_on_given_dates(polars_psza):
+    rows, _ = polars_psza
+    duck = bench.duckdb_psza(_player_games(), _schedule(), START, END, dates=DATES)
+    assert set(duck.get_column("analysis_date").unique().to_list()) == set(DATES)
+    assert bench.compare_psza(rows.filter(pl.col("analysis_date").is_in(DATES)), duck).ok
+
+
+# ---------------------------------------------------------------------------------- the real code location
+
+FIRST, LAST = "2022-10-18", "2022-10-21"  # opening night and the next three game dates
+
+
+@pytest.fixture(scope="module")
+def dagster_and_plain(raw_data_dir, tmp_path_factory):
+    """The same four partitions, every asset and check: once as one Dagster run, once by the plain
+    driver; each into its own DuckDB file."""
+    from dagster import DagsterInstance
+
+    from nba_precompute.bench_plain import run_plain
+    from nba_precompute.pipeline import materialize_range
+
+    tmp = tmp_path_factory.mktemp("bench_plain")
+    through_dagster = str(tmp / "dagster.duckdb")
+    result = materialize_range(FIRST, LAST, duckdb_path=through_dagster, raw_dir=str(raw_data_dir), selection="*",
+                               instance=DagsterInstance.ephemeral())
+    assert result.success
+    plain = str(tmp / "plain.duckdb")
+    return through_dagster, plain, run_plain(FIRST, LAST, plain, raw_data_dir)
+
+
+def test_plain_driver_writes_what_a_dagster_run_writes(dagster_and_plain):
+    through_dagster, plain, result = dagster_and_plain
+    expected, got = fingerprints(through_dagster), fingerprints(plain)
+    # the first week: no player or team has reached the PSZA, TDZA or PDC minimum yet (INCOMPLETE_DATA rows)
+    empty = {"nba_precompute.player_shot_zone_analysis", "nba_precompute.team_defense_zone_analysis",
+             "nba_precompute.player_daily_cache"}
+    assert len(expected) == 13 and {t for t, (rows, _) in expected.items() if rows == 0} == empty
+    assert got == expected, [t for t in expected if expected[t] != got.get(t)]
+    # every asset and check body ran, over the four partitions, with every partition's own metadata
+    assert result.partitions == 4
+    assets = [s for s in result.steps if s.kind == "asset"]
+    checks = [s for s in result.steps if s.kind == "checks"]
+    assert len(assets) == 11 and all(s.metadata_partitions == 4 for s in assets)
+    assert len(checks) == 5 and all(s.evaluations == 3 * 4 for s in checks)
+    assert result.schema_setups == 12  # 11 tables and precompute_failures, on a fresh file
+
+
+def test_plain_driver_order_and_schema_counter(dagster_and_plain):
+    from nba_precompute.bench_plain import _SchemaSetupCounter, execution_order
+    from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+    from nba_precompute_tests.dagster_helpers import loaded_definitions
+
+    order = execution_order(loaded_definitions())
+    seen: list = []
+    for d in order:
+        if not isinstance(d, AssetChecksDefinition):
+            (spec,) = d.specs
+            assert all(dep.asset_key in seen for dep in spec.deps if dep.asset_key.path[0] != "raw"), d.key
+            seen.append(d.key)
+        else:  # checks right after their asset
+            assert {k.asset_key for k in d.check_keys} == {seen[-1]}
+    assert len(seen) == 11
+    original = DuckDBWarehouse._ensure
+    with _SchemaSetupCounter() as counter:
+        assert DuckDBWarehouse._ensure is not original
+    assert DuckDBWarehouse._ensure is original and counter.calls == 0
+
+
+def test_transform_inputs_are_what_the_assets_compute(dagster_and_plain, raw_data_dir):
+    """Item 6 builds the Phase 3 frames and runs the transforms the way the assets do: same rows as the
+    warehouse a Dagster run wrote (writer columns aside)."""
+    from nba_precompute.defs.phase4.tables import PHASE4_TABLES
+    from nba_precompute.schemas import PHASE3_TABLES, PRECOMPUTE_FAILURES
+    from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    through_dagster, _, _ = dagster_and_plain
+    wh = DuckDBWarehouse(through_dagster)
+    first, last = dt.date.fromisoformat(FIRST), dt.date.fromisoformat(LAST)
+    tables = bench.build_phase3_frames(raw_data_dir, first, last)
+    days = sorted(set(tables["nba_analytics.nba_schedule"].get_column("game_date").to_list()))
+    results = bench.run_transforms(tables, first, last, runs=1, dates=days)
+    failures = wh.read(PRECOMPUTE_FAILURES)
+    pairs = [(spec, tables[spec.qualified_name], wh.read(spec)) for spec in PHASE3_TABLES]
+    for t in PHASE4_TABLES:
+        rows, failed = results[t.abbreviation]["result"]
+        pairs += [(t.spec, rows, wh.read(t.spec)),
+                  (PRECOMPUTE_FAILURES, failed, failures.filter(pl.col("processor") == t.processor))]
+    for spec, frame, stored in pairs:
+        cols = spec.data_columns
+        order = [c for c in cols if not isinstance(spec.polars_schema[c], pl.List)]
+        built = frame.select(cols).cast({c: spec.column(c).polars_type for c in cols}).sort(order)
+        assert built.equals(stored.select(cols).sort(order)), spec.qualified_name
+    assert sum(frame.height for _, frame, _ in pairs) > 0
+
+
+def _floor_defs(tmp_path):
+    from nba_precompute.bench_floor import MODULE_NAME, write_floor_module
+    from nba_precompute_tests.dagster_helpers import loaded_definitions
+
+    path = write_floor_module(tmp_path, loaded_definitions())
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.defs
+
+
+def test_floor_module_is_the_same_graph(tmp_path):
+    from nba_precompute_tests.dagster_helpers import loaded_definitions
+
+    real, floor = loaded_definitions(), _floor_defs(tmp_path)
+
+    def graph(defs):
+        assets = {}
+        for a in defs.assets:
+            if isinstance(a, AssetsDefinition) and a.is_executable:
+                (spec,) = a.specs
+                assets[a.key] = (sorted((d.asset_key.to_user_string(), repr(d.partition_mapping)) for d in spec.deps),
+                                 a.backfill_policy, a.op.pool, spec.group_name,
+                                 tuple(a.partitions_def.get_partition_keys()))
+            else:
+                assets[a.key] = "external"
+        checks = {k: (s.blocking, tuple(s.partitions_def.get_partition_keys()), c.can_subset, c.op.pool)
+                  for c in defs.asset_checks for s in c.check_specs for k in [s.key]}
+        return assets, checks
+
+    real_assets, real_checks = graph(real)
+    floor_assets, floor_checks = graph(floor)
+    assert len(real_assets) == 15 and len(real_checks) == 15
+    assert floor_assets == real_assets
+    assert floor_checks == real_checks
+    assert {c.node_def.name for c in floor.asset_checks} == {c.node_def.name for c in real.asset_checks}
+
+
+def test_floor_runs_through_dagster_and_the_run_is_summarised(tmp_path):
+    from dagster import DagsterInstance, materialize
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    floor = _floor_defs(tmp_path)
+    instance = DagsterInstance.ephemeral()
+    result = materialize([*floor.assets, *floor.asset_checks], instance=instance,
+                         tags={ASSET_PARTITION_RANGE_START_TAG: FIRST, ASSET_PARTITION_RANGE_END_TAG: LAST})
+    assert result.success
+    summary = bench.instance_run_summary(instance, launched_at=0.0)
+    assert summary["run_status"] == "SUCCESS"
+    assert summary["materializations"] == 11 * 4
+    assert summary["check_evaluations"] == 15 * 4
+    assert summary["run_s"] > 0 and summary["run_start_s"] > 0 and summary["steps_s"] > 0
+
+
+# ---------------------------------------------------------------------------------- report and command line
+
+
+def _fake_results(**launched):
+    run = {"wall_s": 10.0, "peak_rss_bytes": 1e9, "load_average": [1.0, 1.0, 1.0], "run_start_s": 3.0,
+           "run_s": 6.0, "steps_s": 5.0, "events": 6000}
+    return {
+        "machine": {"cpu": "cpu", "logical_cores": 2, "physical_cores": 2, "memory_gb": 24, "os": "linux",
+                    "python": "3", "polars": "2", "duckdb": "1", "pandas": "2", "dagster": "1.13"},
+        "load_average_start": [0.1, 0.2, 0.3], "load_average_end": [1.5, 0.9, 0.4], "runs": 3,
+        "generated_at": "now", "season": "2022-23", "nightly_date": "2023-02-01", "targets": bench.TARGETS,
+        "scope": {"season": ["2022-10-18", "2023-04-09"], "season_partitions": 164, "all_first": "2020-12-22",
+                  "all_last": "2026-02-09", "all_partitions": 736},
+        "launched": {k: [dict(run, **v) for v in vs] for k, vs in launched.items()},
+    }
+
+
+def test_report_gives_every_figure_with_its_target():
+    r = _fake_results(
+        season=[{"wall_s": 14.0}, {"wall_s": 16.0}, {"wall_s": 14.5}],
+        one_date_season=[{"wall_s": 6.0}] * 3,
+        all_seasons=[{"wall_s": 50.0, "peak_rss_bytes": 2.5e9}] * 3,
+        plain=[{"wall_s": 8.0, "definitions_s": 1.0, "bodies_s": 6.0, "evaluations": 2460, "schema_setups": 12}] * 3,
+        plain_one_date=[{"wall_s": 4.0, "definitions_s": 1.0, "bodies_s": 2.0, "schema_setups": 0,
+                         "schema_setup_s": 0.0}] * 3,
+        floor=[{"wall_s": 6.0}] * 3,
+    )
+    rows = {(row["item"], row["what"].split(":")[0]): row for row in bench.summarize(r)}
+    season = rows[("1", "main command, 2022-23 season")]
+    assert season["median"] == 14.5 and season["runs"] == [14.0, 16.0, 14.5] and season["met"] is True
+    ratio = next(row for row in rows.values() if row["item"] == "1 / 4")
+    assert ratio["median"] == pytest.approx(14.5 / 8.0) and ratio["met"] is True
+    assert ratio["runs"] == pytest.approx([14.0 / 8.0, 16.0 / 8.0, 14.5 / 8.0])  # run i / run i
+    all_seasons = rows[("2", "main command, all seasons")]
+    assert all_seasons["met"] is False and all_seasons["why"] == "time met, peak RSS not"  # 2.5 GB > 2 GB
+    assert rows[("3", "one date (nightly)")]["met"] is False
+    assert next(row for row in rows.values() if "schema set-up" in row["what"])["met"] is True
+    assert ("5", "framework floor") in rows
+    text = bench.render_markdown(r)
+    assert "[0.1, 0.2, 0.3]" in text and "[1.5, 0.9, 0.4]" in text  # load at the start and at the end
+    assert "14.0 / 16.0 / 14.5 s" in text and "**not met**" in text
+    assert "| 6 |" not in text  # skipped items have no row
+
+
+def test_command_line_plan():
+    _, plan = bench.parse_args([])
+    assert plan.runs == 3 and plan.season and plan.all_seasons and plan.plain and plan.floor and plan.legacy_dates == 10
+    _, plan = bench.parse_args(["--quick"])
+    assert plan.runs == 1 and plan.legacy_dates == 4 and plan.all_seasons and not plan.transforms_all_seasons
+    _, plan = bench.parse_args(["--skip-all-seasons", "--runs", "2"])
+    assert plan.runs == 2 and plan.season and not plan.all_seasons and not plan.transforms_all_seasons
+    _, plan = bench.parse_args(["--skip-dagster"])
+    assert not (plan.season or plan.all_seasons or plan.floor) and plan.plain and plan.transforms
+    assert bench.main_command("--season", "2022-23")[-3:] == ["launch", "--season", "2022-23"]
+    assert bench.floor_command(Path("f.py"), "a", "b")[1:] == ["launch", "--assets", "*", "--partition-range",
+                                                              "a...b", "-f", "f.py"]

@@ -21,7 +21,13 @@ from dagster import (
 )
 
 from nba_precompute import config
-from nba_precompute.defs.common import partition_dates, read_season_schedule, table_asset_kwargs, write_range
+from nba_precompute.defs.common import (
+    current_run,
+    partition_dates,
+    read_season_schedule,
+    table_asset_kwargs,
+    write_range,
+)
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import daily_partitions, history_through_d, season_label
 from nba_precompute.raw import readers, season_2020
@@ -64,10 +70,17 @@ RAW_READING = (NBA_SCHEDULE, PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEA
 
 
 def _consumers(context: AssetExecutionContext) -> tuple[str, list[str]]:
-    """This asset and every raw-reading asset of the run (for ``RawDataResource.phase3_inputs``)."""
+    """This asset and every raw-reading asset of the run (for ``RawDataResource.phase3_inputs``).
+
+    Without a selection to go by - no run (the asset invoked directly), or a run whose
+    ``asset_selection`` is empty (Python's ``materialize()`` stores ``frozenset()`` for its ephemeral
+    job) - every raw-reading asset counts: the parsed files are then kept until the last of them has
+    been served (at worst until the run ends), never released after the first one and parsed again.
+    """
     names = {"/".join(t.asset_key_path) for t in RAW_READING}
-    selection = context.run.asset_selection
-    in_run = names if selection is None else {k.to_user_string() for k in selection} & names
+    run = current_run(context)
+    selection = run.asset_selection if run is not None else None
+    in_run = {k.to_user_string() for k in selection} & names if selection else names
     return context.asset_key.to_user_string(), sorted(in_run)
 
 
