@@ -2,6 +2,7 @@
 default SQLite storage, written in batches, and safe with several processes on the same files."""
 
 import ast
+import datetime
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from dagster import (
     BackfillPolicy,
     DagsterEventType,
     DagsterInstance,
+    DagsterInvariantViolationError,
     DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
@@ -41,6 +43,7 @@ from nba_precompute.dagster_storage import (
     RUN_SHARD_ENGINES,
     TESTED_DAGSTER_VERSION,
     BatchingSqliteEventLogStorage,
+    add_partition_metadata,
     latest_materialization_targets,
 )
 from nba_precompute.defs.phase4.checks import CHECK_NAMES
@@ -536,3 +539,62 @@ def test_private_dagster_apis_only_in_one_module():
         offenders += [f"{path.relative_to(REPO_ROOT)}: {t}" for t in ("AssetCheckExecutionsTable", "SqlEventLogStorageTable")
                       if t in text]
     assert offenders == []
+
+
+# --------------------------------------------------------------------------------------------------
+# per-partition metadata: the fast path records what Dagster's add_asset_metadata records
+
+WEEKDAYS = DailyPartitionsDefinition(start_date="2023-01-02", end_date="2023-01-21",
+                                     exclusions=[datetime.datetime(2023, 1, d) for d in (7, 8, 14, 15)])
+META_KEY = AssetKey(["syn", "meta"])
+META_TAG = "test/metadata_path"
+
+
+def _day_metadata(key: str) -> dict:
+    return {"dagster/row_count": int(key[-2:]), "day_label": f"day {key}", "rate": int(key[-2:]) / 100}
+
+
+@asset(key=META_KEY, partitions_def=WEEKDAYS, backfill_policy=BackfillPolicy.single_run())
+def meta_asset(context: AssetExecutionContext) -> MaterializeResult:
+    if context.run.tags[META_TAG] == "public":
+        for key in context.partition_keys:
+            context.add_asset_metadata(_day_metadata(key), partition_key=key)
+    else:
+        add_partition_metadata(context, {key: _day_metadata(key) for key in context.partition_keys})
+    return MaterializeResult()
+
+
+def _metadata_by_partition(instance: DagsterInstance) -> dict:
+    records = instance.fetch_materializations(META_KEY, limit=100).records
+    return {r.partition_key: dict(r.asset_materialization.metadata) for r in records}
+
+
+@pytest.mark.parametrize("version", [TESTED_DAGSTER_VERSION, "0.0.0"])
+def test_partition_metadata_equals_dagsters_own_call(monkeypatch, version):
+    """Over a range of a partitions definition with exclusions, every partition's materialisation gets
+    exactly the metadata Dagster's add_asset_metadata(partition_key=...) gives it; on an untested Dagster
+    version the public call itself is used."""
+    monkeypatch.setattr("nba_precompute.dagster_storage.dagster_version", version)
+    got = {}
+    for path in ("public", "fast"):
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize([meta_asset], instance=instance, tags={
+                META_TAG: path, ASSET_PARTITION_RANGE_START_TAG: "2023-01-05", ASSET_PARTITION_RANGE_END_TAG: "2023-01-17"})
+            assert result.success
+            got[path] = _metadata_by_partition(instance)
+    assert sorted(got["fast"]) == ["2023-01-05", "2023-01-06", "2023-01-09", "2023-01-10", "2023-01-11",
+                                   "2023-01-12", "2023-01-13", "2023-01-16", "2023-01-17"]
+    assert got["fast"] == got["public"]
+    assert got["fast"]["2023-01-09"]["day_label"].value == "day 2023-01-09"
+
+
+def test_partition_metadata_refuses_a_key_outside_the_run():
+    @asset(key=META_KEY, partitions_def=WEEKDAYS, backfill_policy=BackfillPolicy.single_run())
+    def outside(context: AssetExecutionContext) -> MaterializeResult:
+        add_partition_metadata(context, {"2023-01-18": {"x": 1}, "2023-01-07": {"x": 2}})
+        return MaterializeResult()
+
+    with DagsterInstance.ephemeral() as instance:
+        with pytest.raises(DagsterInvariantViolationError, match=r"\['2023-01-07', '2023-01-18'\] that are not"):
+            materialize([outside], instance=instance, tags={
+                ASSET_PARTITION_RANGE_START_TAG: "2023-01-05", ASSET_PARTITION_RANGE_END_TAG: "2023-01-06"})

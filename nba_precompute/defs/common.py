@@ -23,6 +23,7 @@ from dagster import (
     TableSchema,
 )
 
+from nba_precompute.dagster_storage import add_partition_metadata
 from nba_precompute.defs.resources import WarehouseResource
 from nba_precompute.schemas import NBA_SCHEDULE, TableSpec, is_regular_season
 from nba_precompute.transforms.common import season_calendar
@@ -122,7 +123,8 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     """Replace the partitions [start, end] of ``table`` (and ``extra_writes``) in one transaction, attach
     each day's own metadata to that day's materialisation, and log one summary line.
 
-    Per-day metadata (``context.add_asset_metadata(..., partition_key=day)``): ``dagster/row_count``
+    Per-day metadata (``dagster_storage.add_partition_metadata``: what ``context.add_asset_metadata(...,
+    partition_key=day)`` records, for every day at once): ``dagster/row_count``
     and ``rows_written`` (that day's rows), ``no_games`` (no regular-season game that day), plus the
     columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day.
     """
@@ -135,16 +137,17 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     extra = ({r.pop("day"): r for r in daily_metadata.iter_rows(named=True)}
              if daily_metadata is not None and daily_metadata.height else {})
     keys = context.partition_keys
+    per_day: dict[str, dict[str, object]] = {}
     for key in keys:  # one metadata dict per partition: Dagster event bookkeeping, not data work
         day = dt.date.fromisoformat(key)
         n = int(counts.get(day, 0))
-        meta: dict[str, object] = {
+        per_day[key] = {
             "dagster/row_count": MetadataValue.int(n),
             "rows_written": MetadataValue.int(n),
             "no_games": MetadataValue.bool(day not in played),
+            **_metadata_values(extra.get(day, {})),
         }
-        meta.update(_metadata_values(extra.get(day, {})))
-        context.add_asset_metadata(meta, partition_key=key)
+    add_partition_metadata(context, per_day)
     without_games = sum(1 for k in keys if dt.date.fromisoformat(k) not in played)
     context.log.info(
         f"{table.qualified_name}: wrote {rows.height} rows for {start}..{end} "
