@@ -1,5 +1,6 @@
 """Partition replacement is atomic and leaves no duplicates or stale rows."""
 
+import dataclasses
 import datetime as dt
 
 import polars as pl
@@ -98,3 +99,26 @@ def test_scoped_replacement_keeps_other_processors(tmp_path):
     wh.replace_partitions([PartitionWrite(PRECOMPUTE_FAILURES, f("a", "3"), scope={"processor": "a"})], D1, D1)
     got = wh.read(PRECOMPUTE_FAILURES).sort("processor").select("processor", "entity_id").rows()
     assert got == [("a", "3"), ("b", "2")]
+
+
+def test_schema_set_up_once_per_declaration(tmp_path, monkeypatch):
+    """A later warehouse object (a later run) on the same file finds the table set up for its
+    declaration and skips the set-up; a changed declaration is set up (and checked) again."""
+    calls = []
+    original = DuckDBWarehouse._ensure
+    monkeypatch.setattr(DuckDBWarehouse, "_ensure", lambda self, con, t: calls.append(t.name) or original(self, con, t))
+    write = [PartitionWrite(UPCOMING_TEAM_GAME_CONTEXT, _ctx([("AAA", "g1", D1)]))]
+    DuckDBWarehouse(tmp_path / "w.duckdb").replace_partitions(write, D1, D1)
+    assert calls == ["upcoming_team_game_context"]
+    second = DuckDBWarehouse(tmp_path / "w.duckdb")
+    second.replace_partitions(write, D1, D1)
+    second.replace_partitions(write, D1, D1)
+    assert calls == ["upcoming_team_game_context"]  # not repeated by a later run
+    # a declaration with one more column: set up again, and the file's table no longer matches it
+    changed = dataclasses.replace(UPCOMING_TEAM_GAME_CONTEXT, columns=(
+        *UPCOMING_TEAM_GAME_CONTEXT.columns, dataclasses.replace(UPCOMING_TEAM_GAME_CONTEXT.columns[-1], name="extra")))
+    with pytest.raises(WarehouseError, match=r"has columns .* but the declared schema is .*'extra'"):
+        DuckDBWarehouse(tmp_path / "w.duckdb").replace_partitions(
+            [PartitionWrite(changed, _ctx([("AAA", "g1", D1)]).with_columns(extra=pl.lit(True)))], D1, D1)
+    assert calls == ["upcoming_team_game_context"] * 2
+    assert DuckDBWarehouse(tmp_path / "w.duckdb").read(UPCOMING_TEAM_GAME_CONTEXT).height == 1

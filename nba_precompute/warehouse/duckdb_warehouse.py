@@ -11,12 +11,18 @@ Two operations, both driven by the table declarations in ``nba_precompute.schema
   transaction back and the previous partitions stay as they were. Days without rows are recorded as
   materialised-and-empty, so "no games" is distinguishable from "never run".
 
+Schema set-up (schemas, ``CREATE TABLE IF NOT EXISTS``, the column check) runs once per table and
+declaration: a table whose declaration passed the check carries its fingerprint (a hash of its DDL) as
+its DuckDB table comment, so later runs read every table's fingerprint in one query and set up only a
+table that is new or whose declaration changed.
+
 DuckDB allows one writer process at a time; the Dagster definitions use the in-process executor.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +52,8 @@ class DuckDBWarehouse:
         self.path = str(path)
         self._session: duckdb.DuckDBPyConnection | None = None
         self._session_wanted = False
-        # tables whose DDL and columns were verified by a committed write of this instance
+        # tables whose DDL and columns were verified by a committed write of this instance, or found set
+        # up for their declaration by a previous one (table comment = fingerprint)
         self._verified: set[str] = set()
 
     def open_session(self) -> None:
@@ -209,6 +216,20 @@ class DuckDBWarehouse:
             return con.execute(sql, list(params)).pl()
 
     # ------------------------------------------------------------------ writes
+    @staticmethod
+    def schema_fingerprint(table: TableSpec) -> str:
+        """The table comment marking ``table`` as set up for its current declaration."""
+        digest = hashlib.sha256((table.duckdb_ddl() + PARTITION_LOG.duckdb_ddl()).encode()).hexdigest()[:16]
+        return f"nba_precompute schema {digest}"
+
+    def _set_up_tables(self, con: duckdb.DuckDBPyConnection, tables: Sequence[TableSpec]) -> set[str]:
+        """The tables among ``tables`` already set up in the file for their current declaration (their
+        comment is their fingerprint), read in one query."""
+        comments = {f"{schema}.{name}": comment for schema, name, comment in con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = ?",
+            [self.CATALOG]).fetchall()}
+        return {t.qualified_name for t in tables if comments.get(t.qualified_name) == self.schema_fingerprint(t)}
+
     def _ensure(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> None:
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -222,6 +243,7 @@ class DuckDBWarehouse:
                 f"{table.column_names}; drop the table (or the file) and rematerialise"
             )
         con.execute(PARTITION_LOG.duckdb_ddl())
+        con.execute(f"COMMENT ON TABLE {table.qualified_name} IS '{self.schema_fingerprint(table)}'")
 
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
                            run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]:
@@ -240,9 +262,11 @@ class DuckDBWarehouse:
         con = self.connect()
         try:
             con.execute("BEGIN TRANSACTION")
+            pending = [w.table for w, _ in prepared if w.table.qualified_name not in self._verified]
+            ready = self._set_up_tables(con, pending) if pending else set()
             for w, df in prepared:
                 t = w.table
-                if t.qualified_name not in self._verified:
+                if t.qualified_name not in self._verified and t.qualified_name not in ready:
                     self._ensure(con, t)
                 scope_sql = "".join(f' AND "{k}" = ?' for k in w.scope)
                 con.execute(
