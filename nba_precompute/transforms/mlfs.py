@@ -341,28 +341,35 @@ def _recent_game_features(player_games: pl.DataFrame, keys: pl.DataFrame) -> pl.
     g = played_games(player_games).select(
         *PLAYER_BY, pl.col("game_date").alias("g_date"), pl.col("team_abbr").alias("g_team"), "points")
     # every (D, game in [D - 60, D)) pair: the join and filter run on Polars' streaming engine so the
-    # unfiltered (D, game of the season) pairs are never held in memory at once
+    # unfiltered (D, game of the season) pairs are never held in memory at once; only the columns the
+    # features need are kept (the team on D becomes one flag per game)
     j = keys.lazy().select(*k, "team_abbr", "mean60").join(g.lazy(), on=PLAYER_BY, how="inner").filter(
         (pl.col("g_date") < pl.col("game_date"))
         & (pl.col("g_date") >= pl.col("game_date") - pl.duration(days=RECENT_DAYS))
+    ).select(
+        *k, "g_date", "g_team", (pl.col("points") < pl.col("mean60")).alias("below"),
+        (pl.col("g_team") != pl.col("team_abbr")).alias("other_team_than_d"),
     ).collect(engine="streaming").sort(*k, "g_date")
+    # rows are sorted by key, then game date: a row continues its key's window when its key is the
+    # previous row's (whole-column shifts, no per-key window expressions)
+    same_key = ((pl.col("player_id") == pl.col("player_id").shift(1))
+                & (pl.col("game_date") == pl.col("game_date").shift(1))).fill_null(False)
+    row = pl.int_range(0, pl.len(), dtype=pl.UInt32)
     j = j.with_columns(
-        pl.int_range(1, pl.len() + 1).over(k).alias("pos"),
-        ((pl.col("g_team") != pl.col("g_team").shift(1).over(k))
-         | ((pl.col("g_date") - pl.col("g_date").shift(1).over(k)).dt.total_days() > STRUCTURAL_GAP_DAYS))
-        .fill_null(False).alias("change"),
-        (pl.col("points") < pl.col("mean60")).alias("below"),
-    )
+        pl.when(~same_key).then(row).forward_fill().alias("__first"),
+        (same_key & ((pl.col("g_team") != pl.col("g_team").shift(1))
+                     | ((pl.col("g_date") - pl.col("g_date").shift(1)).dt.total_days() > STRUCTURAL_GAP_DAYS)))
+        .alias("change"),
+    ).with_columns((row - pl.col("__first") + 1).alias("pos")).drop("g_team", "__first")
     agg = j.group_by(k).agg(
         pl.len().alias("__n"),
         pl.when(pl.col("change")).then(pl.col("pos")).otherwise(1).max().alias("__start"),
         (pl.col("below").reverse().not_().cum_sum() == 0).sum().alias("below_avg_streak"),
-        pl.col("g_team").last().alias("__last_team"),
+        pl.col("other_team_than_d").last().alias("__other_team"),
         pl.col("g_date").last().alias("__last_date"),
-        pl.col("team_abbr").first().alias("__team_d"),
     )
     since = pl.col("__n") - pl.col("__start") + 1
-    d_change = ((pl.col("__team_d") != pl.col("__last_team"))
+    d_change = (pl.col("__other_team")
                 | ((pl.col("game_date") - pl.col("__last_date")).dt.total_days() > STRUCTURAL_GAP_DAYS))
     agg = agg.with_columns(
         pl.when(d_change).then(0).otherwise(since).clip(upper_bound=STRUCTURAL_CAP).alias("games_since_change"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -158,3 +160,35 @@ def test_zone_features_of_a_season_without_shot_chart_are_not_applicable():
     assert q["matchup_quality"] == pytest.approx(0.4) and q["required_default_count"] == 5
     assert q["quality_alerts"][:3] == ["all_matchup_features_defaulted", "composite_factors_missing",
                                        "opponent_defense_missing"]
+
+
+def test_recent_game_features_streak_and_games_since_change():
+    """Features 46 (below_avg_streak) and 49 (games_since_change) on hand-built games, D = 2023-02-20."""
+    def game(pid, day, team, points, minutes=30.0):
+        return {"player_id": pid, "season_year": 2022, "game_date": dt.date(2023, 2, day), "team_abbr": team,
+                "points": points, "minutes_played": minutes, "usage_rate": None, "ts_pct": None,
+                "paint_attempts": None}
+    games = pl.DataFrame([
+        # player 1: BOS, BOS, then traded to LAL for 3 games; the last 2 below his mean of 10
+        game(1, 11, "BOS", 20), game(1, 13, "BOS", 12), game(1, 15, "LAL", 11), game(1, 17, "LAL", 9),
+        game(1, 19, "LAL", 8),
+        # player 2: a 15-day gap (> 14) between the 2nd and 3rd game restarts the count; a DNP is no game
+        game(2, 1, "MIA", 5), game(2, 2, "MIA", 5), game(2, 17, "MIA", 15), game(2, 18, "MIA", 0, minutes=0.0),
+        game(2, 19, "MIA", 4),
+        # player 3: last game 19 days before D -> the gap to D itself is structural: 0
+        game(3, 1, "NYK", 10),
+        # player 4: a game on D itself is not before D -> no game in the window
+        game(4, 20, "DEN", 30),
+    ])
+    d = dt.date(2023, 2, 20)
+    keys = pl.DataFrame({"player_id": [1, 2, 3, 4], "season_year": [2022] * 4, "game_date": [d] * 4,
+                         "team_abbr": ["LAL", "MIA", "NYK", "DEN"], "mean60": [10.0, 6.0, 10.0, 10.0]})
+    out = mlfs._recent_game_features(games, keys).sort("player_id")
+    # 1: BOS BOS | LAL LAL LAL -> 3 games since the change; streak: 8 < 10, 9 < 10, 11 >= 10 -> 2
+    # 2: gap 02-02 -> 02-17 (15 days) -> 2 games since (02-17, 02-19); streak: 4 < 6, then 15 -> 1
+    # 3: 02-01 -> D is 19 days -> 0; streak: 10 < 10 is false -> 0.  4: nothing before D -> NULL
+    assert out.get_column("games_since_change").to_list() == [3, 2, 0, None]
+    assert out.get_column("below_avg_streak").to_list() == [2, 1, 0, None]
+    # on D with another team than his last game's: 0
+    moved = mlfs._recent_game_features(games, keys.with_columns(team_abbr=pl.lit("PHX"))).sort("player_id")
+    assert moved.get_column("games_since_change").to_list()[:3] == [0, 0, 0]
