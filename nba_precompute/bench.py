@@ -353,7 +353,7 @@ def _venv_exe(name: str) -> str | None:
 def main_command(*args: str) -> list[str]:
     """``nba-precompute launch ARGS`` (the console script next to this interpreter)."""
     exe = _venv_exe("nba-precompute")
-    return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.cli", "launch", *args]
+    return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.console", "launch", *args]
 
 
 def floor_command(module: Path, first: str, last: str) -> list[str]:

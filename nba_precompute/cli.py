@@ -167,13 +167,6 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
 # --------------------------------------------------------------------------- arguments
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
-
-
 def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.date | None,
                       season: str | None) -> list[dt.date]:
     """The partitions to report: every one (no date, no season), a season's, one date's or those in
@@ -434,8 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate", help="validation report of the Phase 3 and Phase 4 partitions",
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("start", type=_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
-    v.add_argument("end", type=_date, nargs="?", help="last date of the range (default: START alone)")
+    v.add_argument("start", type=launch.parse_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
+    v.add_argument("end", type=launch.parse_date, nargs="?", help="last date of the range (default: START alone)")
     which = v.add_mutually_exclusive_group()
     which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
     which.add_argument("--all-seasons", action="store_true",
@@ -443,16 +436,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
     v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
-    launch.add_parsers(sub, _date)
+    launch.add_parsers(sub, launch.parse_date)
     args = parser.parse_args(argv)
-    if args.command == "launch":
-        if (args.all_seasons or args.season) and args.start is not None:
-            parser.error("give either dates or --season / --all-seasons")
-        return launch.launch(args)
-    if args.command == "seasons":
-        return launch.seasons(args)
-    if args.command == "ui":
-        return launch.ui(args)
+    if args.command in ("launch", "seasons", "ui"):
+        return launch.run(parser, args)
     if args.all_seasons and args.start is not None:
         parser.error("--all-seasons takes no dates")
     return _validate(args)

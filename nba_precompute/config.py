@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import EnvVar
-
 DEFAULT_RAW_DATA_DIR = "../shared/data/nba"
 CREDENTIALS_VAR = "NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS"
 DEFAULT_DUCKDB_PATH = "data/warehouse.duckdb"
@@ -68,6 +66,8 @@ def bigquery_settings() -> dict[str, object]:
             raise ValueError(f"NBA_PRECOMPUTE_BQ_DATASETS entry {item!r}: expected schema=dataset "
                              "or schema=project.dataset")
         datasets[schema.strip()] = dataset.strip()
+    from dagster import EnvVar  # here, not at import: the launcher reads the settings above without Dagster
+
     env = os.environ.get
     return {
         "bq_project": env("NBA_PRECOMPUTE_BQ_PROJECT") or None,

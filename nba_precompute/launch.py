@@ -59,6 +59,25 @@ def partition_range(calendar: GameCalendar, start: dt.date | None, end: dt.date 
         raise LaunchError(str(exc)) from None
 
 
+def parse_date(text: str) -> dt.date:
+    """An ISO date argument (``argparse`` type)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``launch``, ``seasons`` or ``ui`` from parsed arguments (``parser`` reports usage errors)."""
+    if args.command == "launch":
+        if (args.all_seasons or args.season) and args.start is not None:
+            parser.error("give either dates or --season / --all-seasons")
+        return launch(args)
+    if args.command == "seasons":
+        return seasons(args)
+    return ui(args)
+
+
 def dg_command(assets: str, days: Sequence[dt.date]) -> list[str]:
     """The ``dg launch`` command for ``assets`` over ``days`` (one partition or a partition range)."""
     dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg") or "dg"

@@ -19,13 +19,16 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
 from nba_precompute import config
 from nba_precompute.raw.sources import season_game_dates
 from nba_precompute.schemas import is_regular_season
+
+if TYPE_CHECKING:  # Dagster is imported where a definition is built: the launcher's calendar needs none
+    from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
 PARTITIONS_TIMEZONE = "America/New_York"
 # How far back Dagster's declared history dependency reaches, in partitions (game dates). A regular
@@ -166,6 +169,8 @@ class GameCalendar:
 
     def partitions_definition(self) -> DailyPartitionsDefinition:
         """The daily partitions: [first game date, last game date], days without games excluded."""
+        from dagster import DailyPartitionsDefinition
+
         games = set(self.game_dates)
         days = pl.date_range(self.first, self.last, "1d", eager=True).to_list()
         excluded = [dt.datetime(d.year, d.month, d.day) for d in days if d not in games]
@@ -224,11 +229,15 @@ def _partitions(raw_dir: str) -> DailyPartitionsDefinition:
 def history_before_d() -> TimeWindowPartitionMapping:
     """Partition D depends on the previous :data:`HISTORY_PARTITIONS` partitions (the as-of rule: D's
     history, strictly before D)."""
+    from dagster import TimeWindowPartitionMapping
+
     return TimeWindowPartitionMapping(start_offset=-HISTORY_PARTITIONS, end_offset=-1,
                                       allow_nonexistent_upstream_partitions=True)
 
 
 def history_through_d() -> TimeWindowPartitionMapping:
     """Partition D depends on the previous :data:`HISTORY_PARTITIONS` partitions and D itself."""
+    from dagster import TimeWindowPartitionMapping
+
     return TimeWindowPartitionMapping(start_offset=-HISTORY_PARTITIONS, end_offset=0,
                                       allow_nonexistent_upstream_partitions=True)

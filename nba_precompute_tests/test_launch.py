@@ -2,6 +2,9 @@
 a date that is not a partition is one line naming the nearest game dates, before Dagster starts."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -85,3 +88,21 @@ def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
     assert main(["ui"]) == 0
     assert calls[-1][1]["DAGSTER_HOME"] == str(tmp_path / "elsewhere") and calls[-1][0][1:] == ["dev"]
+
+
+def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
+    """`nba-precompute launch/seasons/ui` start without Dagster (dg loads it in its own process); other
+    subcommands and --help go to the full command line."""
+    code = ("import sys; from nba_precompute.console import main; "
+            "rc = main(['launch', '--season', '2022-23', '--dry-run']); "
+            "print(rc, sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
+    env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_data_dir)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []"
+    assert "164 partition(s): dg launch --assets '*' --partition-range 2022-10-18...2023-04-09" in out.stderr
+    helped = subprocess.run([sys.executable, "-m", "nba_precompute.console", "--help"], env=env,
+                            capture_output=True, text=True)
+    assert helped.returncode == 0 and "{validate,launch,seasons,ui}" in helped.stdout
+    bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2023-07-01"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 2023-07-01 is not a partition")

@@ -373,7 +373,7 @@ def test_real_december_range(december_warehouse, capsys):
     assert all(d["expected"] == 30 for d in out["dates"] if d["table"] == TDZA)
     weeks = [w for w in out["weekly_incomplete"] if w["table"] == PSZA]
     assert {w["season_week"] for w in weeks} == {8, 9} and all(w["within_band"] for w in weeks)
-    assert any(ep.name == "nba-precompute" and ep.value == "nba_precompute.cli:main"
+    assert any(ep.name == "nba-precompute" and ep.value == "nba_precompute.console:main"
                for ep in entry_points(group="console_scripts"))
 
 
