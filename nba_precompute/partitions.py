@@ -100,6 +100,11 @@ class GameCalendar:
         hit = self.seasons.filter((pl.col("season_start_date") <= day) & (pl.col("season_end_date") >= day))
         return int(hit.item(0, "season_year")) if hit.height else None
 
+    def seasons_between(self, start: dt.date, end: dt.date) -> list[int]:
+        """Start years of the seasons whose [opening night, last date] overlaps [start, end]."""
+        hit = self.seasons.filter((pl.col("season_start_date") <= end) & (pl.col("season_end_date") >= start))
+        return hit.get_column("season_year").to_list()
+
     def season_range(self, season_year: int) -> tuple[dt.date, dt.date]:
         """(opening night, last regular-season date) of a season.
 

@@ -1,5 +1,6 @@
 """Bad input through Dagster and the CLI: a clear message naming the problem, nothing half-written."""
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -119,3 +120,29 @@ def test_a_run_that_fails_before_writing_leaves_no_warehouse_file(tmp_path, raw_
     assert not bad.success
     assert "schedule.csv.gz" in _failure_messages(bad)
     assert not db.exists()
+
+
+def test_a_broken_2020_21_file_fails_only_the_runs_that_read_it(tmp_path, raw_data_dir):
+    """The 2020-21 source is read only by runs that touch 2020-21: a truncated 2020-21 player log leaves a
+    2022-23 run alone, and fails a 2020-21 run naming the file, with nothing written."""
+    from nba_precompute.raw import season_2020
+
+    raw = _raw_copy(raw_data_dir, tmp_path / "raw")
+    for rel in (season_2020.TEAM_LOG_FILE, season_2020.SHOTS_FILE):
+        (raw / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink((raw_data_dir / rel).resolve(), raw / rel)
+    text = (raw_data_dir / season_2020.PLAYER_LOG_FILE).read_text()
+    (raw / season_2020.PLAYER_LOG_FILE).write_text(text[: len(text) // 2])
+    db = str(tmp_path / "w.duckdb")
+    ok = materialize_range("2022-10-18", "2022-10-19", duckdb_path=db, raw_dir=str(raw),
+                           selection="group:phase3_analytics", instance=DagsterInstance.ephemeral())
+    assert ok.success
+    before = DuckDBWarehouse(db).read(PLAYER_GAME_SUMMARY)
+    bad = materialize_range("2020-12-22", "2020-12-23", duckdb_path=db, raw_dir=str(raw),
+                            selection="group:phase3_analytics", instance=DagsterInstance.ephemeral(),
+                            raise_on_error=False)
+    assert not bad.success
+    assert "player_game_logs_2020-21.csv" in _failure_messages(bad)
+    after = DuckDBWarehouse(db).read(PLAYER_GAME_SUMMARY)
+    assert after.drop("processed_at").equals(before.drop("processed_at"))
+    assert DuckDBWarehouse(db).partition_log(PLAYER_GAME_SUMMARY, dt.date(2020, 12, 22), dt.date(2020, 12, 23)).is_empty()

@@ -12,7 +12,8 @@ from dagster import ConfigurableResource, Definitions, InitResourceContext, defi
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
-from nba_precompute.raw import domain, readers
+from nba_precompute.partitions import game_calendar
+from nba_precompute.raw import domain, readers, season_2020
 from nba_precompute.raw.sources import RawSources
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -198,7 +199,8 @@ class RawDataResource(ConfigurableResource):
         Reads the schedule, the team logs, the player box scores and the shot chart of each season
         with a game in [start, end], checking each hoopR file with its ``domain.validate_*`` function
         right after reading it, in the order of ``domain.validate_phase3_inputs`` (the schedule first:
-        it decides which shot charts are read); the 2020-21 files are checked by their reader. Whole
+        it decides which shot charts are read); the 2020-21 files are read, and checked by their reader,
+        only when [start, end] touches 2020-21. Whole
         files are checked: a broken rule anywhere in a file that the run reads fails the run. The
         result, or the error, is kept for the rest of the run, so every Phase 3 step of a run gets the
         same answer.
@@ -234,7 +236,9 @@ class RawDataResource(ConfigurableResource):
         hoopr_box = raw.hoopr_player_boxscores()
         domain.validate_player_boxscores(hoopr_box, hoopr_schedule, hoopr_logs, src.player_boxscores,
                                          src.team_game_logs)
-        schedule = raw.schedule()  # every season (the 2020-21 reader validates its own files)
+        # the 2020-21 source (its reader validates its own files) is read only when the run touches 2020-21
+        with_2020 = season_2020.SEASON_YEAR in game_calendar(self.path).seasons_between(start, end)
+        schedule = raw.schedule(with_2020)
         seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
                          .get_column("season_year").unique().to_list())
         shots, shot_seasons = [], []
@@ -249,7 +253,8 @@ class RawDataResource(ConfigurableResource):
             shot_seasons.append(season)
         all_shots = (pl.concat(shots, how="diagonal_relaxed") if shots
                      else pl.DataFrame(schema=_EMPTY_SHOTS_SCHEMA))
-        return Phase3RawInputs(schedule, raw.player_boxscores(), raw.team_game_logs(), all_shots, shot_seasons)
+        return Phase3RawInputs(schedule, raw.player_boxscores(with_2020), raw.team_game_logs(with_2020), all_shots,
+                               shot_seasons)
 
 
 def warehouse_from_env() -> WarehouseResource:

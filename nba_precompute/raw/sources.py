@@ -128,29 +128,32 @@ class RawSources:
         """``readers.read_team_game_logs`` (the hoopR seasons only), parsed once."""
         return self._get("hoopr_team_game_logs", lambda: readers.read_team_game_logs(self.path))
 
-    def _combined(self, name: str) -> pl.DataFrame:
+    def _combined(self, name: str, with_2020: bool) -> pl.DataFrame:
         def read() -> pl.DataFrame:
             frames = [readers.with_quality_flags(getattr(self, f"hoopr_{name}")())]
-            old = self.season_2020()
+            old = self.season_2020() if with_2020 else None
             if old is not None:
                 frames.append(getattr(old, name))
             # the 2020-21 frames have no source_line column (their reader reports lines itself)
             return pl.concat(frames, how="diagonal")
-        return self._get(name, read)
+        return self._get((name, with_2020), read)
 
-    def schedule(self) -> pl.DataFrame:
+    def schedule(self, with_2020: bool = True) -> pl.DataFrame:
         """Every game of every season (all game types of the hoopR schedule, the 2020-21 regular season),
-        as played: with ``game_status`` and played games on their played date (:func:`reconcile_schedule`)."""
-        return self._get("reconciled_schedule",
-                         lambda: reconcile_schedule(self._combined("schedule"), self.team_game_logs()))
+        as played: with ``game_status`` and played games on their played date (:func:`reconcile_schedule`).
+        ``with_2020=False`` leaves the 2020-21 source unread (~1 s) for runs that do not touch 2020-21;
+        the columns are the same."""
+        return self._get(("reconciled_schedule", with_2020),
+                         lambda: reconcile_schedule(self._combined("schedule", with_2020),
+                                                    self.team_game_logs(with_2020)))
 
-    def player_boxscores(self) -> pl.DataFrame:
-        """Player box scores of every regular-season game."""
-        return self._combined("player_boxscores")
+    def player_boxscores(self, with_2020: bool = True) -> pl.DataFrame:
+        """Player box scores of every regular-season game (``with_2020``: as for :meth:`schedule`)."""
+        return self._combined("player_boxscores", with_2020)
 
-    def team_game_logs(self) -> pl.DataFrame:
-        """Team box scores of every regular-season game."""
-        return self._combined("team_game_logs")
+    def team_game_logs(self, with_2020: bool = True) -> pl.DataFrame:
+        """Team box scores of every regular-season game (``with_2020``: as for :meth:`schedule`)."""
+        return self._combined("team_game_logs", with_2020)
 
     def shot_chart_seasons(self) -> list[int]:
         return self._get("shot_seasons", lambda: shot_chart_seasons(self.path))
