@@ -104,6 +104,8 @@ def snapshot(instance: DagsterInstance, asset_keys: Iterable[AssetKey], check_ke
             entry = deserialize_value(ev) if ev else None
             checks.append((a, c, p, run_no.get(run), status, pos.get(ev_id), pos.get(mat_id),
                            entry.dagster_event.event_type_value if entry else None,
+                           entry.dagster_event.step_key if entry else None,
+                           entry.dagster_event.event_specific_data.check_name if entry else None,
                            # the row's timestamp is its event's (UTC, naive, as Dagster stores it)
                            entry is not None and str(ts) == str(datetime.fromtimestamp(
                                entry.timestamp, timezone.utc).replace(tzinfo=None))))

@@ -37,6 +37,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._serdes import deserialize_value
 
 from nba_precompute.dagster_storage import (
     INDEX_SHARD_NAME,
@@ -154,6 +155,15 @@ def test_same_event_log_as_dagsters_storage(tmp_path, monkeypatch, subset_planne
     types = {e[0] for e in b["index events"]}
     assert {"ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION_PLANNED", "ASSET_CHECK_EVALUATION",
             "ASSET_CHECK_EVALUATION_PLANNED"} <= types
+    # a planned check row holds its event without the partitions subset (the event_logs row keeps it)
+    planned = {kind: _read(tmp_path / kind / "history" / "runs" / "index.db",
+                           "SELECT evaluation_event FROM asset_check_executions WHERE execution_status = 'PLANNED'")
+               for kind in snaps}
+    assert len(planned["project"]) == len(planned["default"]) == 4
+    subsets = {kind: {deserialize_value(ev, EventLogEntry).get_dagster_event().event_specific_data.partitions_subset
+                      is None for (ev,) in rows} for kind, rows in planned.items()}
+    assert subsets == {"default": {False}, "project": {True}}
+    assert max(len(ev) for (ev,) in planned["project"]) < min(len(ev) for (ev,) in planned["default"])
 
 
 @pytest.mark.real_data
