@@ -130,28 +130,27 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     """
     writes = [PartitionWrite(table, rows), *extra_writes]
     run = current_run(context)
+    days = partition_days(context)
     warehouse.get().replace_partitions(writes, start, end, run_id=run.run_id if run is not None else None,
-                                       days=partition_days(context))
+                                       days=days)
     played = game_dates(schedule)
     counts = dict(rows.group_by(table.partition_column).len().iter_rows())
     extra = ({r.pop("day"): r for r in daily_metadata.iter_rows(named=True)}
              if daily_metadata is not None and daily_metadata.height else {})
-    keys = context.partition_keys
     per_day: dict[str, dict[str, object]] = {}
-    for key in keys:  # one metadata dict per partition: Dagster event bookkeeping, not data work
-        day = dt.date.fromisoformat(key)
+    for day in days:  # one metadata dict per partition: Dagster event bookkeeping, not data work
         n = int(counts.get(day, 0))
-        per_day[key] = {
+        per_day[day.isoformat()] = {
             "dagster/row_count": MetadataValue.int(n),
             "rows_written": MetadataValue.int(n),
             "no_games": MetadataValue.bool(day not in played),
             **_metadata_values(extra.get(day, {})),
         }
     add_partition_metadata(context, per_day)
-    without_games = sum(1 for k in keys if dt.date.fromisoformat(k) not in played)
+    without_games = sum(1 for day in days if day not in played)
     context.log.info(
         f"{table.qualified_name}: wrote {rows.height} rows for {start}..{end} "
-        f"({len(keys)} partition(s), {without_games} without games){summary}"
+        f"({len(days)} partition(s), {without_games} without games){summary}"
     )
     return MaterializeResult()
 

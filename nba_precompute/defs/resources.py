@@ -167,27 +167,6 @@ class RawDataResource(ConfigurableResource):
             self._sources = RawSources(self.directory)
         return self._sources
 
-    def schedule(self) -> pl.DataFrame:
-        """Every game of every season, parsed once per run (not validated: see :meth:`phase3_inputs`)."""
-        return self.sources.schedule()
-
-    def player_boxscores(self) -> pl.DataFrame:
-        """Player box scores of every regular-season game, parsed once per run (not validated)."""
-        return self.sources.player_boxscores()
-
-    def team_game_logs(self) -> pl.DataFrame:
-        """Team box scores of every regular-season game, parsed once per run (not validated)."""
-        return self.sources.team_game_logs()
-
-    def shot_chart_seasons(self) -> list[int]:
-        """Start years of the seasons with a shot chart file."""
-        return self.sources.shot_chart_seasons()
-
-    def shots(self, season_year: int) -> pl.DataFrame | None:
-        """The shot chart of one season (start year), or ``None`` when it has none; parsed once per run
-        (not validated)."""
-        return self.sources.shots(season_year)
-
     def phase3_inputs(self, start: dt.date, end: dt.date, consumer: str | None = None,
                       consumers: Collection[str] = ()) -> Phase3RawInputs:
         """Every raw input of Phase 3 for the dates [start, end], checked against the domain rules.

@@ -36,6 +36,7 @@ from dagster import (
 
 from nba_precompute.defs.resources import RawDataResource
 from nba_precompute.partitions import PARTITIONS_TIMEZONE, GameCalendar, daily_partitions
+from nba_precompute.raw import season_2020
 from nba_precompute.raw.sources import PLAYED, RawSources, season_game_dates
 from nba_precompute.transforms.common import expected_games
 
@@ -57,22 +58,23 @@ def target_day(scheduled_time: dt.datetime) -> dt.date:
     return scheduled_time.astimezone(ZoneInfo(PARTITIONS_TIMEZONE)).date() - dt.timedelta(days=1)
 
 
-def games_not_in(raw_dir: str | Path, first: dt.date, last: dt.date | None = None) -> pl.DataFrame:
+def games_not_in(raw_dir: str | Path, first: dt.date, last: dt.date | None = None,
+                 with_2020: bool = True) -> pl.DataFrame:
     """Regular-season games on [first, last] (default: ``first`` only) of the raw schedule, as played
     (``raw.sources.reconcile_schedule``: postponed games left out), that lack both teams' rows in the raw
     team game logs or any row in the raw player box scores: ``game_date``, ``game_id``, sorted (empty
-    when all are in).
+    when all are in). ``with_2020=False`` leaves the 2020-21 source unread (for a window outside it).
 
     Raises :class:`nba_precompute.raw.readers.RawDataError` when a raw file is missing or unreadable.
     """
     last = last or first
     raw = RawSources(raw_dir)
-    scheduled = (expected_games(raw.schedule())
+    scheduled = (expected_games(raw.schedule(with_2020))
                  .filter(pl.col("game_date").is_between(first, last))
                  .select("game_date", "game_id", "game_status"))
     if scheduled.is_empty():
         return scheduled.drop("game_status")
-    player_games = raw.player_boxscores().select("game_id").unique()
+    player_games = raw.player_boxscores(with_2020).select("game_id").unique()
     missing = pl.concat([
         scheduled.filter(pl.col("game_status") != PLAYED),
         scheduled.join(player_games, on="game_id", how="anti"),
@@ -97,7 +99,8 @@ def nightly_targets(raw_dir: str | Path, day: dt.date,
         after = after or next((d for d in calendar.scheduled if d > day), None)
         return [], (f"no regular-season game date in {first}..{day}; "
                     f"last game date {before or 'none'}, next {after or 'none'}")
-    missing = games_not_in(raw_dir, window[0], window[-1])
+    missing = games_not_in(raw_dir, window[0], window[-1],
+                           with_2020=season_2020.SEASON_YEAR in calendar.seasons_between(window[0], window[-1]))
     incomplete = set(missing.get_column("game_date").to_list())
     due = [d for d in window if d not in incomplete]
     notes = []

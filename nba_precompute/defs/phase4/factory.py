@@ -130,9 +130,7 @@ def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, par
         if not days:
             continue
         first, last = min(days), max(days)
-        part = u.table.partition_column
-        actual = wh.read(u.table, first, last, columns=[part]).group_by(
-            pl.col(part).alias("partition_date")).agg(pl.len().cast(pl.Int64).alias("rows"))
+        actual = wh.row_counts(u.table, first, last).rename({"row_count": "rows"})
         gaps = partition_gaps(days, wh.partition_log(u.table, first, last), actual)
         if gaps.height:
             frames.append(date_level_gaps(dates, gaps, u.table, u.window, table.processor))
