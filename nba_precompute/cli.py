@@ -44,6 +44,7 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute import config, launch
+from nba_precompute.console import FAST_COMMANDS
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
@@ -436,9 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
     v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
-    launch.add_parsers(sub, launch.parse_date)
+    launch.add_parsers(sub)
     args = parser.parse_args(argv)
-    if args.command in ("launch", "seasons", "ui"):
+    if args.command in FAST_COMMANDS:
         return launch.run(parser, args)
     if args.all_seasons and args.start is not None:
         parser.error("--all-seasons takes no dates")

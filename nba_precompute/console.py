@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nba_precompute import launch
 
         parser = argparse.ArgumentParser(prog="nba-precompute")
-        launch.add_parsers(parser.add_subparsers(dest="command", required=True), launch.parse_date)
+        launch.add_parsers(parser.add_subparsers(dest="command", required=True))
         return launch.run(parser, parser.parse_args(args))
     from nba_precompute.cli import main as full_main
 

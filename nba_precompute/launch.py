@@ -78,12 +78,22 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return ui(args)
 
 
+def venv_executable(name: str) -> str | None:
+    """The command ``name`` of this interpreter's environment (the venv's ``bin``), else the first on
+    ``PATH``; ``None`` when there is none."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+def dg_executable() -> str:
+    """``dg`` as :func:`venv_executable` finds it (plain ``dg`` when it finds none)."""
+    return venv_executable("dg") or "dg"
+
+
 def dg_command(assets: str, days: Sequence[dt.date]) -> list[str]:
     """The ``dg launch`` command for ``assets`` over ``days`` (one partition or a partition range)."""
-    dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg") or "dg"
     span = (["--partition", days[0].isoformat()] if len(days) == 1
             else ["--partition-range", f"{days[0]}...{days[-1]}"])
-    return [dg, "launch", "--assets", assets, *span]
+    return [dg_executable(), "launch", "--assets", assets, *span]
 
 
 def _calendar() -> GameCalendar:
@@ -137,8 +147,7 @@ def project_env() -> tuple[dict[str, str], str]:
 def ui(args: argparse.Namespace) -> int:
     """``nba-precompute ui``: ``dg dev`` (webserver and daemon) on the project's instance."""
     env, home = project_env()
-    dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg") or "dg"
-    cmd = [dg, "dev", *(["--port", str(args.port)] if args.port else [])]
+    cmd = [dg_executable(), "dev", *(["--port", str(args.port)] if args.port else [])]
     print(f"{shlex.join(['dg', *cmd[1:]])}" + (f"   (DAGSTER_HOME={home})" if home else ""), file=sys.stderr)
     sys.stderr.flush()
     return subprocess.call(cmd, env=env)
@@ -164,12 +173,12 @@ def seasons(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction, date_type) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``launch`` and ``seasons`` on the ``nba-precompute`` parser."""
     p = sub.add_parser("launch", help="materialise assets over seasons or dates (runs `dg launch`)",
                        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("start", type=date_type, nargs="?", help="a partition, or the first day of a range (YYYY-MM-DD)")
-    p.add_argument("end", type=date_type, nargs="?", help="the last day of the range")
+    p.add_argument("start", type=parse_date, nargs="?", help="a partition, or the first day of a range (YYYY-MM-DD)")
+    p.add_argument("end", type=parse_date, nargs="?", help="the last day of the range")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--season", help="one season, e.g. 2023-24")
     which.add_argument("--all-seasons", action="store_true", help="every partition of every season")

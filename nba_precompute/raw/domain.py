@@ -51,11 +51,13 @@ from nba_precompute.raw.readers import (
     _TEAM_LOG_COUNTS,
     PLAYER_BOXSCORE_FILE,
     SCHEDULE_FILE,
+    SHOT_TYPES,
     SHOTS_FILE,
     SOURCE_LINE,
     TEAM_GAME_LOG_FILE,
     RawDataError,
 )
+from nba_precompute.schemas import is_regular_season
 
 # ----------------------------------------------------------------------------------------------------
 # The domain
@@ -134,7 +136,6 @@ MAX_PLAYER_MINUTES = REGULATION_MINUTES + OVERTIME_MINUTES * MAX_OVERTIMES
 #: 4 seconds (0.067 min, box-score rounding of MM:SS).
 TEAM_MINUTES_TOLERANCE = 1.0
 
-SHOT_TYPES = ("2PT Field Goal", "3PT Field Goal")
 BASIC_ZONES = ("Restricted Area", "In The Paint (Non-RA)", "Mid-Range", "Left Corner 3", "Right Corner 3",
                "Above the Break 3", "Backcourt")
 #: Shot distance bounds in feet (the court is 94 ft long). Real maximum: 86 ft.
@@ -466,7 +467,7 @@ def validate_schedule(schedule: pl.DataFrame, source: str | Path | None = None) 
 
 def _regular_calendar(schedule: pl.DataFrame) -> pl.DataFrame:
     """Per game: date, season, both teams, and the season's regular-season window (first, last date)."""
-    regular = schedule.filter(pl.col("game_id").str.starts_with("00" + REGULAR_SEASON_TYPE))
+    regular = schedule.filter(is_regular_season(pl.col("game_id")))
     window = regular.group_by("season_year").agg(pl.col("game_date").min().alias("season_first"),
                                                  pl.col("game_date").max().alias("season_last"))
     return regular.select(

@@ -32,6 +32,8 @@ import polars as pl
 
 from nba_precompute.schemas import is_regular_season
 
+SHOT_TYPES = ("2PT Field Goal", "3PT Field Goal")  # the shot chart's SHOT_TYPE values
+
 SCHEDULE_FILE = "boxscores/hoopr-nba-project/schedule.csv.gz"
 PLAYER_BOXSCORE_FILE = "boxscores/hoopr-nba-project/player_game_logs1.csv.gz"
 TEAM_GAME_LOG_FILE = "boxscores/hoopr-nba-project/team_game_logs.csv.gz"
@@ -294,7 +296,7 @@ def read_shots(raw_dir: Path, season_end_year: int) -> pl.DataFrame:
         "SHOT_MADE": pl.when(made == "TRUE").then(True).when(made == "FALSE").then(False).otherwise(None),
         "SHOT_DISTANCE": _float("SHOT_DISTANCE"),
     })
-    bad_type = df.filter(~pl.col("SHOT_TYPE").is_in(["2PT Field Goal", "3PT Field Goal"]))
+    bad_type = df.filter(~pl.col("SHOT_TYPE").is_in(SHOT_TYPES))
     if bad_type.height:
         first = bad_type.unique("SHOT_TYPE", keep="first", maintain_order=True).head(3)
         raise RawDataError(

@@ -101,7 +101,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from nba_precompute.raw.readers import QUALITY_FLAGS, RawDataError, read_raw_bytes
+from nba_precompute.raw.readers import QUALITY_FLAGS, SHOT_TYPES, RawDataError, read_raw_bytes
 
 SEASON_YEAR = 2020
 SEASON_END_YEAR = 2021
@@ -354,9 +354,15 @@ _PCTS = {"FG_PCT": "fg_pct", "FG3_PCT": "fg3_pct", "FT_PCT": "ft_pct"}
 def _team_rows(raw_dir: Path) -> pl.DataFrame:
     """Validated regular-season team-log rows: ``__line``, ``team_id``, ``team_abbr``, ``game_date``,
     ``matchup``, ``is_home``, ``opp_abbr``, ``home_abbr``, ``away_abbr``, the counts of ``_TEAM_COUNTS``
-    (Int64) and ``fg_pct``, ``fg3_pct``, ``ft_pct`` (0-1, NULL = no attempts)."""
+    (Int64) and ``fg_pct``, ``fg3_pct``, ``ft_pct`` (0-1, NULL = no attempts). Checked once per file
+    version (every reader of the season starts from them)."""
     path = Path(raw_dir) / TEAM_LOG_FILE
-    df = _load(path)
+    return _team_rows_cached(path, _file_key(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _team_rows_cached(path: Path, key: tuple[str, int, int]) -> pl.DataFrame:
+    df = _load_cached(key)  # ``path`` as the caller named it: the messages name the file that way
     required = ["TEAM_ID", "TEAM_ABBREVIATION", "GAME_DATE", "MATCHUP", *_TEAM_COUNTS, "FG_PCT"]
     _require_columns(df, path, [*required, "FG3_PCT", "FT_PCT", "SEASON_TYPE"])
     df = _check_season_type(df, path)
@@ -419,8 +425,6 @@ def _games(teams: pl.DataFrame) -> pl.DataFrame:
 
 # ------------------------------------------------------------------------------------------------ shots
 
-_SHOT_TYPES = ("2PT Field Goal", "3PT Field Goal")
-
 
 @functools.lru_cache(maxsize=4)
 def _shot_rows_cached(key: tuple[str, int, int]) -> pl.DataFrame:
@@ -438,7 +442,7 @@ def _shot_rows_cached(key: tuple[str, int, int]) -> pl.DataFrame:
         "TEAM_ID": _nonneg_int("TEAM_ID"), "PLAYER_ID": _nonneg_int("PLAYER_ID"),
         "HOME_TEAM": _tricode("HOME_TEAM"), "AWAY_TEAM": _tricode("AWAY_TEAM"),
         "SHOT_MADE": (pl.when(made == "TRUE").then(True).when(made == "FALSE").then(False), "TRUE or FALSE"),
-        "SHOT_TYPE": _in_set("SHOT_TYPE", _SHOT_TYPES),
+        "SHOT_TYPE": _in_set("SHOT_TYPE", SHOT_TYPES),
         "SHOT_DISTANCE": _float("SHOT_DISTANCE"),
         "QUARTER": (pl.when(_nonneg_int("QUARTER")[0] >= 1).then(_nonneg_int("QUARTER")[0]), "a period number >= 1"),
     })

@@ -45,6 +45,7 @@ from nba_precompute.transforms.pdc import (
     team_history,
     window_mean,
 )
+from nba_precompute.transforms.psza import zone_shares
 from nba_precompute.transforms.windows import (
     day_window,
     last_n_window,
@@ -398,18 +399,9 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
         .alias("p3_points_std_last_10"),
         window_mean("minutes_played", 10).alias("p3_minutes_avg_last_10"),
         safe_div(pl.col("cum_minutes_played"), g).alias("p3_minutes_avg_season"),
-        *[pl.when(pl.col("sum_zones_n_last_10") == pl.col("games_last_10")).then(safe_div(
-            pl.col(f"sum_{z}_attempts_last_10"),
-            pl.col("sum_paint_attempts_last_10") + pl.col("sum_mid_range_attempts_last_10")
-            + pl.col("sum_three_pt_attempts_last_10"))).alias(f"p3_{z}_rate_last_10")
-          for z in ("paint", "mid_range")],
-        # three-point share of attempts: zone split when known, else the box score's 3PA / FGA
-        pl.when(pl.col("sum_zones_n_last_10") == pl.col("games_last_10")).then(safe_div(
-            pl.col("sum_three_pt_attempts_last_10"),
-            pl.col("sum_paint_attempts_last_10") + pl.col("sum_mid_range_attempts_last_10")
-            + pl.col("sum_three_pt_attempts_last_10")))
-        .otherwise(safe_div(pl.col("sum_three_pt_attempts_last_10"), pl.col("sum_fg_attempts_last_10")))
-        .alias("p3_three_pt_rate_last_10"),
+        # zone shares as PSZA computes them: zone split when every game has one, else 3PA / FGA only
+        *[share.alias(f"p3_{z}_rate_last_10") for z, share in zone_shares(
+            "sum_", "_last_10", pl.col("sum_zones_n_last_10") == pl.col("games_last_10"))[1].items()],
     )
     # box-score rows of any status (DNP rate)
     rows = hist_games.with_columns(pl.col("is_dnp").fill_null(False).cast(pl.Int64).alias("dnp"),

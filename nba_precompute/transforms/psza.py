@@ -74,13 +74,14 @@ def primary_scoring_zone_expr(paint: pl.Expr, mid: pl.Expr, three: pl.Expr) -> p
             .otherwise(pl.lit("balanced")))
 
 
-def zone_metrics(prefix: str, suffix: str, zones_known: pl.Expr | None = None) -> list[pl.Expr]:
-    """Rates, FG% and the attempt total from ``{prefix}<col>{suffix}`` window sums.
+def zone_shares(prefix: str, suffix: str, zones_known: pl.Expr | None = None) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """The attempt total and each zone's share of it (``paint``, ``mid_range``, ``three_pt``; 0-1) from
+    ``{prefix}<col>{suffix}`` window sums.
 
     ``zones_known`` (default: always) says whether every game of the window has its zone split (a
-    season with a shot chart). Where it does not, the paint and mid-range rates and FG% are NULL, and
-    the three-point rate is 3PA / FGA of the box score (``{prefix}fg_attempts{suffix}``): what the box
-    score supports.
+    season with a shot chart). Where it does not, the total is the box score's FGA
+    (``{prefix}fg_attempts{suffix}``), the paint and mid-range shares are NULL and the three-point share
+    is 3PA / FGA: what the box score supports.
     """
     def s(col: str) -> pl.Expr:
         return pl.col(f"{prefix}{col}{suffix}")
@@ -88,12 +89,21 @@ def zone_metrics(prefix: str, suffix: str, zones_known: pl.Expr | None = None) -
     known = pl.lit(True) if zones_known is None else zones_known
     total = pl.when(known).then(s("paint_attempts") + s("mid_range_attempts") + s("three_pt_attempts")) \
         .otherwise(s("fg_attempts"))
+    shares = {zone: safe_div(s(f"{zone}_attempts"), total) for zone in ("paint", "mid_range", "three_pt")}
+    return total, {zone: share if zone == "three_pt" else pl.when(known).then(share)
+                   for zone, share in shares.items()}
+
+
+def zone_metrics(prefix: str, suffix: str, zones_known: pl.Expr | None = None) -> list[pl.Expr]:
+    """Rates (:func:`zone_shares`), FG% and the attempt total from ``{prefix}<col>{suffix}`` window sums;
+    without the zone split (``zones_known`` false) the paint and mid-range FG% are NULL too."""
+    known = pl.lit(True) if zones_known is None else zones_known
+    total, rates = zone_shares(prefix, suffix, zones_known)
     out = [total.cast(pl.Int64).alias("total_shots_last_10")]
-    for zone in ("paint", "mid_range", "three_pt"):
-        rate = safe_div(s(f"{zone}_attempts"), total)
-        pct = safe_div(s(f"{zone}_makes"), s(f"{zone}_attempts"))
+    for zone, rate in rates.items():
+        pct = safe_div(pl.col(f"{prefix}{zone}_makes{suffix}"), pl.col(f"{prefix}{zone}_attempts{suffix}"))
         if zone != "three_pt":
-            rate, pct = pl.when(known).then(rate), pl.when(known).then(pct)
+            pct = pl.when(known).then(pct)
         out.append(rate.alias(f"{zone}_rate_last_10"))
         out.append(pct.alias(f"{zone}_pct_last_10"))
     return out

@@ -442,7 +442,7 @@ def shot_chart_coverage(player_games: pl.DataFrame, seasons: Sequence[int], char
     return out.with_columns(ok.alias("coverage_ok"), note.alias("note")).sort("season_year")
 
 
-def _sums(df: pl.DataFrame) -> list[pl.Expr]:
+def _sums() -> list[pl.Expr]:
     cols = ("rows_written", "expected", "units", "incomplete_data", "stale_data", "true_failures",
             "date_level_failures", "failed_entities", "unaccounted")
     return [pl.col(c).sum().cast(pl.Int64).alias(c) for c in cols] + [
@@ -450,14 +450,15 @@ def _sums(df: pl.DataFrame) -> list[pl.Expr]:
 
 
 def _rates() -> list[pl.Expr]:
-    def rate(col: str) -> pl.Expr:
-        return pl.when(pl.col("units") > 0).then(pl.col(col) / pl.col("units")).otherwise(0.0)
+    """The rates of the summary: a count / ``units``, 0.0 without units (``quality.incomplete_rate``)."""
+    def rate(count: pl.Expr) -> pl.Expr:
+        return incomplete_rate(count, pl.col("units"))
 
-    return [rate("failed_entities").alias("true_failure_rate"), rate("incomplete_data").alias("incomplete_rate"),
-            rate("stale_data").alias("stale_rate"), rate("unaccounted").alias("unaccounted_rate"),
-            pl.when(pl.col("units") > 0).then(
-                (pl.col("true_failures") + pl.col("incomplete_data") + pl.col("stale_data")) / pl.col("units"))
-            .otherwise(0.0).alias("legacy_failure_rate")]
+    return [rate(pl.col("failed_entities")).alias("true_failure_rate"),
+            rate(pl.col("incomplete_data")).alias("incomplete_rate"),
+            rate(pl.col("stale_data")).alias("stale_rate"), rate(pl.col("unaccounted")).alias("unaccounted_rate"),
+            rate(pl.col("true_failures") + pl.col("incomplete_data") + pl.col("stale_data"))
+            .alias("legacy_failure_rate")]
 
 
 def season_summary(phase4: pl.DataFrame, phase3: pl.DataFrame, coverage: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -468,7 +469,7 @@ def season_summary(phase4: pl.DataFrame, phase3: pl.DataFrame, coverage: pl.Data
     ``MISSING``, ``NO_GAMES`` (date, table) pairs), the Phase 3 ones (``phase3_COMPLETE``,
     ``phase3_PHASE3_HOLE``, ``phase3_MISSING``) and, when given, the :func:`shot_chart_coverage` columns."""
     p4 = phase4.group_by("season_year").agg(
-        pl.col("date").n_unique().cast(pl.Int64).alias("partitions"), *_sums(phase4),
+        pl.col("date").n_unique().cast(pl.Int64).alias("partitions"), *_sums(),
         *[(pl.col("status") == s).sum().cast(pl.Int64).alias(s) for s in PHASE4_STATUSES])
     p3 = phase3.group_by("season_year").agg(
         pl.col("date").n_unique().cast(pl.Int64).alias("phase3_partitions"),
@@ -485,7 +486,7 @@ def season_summary(phase4: pl.DataFrame, phase3: pl.DataFrame, coverage: pl.Data
 def summary(phase4: pl.DataFrame, phase3: pl.DataFrame) -> dict[str, object]:
     """Totals over every (date, table) of the report, rates as fractions (0-1, see the module
     docstring), status counts per phase, and ``ok`` (no MISSING / FAILED / PHASE3_HOLE anywhere)."""
-    tot = phase4.select(_sums(phase4)).with_columns(_rates()).row(0, named=True)
+    tot = phase4.select(_sums()).with_columns(_rates()).row(0, named=True)
     tot = {k: (0 if v is None else v) for k, v in tot.items()}
     counts4 = {s: int(n) for s, n in phase4.group_by("status").len().iter_rows()}
     counts3 = {s: int(n) for s, n in phase3.group_by("status").len().iter_rows()}
