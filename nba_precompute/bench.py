@@ -84,7 +84,8 @@ import psutil
 
 from nba_precompute import config
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.partitions import game_calendar, parse_season
+from nba_precompute.launch import dg_executable, venv_executable
+from nba_precompute.partitions import game_calendar
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -283,11 +284,11 @@ def run_summary(home: Path, launched_at: float | None = None, ended_at: float | 
             instance.dispose()
 
 
-def instance_run_summary(instance, launched_at: float | None = None, run_id: str | None = None,
+def instance_run_summary(instance, launched_at: float | None = None,
                          ended_at: float | None = None) -> dict[str, object]:
-    """:func:`run_summary` for a :class:`dagster.DagsterInstance` (the newest run, or ``run_id``)."""
-    runs = instance.get_runs(limit=1) if run_id is None else [instance.get_run_by_id(run_id)]
-    if not runs or runs[0] is None:
+    """:func:`run_summary` for a :class:`dagster.DagsterInstance` (its newest run)."""
+    runs = instance.get_runs(limit=1)
+    if not runs:
         raise RuntimeError("no run in the instance")
     run = runs[0]
     first: dict[str, float] = {}
@@ -346,19 +347,15 @@ def bench_env(home: Path, raw_dir: Path, duckdb_path: Path | None = None) -> dic
     return env
 
 
-def _venv_exe(name: str) -> str | None:
-    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-
-
 def main_command(*args: str) -> list[str]:
     """``nba-precompute launch ARGS`` (the console script next to this interpreter)."""
-    exe = _venv_exe("nba-precompute")
+    exe = venv_executable("nba-precompute")
     return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.console", "launch", *args]
 
 
 def floor_command(module: Path, first: str, last: str) -> list[str]:
     """``dg launch --assets '*' --partition-range FIRST...LAST -f MODULE`` (the floor of item 5)."""
-    return [_venv_exe("dg") or "dg", "launch", "--assets", "*", "--partition-range", f"{first}...{last}",
+    return [dg_executable(), "launch", "--assets", "*", "--partition-range", f"{first}...{last}",
             "-f", str(module)]
 
 
@@ -419,10 +416,8 @@ class Scope:
 
     @classmethod
     def of(cls, raw_dir: Path) -> Scope:
-        from nba_precompute.launch import partition_range
-
         cal = game_calendar(raw_dir)
-        days, _ = partition_range(cal, None, None, BENCH_SEASON, False)
+        days, _ = cal.select(season=BENCH_SEASON)
         return cls((days[0].isoformat(), days[-1].isoformat()), len(days), cal.first.isoformat(),
                    cal.last.isoformat(), len(cal.game_dates))
 
@@ -563,12 +558,7 @@ def run_transforms(tables: dict[str, pl.DataFrame], start: dt.date, end: dt.date
 
 def scope_range(raw_dir: Path, scope: str) -> tuple[dt.date, dt.date, list[dt.date]]:
     """(first, last, partitions) of ``scope``: ``season`` (:data:`BENCH_SEASON`) or ``all``."""
-    cal = game_calendar(raw_dir)
-    if scope == "all":
-        days = list(cal.game_dates)
-    else:
-        first, last = cal.season_range(parse_season(BENCH_SEASON))
-        days = [d for d in cal.game_dates if first <= d <= last]
+    days, _ = game_calendar(raw_dir).select(season=None if scope == "all" else BENCH_SEASON)
     return days[0], days[-1], days
 
 
@@ -964,11 +954,11 @@ def bench_psza(plan: Plan, raw_dir: Path, season_transforms: dict | None) -> dic
     ours_s = _median(season_transforms["transforms"]["PSZA"]["times_s"] if season_transforms else psza_times)
     out: dict[str, object] = {"game_dates": len(days), "player_game_rows": player_games.height,
                               "psza_rows": psza_rows.height, "psza_s": ours_s}
-    on_dates = pl.col("analysis_date").is_in(sample_dates(schedule, first, last, plan.legacy_dates))
     agreement: dict[str, object] = {}
     if plan.legacy:
         print("item 7: legacy per-player pandas PSZA on sampled dates", file=sys.stderr)
         dates = sample_dates(schedule, first, last, plan.legacy_dates)
+        on_dates = pl.col("analysis_date").is_in(dates)
         legacy_runs = [run_legacy(player_games, schedule, dates) for _ in range(min(plan.runs, 3))]
         per_date = [_median([r["times_s"][i] for r in legacy_runs]) for i in range(len(dates))]
         legacy = legacy_runs[0]
@@ -1218,14 +1208,11 @@ def render_markdown(r: dict) -> str:
 
 def _plain_worker(first: str, last: str, duckdb_path: str, report: str) -> int:
     """Item 4 inside its fresh process: the plain driver, its figures written to ``report`` (JSON)."""
-    import resource
-
     from nba_precompute.bench_plain import run_plain
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     result = run_plain(first, last, duckdb_path, config.raw_data_dir())
-    out = result.to_json() | {"ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-    Path(report).write_text(json.dumps(out, default=str))
+    Path(report).write_text(json.dumps(result.to_json(), default=str))
     return 0
 
 

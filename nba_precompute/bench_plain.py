@@ -25,7 +25,6 @@ run skips the assets downstream of it.
 
 from __future__ import annotations
 
-import datetime as dt
 import graphlib
 import inspect
 import logging
@@ -206,19 +205,3 @@ def run_plain(start: str, end: str, duckdb_path: str | Path, raw_dir: str | Path
                                         metadata_partitions=len([k for k in ctx.metadata if k is not None])))
     t2 = time.perf_counter()
     return PlainRunResult(len(keys), t1 - t0, t2 - t1, steps, ddl.calls, ddl.seconds)
-
-
-def season_partitions(season: str, raw_dir: str | Path) -> tuple[str, str]:
-    """The first and last partition of a season, as ``nba-precompute launch --season`` launches them."""
-    from nba_precompute.launch import partition_range
-    from nba_precompute.partitions import game_calendar
-
-    days, _ = partition_range(game_calendar(raw_dir), None, None, season, False)
-    return days[0].isoformat(), days[-1].isoformat()
-
-
-def newest_partition(raw_dir: str | Path) -> dt.date:
-    """The newest partition of the raw data (what the nightly run materialises)."""
-    from nba_precompute.partitions import game_calendar
-
-    return game_calendar(raw_dir).last
