@@ -40,7 +40,7 @@ class SeasonWarehouse:
 def build_season(path: Path, raw_dir: Path, history: tuple[str, str],
                  phase4_ranges: list[tuple[str, str]]) -> SeasonWarehouse:
     """Phase 3 over ``history`` (opening night .. end) and Phase 4 over each of ``phase4_ranges``, each
-    one Dagster run into the DuckDB file ``path``."""
+    one Dagster run into the DuckDB file ``path``; asserts that every run succeeded."""
     db = str(path)
     instance = DagsterInstance.ephemeral()
     results = [materialize_range(*history, duckdb_path=db, raw_dir=str(raw_dir), selection="group:phase3_analytics",
@@ -48,6 +48,7 @@ def build_season(path: Path, raw_dir: Path, history: tuple[str, str],
     for first, last in phase4_ranges:
         results.append(materialize_range(first, last, duckdb_path=db, raw_dir=str(raw_dir),
                                          selection=PHASE4_SELECTION, instance=instance))
+    assert all(r.success for r in results)
     wh = DuckDBWarehouse(db)
     days = sorted(wh.query("SELECT DISTINCT partition_date AS d FROM nba_processing.partition_log WHERE table_name = ?",
                            [PHASE4_TABLES[0].spec.qualified_name]).get_column("d").to_list())

@@ -461,38 +461,43 @@ def test_corrupt_count_names_file_line_column_and_value(raw_copy):
         s20.read_schedule_2020(raw_copy)
 
 
-def test_unparseable_date_in_player_log(raw_copy):
-    path = raw_copy / s20.PLAYER_LOG_FILE
-    edit_line(path, 7, "2020-12-22", "2020-13-22")
-    with pytest.raises(RawDataError, match=r"player_game_logs_2020-21\.csv, line 7: column 'GAME_DATE' value "
-                                           r"'2020-13-22' is not a date"):
-        s20.read_player_boxscores_2020(raw_copy, s20.read_shots_2020(raw_copy))
+def _read_player_log(raw_dir):
+    return s20.read_player_boxscores_2020(raw_dir, s20.read_shots_2020(raw_dir))
 
 
-def test_bad_matchup_syntax(raw_copy):
-    path = raw_copy / s20.TEAM_LOG_FILE
-    edit_line(path, 3, "LAL vs. LAC", "LAL - LAC")
-    with pytest.raises(RawDataError, match=r"team_game_logs_2020-21\.csv, line 3: column 'MATCHUP' value 'LAL - LAC' "
-                                           r"is not 'TEAM vs\. OPP'"):
-        s20.read_schedule_2020(raw_copy)
+# (file, line, old text, new text, reader, message): one line of a copy of the real file edited
+EDITED_LINES = {
+    "unparseable date in the player log": (
+        s20.PLAYER_LOG_FILE, 7, "2020-12-22", "2020-13-22", _read_player_log,
+        r"player_game_logs_2020-21\.csv, line 7: column 'GAME_DATE' value '2020-13-22' is not a date"),
+    "bad matchup syntax": (
+        s20.TEAM_LOG_FILE, 3, "LAL vs. LAC", "LAL - LAC", s20.read_schedule_2020,
+        r"team_game_logs_2020-21\.csv, line 3: column 'MATCHUP' value 'LAL - LAC' is not 'TEAM vs\. OPP'"),
+    "matchup naming neither team": (
+        s20.TEAM_LOG_FILE, 3, "LAL vs. LAC", "NYK vs. BOS", s20.read_schedule_2020,
+        r"line 3: column 'MATCHUP' value 'NYK vs\. BOS' does not name the row's team 'LAL' first"),
+    # GSW played BKN that night; the first broken game (by line) is the Clippers' row, whose partner
+    # now points elsewhere: games left with one row
+    "matchup with the wrong opponent": (
+        s20.TEAM_LOG_FILE, 3, "LAL vs. LAC", "LAL vs. GSW", s20.read_schedule_2020,
+        r"team_game_logs_2020-21\.csv, line\(s\) 2: the game LAC @ LAL on 2020-12-22 has 1 team row\(s\) "
+        r"\(MATCHUP \['LAC @ LAL'\]\); LAL's row of that date \(line 3\) says 'LAL vs\. GSW'"),
+    "player row whose matchup differs from its team's": (
+        s20.PLAYER_LOG_FILE, 2, "GSW @ BKN", "GSW @ BOS", _read_player_log,
+        r"player_game_logs_2020-21\.csv, line 2: column 'MATCHUP' value 'GSW @ BOS' of player 'Kevon Looney': "
+        r"its team's row says 'GSW @ BKN'"),
+    "unknown season type": (
+        s20.PLAYER_LOG_FILE, 5, ",Regular Season", ",Regular Seasn", _read_player_log,
+        r"line 5: column 'SEASON_TYPE' value 'Regular Seasn' is not one of"),
+}
 
 
-def test_matchup_naming_neither_team(raw_copy):
-    path = raw_copy / s20.TEAM_LOG_FILE
-    edit_line(path, 3, "LAL vs. LAC", "NYK vs. BOS")
-    with pytest.raises(RawDataError, match=r"line 3: column 'MATCHUP' value 'NYK vs\. BOS' does not name the row's "
-                                           r"team 'LAL' first"):
-        s20.read_schedule_2020(raw_copy)
-
-
-def test_matchup_with_wrong_opponent_leaves_games_with_one_row(raw_copy):
-    path = raw_copy / s20.TEAM_LOG_FILE
-    edit_line(path, 3, "LAL vs. LAC", "LAL vs. GSW")  # GSW played BKN that night
-    # the first broken game (by line) is the Clippers' row, whose partner now points elsewhere
-    with pytest.raises(RawDataError, match=r"team_game_logs_2020-21\.csv, line\(s\) 2: the game LAC @ LAL on "
-                                           r"2020-12-22 has 1 team row\(s\) \(MATCHUP \['LAC @ LAL'\]\); LAL's row "
-                                           r"of that date \(line 3\) says 'LAL vs\. GSW'"):
-        s20.read_schedule_2020(raw_copy)
+@pytest.mark.parametrize("case", list(EDITED_LINES), ids=list(EDITED_LINES))
+def test_an_edited_line_is_named_with_its_value(raw_copy, case):
+    file, line, old, new, read, message = EDITED_LINES[case]
+    edit_line(raw_copy / file, line, old, new)
+    with pytest.raises(RawDataError, match=message):
+        read(raw_copy)
 
 
 def test_game_with_a_missing_team_row(raw_copy):
@@ -503,21 +508,6 @@ def test_game_with_a_missing_team_row(raw_copy):
     with pytest.raises(RawDataError, match=r"line\(s\) 2: the game LAC @ LAL on 2020-12-22 has 1 team row\(s\) "
                                            r"\(MATCHUP \['LAL vs\. LAC'\]\)"):
         s20.read_schedule_2020(raw_copy)
-
-
-def test_player_row_whose_matchup_differs_from_its_team(raw_copy):
-    path = raw_copy / s20.PLAYER_LOG_FILE
-    edit_line(path, 2, "GSW @ BKN", "GSW @ BOS")
-    with pytest.raises(RawDataError, match=r"player_game_logs_2020-21\.csv, line 2: column 'MATCHUP' value "
-                                           r"'GSW @ BOS' of player 'Kevon Looney': its team's row says 'GSW @ BKN'"):
-        s20.read_player_boxscores_2020(raw_copy, s20.read_shots_2020(raw_copy))
-
-
-def test_unknown_season_type(raw_copy):
-    path = raw_copy / s20.PLAYER_LOG_FILE
-    edit_line(path, 5, ",Regular Season", ",Regular Seasn")
-    with pytest.raises(RawDataError, match=r"line 5: column 'SEASON_TYPE' value 'Regular Seasn' is not one of"):
-        s20.read_player_boxscores_2020(raw_copy, s20.read_shots_2020(raw_copy))
 
 
 def test_shot_of_a_team_not_in_its_game(raw_copy, raw_data_dir):

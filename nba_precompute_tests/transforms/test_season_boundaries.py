@@ -77,20 +77,26 @@ def frame_of(spec: TableSpec, rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema)
 
 
+def team_game(sched: pl.DataFrame, team_abbr: str, day: D) -> dict:
+    """The team's game on ``day`` in ``sched``: ``game_id``, ``season_year``, ``is_home``,
+    ``opponent_team_abbr``."""
+    g = sched.filter((pl.col("game_date") == day)
+                     & ((pl.col("home_team_abbr") == team_abbr) | (pl.col("away_team_abbr") == team_abbr)))
+    g = g.row(0, named=True)
+    home = g["home_team_abbr"] == team_abbr
+    return {"game_id": g["game_id"], "season_year": g["season_year"], "is_home": home,
+            "opponent_team_abbr": g["away_team_abbr"] if home else g["home_team_abbr"]}
+
+
 def player_games(rows: list[dict], sched: pl.DataFrame) -> pl.DataFrame:
     """``player_game_summary`` rows; each dict needs ``player_id``, ``team_abbr``, ``game_date`` (the
     team's game that day gives ``game_id``, ``season_year``, opponent and home flag). Zone and box
     counts default to 0 and minutes to 30.0 (``minutes_played=None``: a DNP row)."""
     out = []
     for r in rows:
-        g = sched.filter((pl.col("game_date") == r["game_date"])
-                         & ((pl.col("home_team_abbr") == r["team_abbr"]) | (pl.col("away_team_abbr") == r["team_abbr"])))
-        g = g.row(0, named=True)
-        home = g["home_team_abbr"] == r["team_abbr"]
         row = dict.fromkeys((*ZONE_COUNTS, "fg_attempts", "fg_makes", "points", "ft_attempts", "ft_makes",
                              "turnovers", "box_three_pt_attempts", "box_three_pt_makes"), 0)
-        row.update({"game_id": g["game_id"], "season_year": g["season_year"], "is_home": home,
-                    "opponent_team_abbr": g["away_team_abbr"] if home else g["home_team_abbr"],
+        row.update({**team_game(sched, r["team_abbr"], r["game_date"]),
                     "player_lookup": f"player{r['player_id']}", "minutes_played": 30.0,
                     "has_complete_shot_zones": True, "data_quality_issues": []})
         row.update(r)
@@ -101,15 +107,8 @@ def player_games(rows: list[dict], sched: pl.DataFrame) -> pl.DataFrame:
 
 def team_offense(rows: list[dict], sched: pl.DataFrame) -> pl.DataFrame:
     """``team_offense_game_summary`` rows from dicts with ``team_abbr``, ``game_date`` and values."""
-    out = []
-    for r in rows:
-        g = sched.filter((pl.col("game_date") == r["game_date"])
-                         & ((pl.col("home_team_abbr") == r["team_abbr"]) | (pl.col("away_team_abbr") == r["team_abbr"])))
-        g = g.row(0, named=True)
-        home = g["home_team_abbr"] == r["team_abbr"]
-        out.append({"game_id": g["game_id"], "season_year": g["season_year"], "is_home": home,
-                    "opponent_team_abbr": g["away_team_abbr"] if home else g["home_team_abbr"],
-                    "win_flag": True, "margin_of_victory": 5, **r})
+    out = [{**team_game(sched, r["team_abbr"], r["game_date"]), "win_flag": True, "margin_of_victory": 5, **r}
+           for r in rows]
     return frame_of(TEAM_OFFENSE_GAME_SUMMARY, out)
 
 
