@@ -7,15 +7,19 @@ every selected asset over the range; Dagster does the work). What this module ad
 * ``launch --all-seasons`` / ``--season 2023-24`` / ``START [END]`` turn seasons and dates into the
   partition range, so nobody has to know that 2020-21 opened on 2020-12-22 or that the season in
   progress currently ends at 2026-02-09;
-* a date that is not a partition (off-season, All-Star break, a night whose games are not in yet) is
-  refused with one line naming the nearest game dates, before Dagster is started (Dagster itself answers
-  such a date with a traceback); a range is narrowed to the partitions inside it, and says so;
+* every day of a season is a partition (days without games are written empty, ``no_games: true``); a
+  date the raw data cannot serve (a season missing from it, a day after tonight's slate) is refused
+  with one line saying why, before Dagster is started; a range is narrowed to the partitions inside
+  it, and says so;
+* tonight's slate (the first game date whose box scores are not in yet) runs as a run of its own
+  without the box-score tables, which wait for its box scores; a range split by a missing season
+  becomes one run per part;
 * a missing or wrong ``NBA_RAW_DATA_DIR`` is one line, not a definitions-loading traceback;
 * without ``DAGSTER_HOME``, the project's instance ``./.dagster_home`` is used when it is there, so the
   run shows in the UI afterwards (Dagster would otherwise use a throw-away instance); ``nba-precompute
   ui`` starts ``dg dev`` on the same instance.
 
-It prints the ``dg launch`` command it runs, and returns its exit status.
+It prints the ``dg launch`` commands it runs (the plan) on stdout, and returns the exit status.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nba_precompute import config
-from nba_precompute.partitions import GameCalendar, game_calendar, season_label
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar, season_label
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
 
@@ -103,19 +107,43 @@ def _calendar() -> GameCalendar:
         raise LaunchError(f"{exc} (now: {config.raw_data_dir().resolve()})") from None
 
 
+def box_score_free(assets: str) -> str:
+    """``assets`` without the box-score tables (the selection of tonight's pre-game run)."""
+    keys = " or ".join(f'key:"{k}"' for k in BOX_SCORE_TABLES)
+    return f"({assets}) and not ({keys})"
+
+
+def plan_runs(calendar: GameCalendar, days: Sequence[dt.date], assets: str) -> list[tuple[str, list[dt.date]]]:
+    """The ``dg launch`` runs of a request, in order: one run per contiguous range of ``days`` (a
+    season missing from the raw data splits a range), and tonight's slate as a run of its own whose
+    selection leaves out the box-score tables (tonight's box scores are not in yet)."""
+    runs: list[tuple[str, list[dt.date]]] = []
+    for d in days:
+        if runs and runs[-1][1][-1] + dt.timedelta(days=1) == d and d != calendar.tonight:
+            runs[-1][1].append(d)
+        else:
+            runs.append((box_score_free(assets) if d == calendar.tonight else assets, [d]))
+    return runs
+
+
 def launch(args: argparse.Namespace) -> int:
     """``nba-precompute launch``: see the module docstring. Returns the exit status (2: usage)."""
     try:
-        days, note = partition_range(_calendar(), args.start, args.end, args.season, args.all_seasons)
+        calendar = _calendar()
+        days, note = partition_range(calendar, args.start, args.end, args.season, args.all_seasons)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     env, home = project_env()
-    cmd = dg_command(args.assets, days)
+    runs = plan_runs(calendar, days, args.assets)
     if note:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"{len(days)} partition(s): {shlex.join(['dg', *cmd[1:]])}" + (f"   (DAGSTER_HOME={home})" if home else ""),
-          file=sys.stderr)
+        print(f"note: {note}")
+    if calendar.tonight in days:
+        print(f"note: {calendar.tonight} is tonight's slate: its pre-game tables are built now, its box-score tables "
+              "when its box scores arrive")
+    for assets, span in runs:
+        print(f"{len(span)} partition(s): {shlex.join(['dg', *dg_command(assets, span)[1:]])}"
+              + (f"   (DAGSTER_HOME={home})" if home else ""))
     if not env.get("DAGSTER_HOME"):
         print("note: DAGSTER_HOME is not set and ./.dagster_home is not here: the run is not kept "
               "(run from the project directory, or export DAGSTER_HOME)", file=sys.stderr)
@@ -124,12 +152,17 @@ def launch(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     started = time.perf_counter()
-    code = subprocess.call(cmd, env=env)
+    code = 0
+    for assets, span in runs:
+        code = subprocess.call(dg_command(assets, span), env=env)
+        if code != 0:
+            break
     verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
     scope = ("" if args.all_seasons else f" --season {args.season}" if args.season
              else f" {days[0]}" if len(days) == 1 else f" {days[0]} {days[-1]}")
-    print(f"{len(days)} partition(s) {days[0]}...{days[-1]}: {verdict} in {time.perf_counter() - started:.0f} s; "
-          f"check the result with: nba-precompute validate{scope}", file=sys.stderr)
+    print(f"{len(days)} partition(s) {days[0]}...{days[-1]} in {len(runs)} run(s): {verdict} in "
+          f"{time.perf_counter() - started:.0f} s; check the result with: nba-precompute validate{scope}",
+          file=sys.stderr)
     return code
 
 
@@ -154,22 +187,32 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def seasons(args: argparse.Namespace) -> int:
-    """``nba-precompute seasons``: every season of the raw data, its partitions and its shot chart."""
+    """``nba-precompute seasons``: every season of the raw data, its partitions and its shot chart, and
+    tonight's slate."""
     try:
         calendar = _calendar()
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     charts = set(shot_chart_seasons(config.raw_data_dir()))
-    print(f"{'season':<8} {'opening':<10}  {'partitions':>10}  {'through':<10}  {'scheduled to':<12}  shot chart")
+    every = calendar.partition_days
+    print(f"{'season':<8} {'opening':<10}  {'game dates':>10}  {'partitions':>10}  {'through':<10}  {'scheduled to':<12}"
+          "  shot chart")
     for r in calendar.seasons.iter_rows(named=True):
-        days = [d for d in calendar.game_dates if r["season_start_date"] <= d <= r["season_end_date"]]
+        days = [d for d in every if r["season_start_date"] <= d <= r["span_end"]]
         chart = ("yes" if r["season_year"] in charts else
                  "none published (zone columns NULL)" if r["season_year"] > LAST_PUBLISHED_SHOT_CHART_SEASON
                  else "MISSING FILE")
-        print(f"{season_label(r['season_year']):<8} {r['season_start_date']!s:<10}  {len(days):>10}  "
-              f"{(days[-1] if days else '-')!s:<10}  {r['season_end_date']!s:<12}  {chart}")
-    print(f"all seasons: {len(calendar.game_dates)} partitions, {calendar.first}...{calendar.last}")
+        print(f"{season_label(r['season_year']):<8} {r['season_start_date']!s:<10}  {r['game_dates']:>10}  "
+              f"{len(days):>10}  {(days[-1] if days else '-')!s:<10}  {r['season_end_date']!s:<12}  {chart}")
+    print(f"all seasons: {len(every)} partitions ({len(calendar.game_dates)} game dates), "
+          f"{calendar.first}...{calendar.horizon}")
+    if calendar.tonight is not None:
+        ids = calendar.missing_games(calendar.tonight)
+        print(f"tonight: {calendar.tonight}, {len(ids)} game(s) scheduled ({', '.join(ids)}); last night in the raw "
+              f"data: {calendar.last_night}; run it with: nba-precompute launch {calendar.tonight}")
+    else:
+        print(f"tonight: no scheduled game left in the raw data (last game date {calendar.horizon})")
     return 0
 
 

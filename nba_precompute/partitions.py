@@ -1,22 +1,32 @@
-"""The one partitions definition, built from the raw data: every regular-season game date of every
-season in the raw schedule is a daily partition (SPEC §2; issue "every season in the data").
+"""The one partitions definition and the calendar of the raw data (SPEC §2; issues "every season in
+the data" and "tonight's slate").
 
-Partition key = calendar date D of the games (US Eastern, as the NBA dates them). The definition is
-Dagster's ``DailyPartitionsDefinition`` from the first season's opening night to the last scheduled
-regular-season date, with every day that has no regular-season game listed in ``exclusions``: the
-off-season, the All-Star break, the few in-season nights without games. A backfill of several seasons
-therefore covers ~800 partitions, not ~1,900 calendar days, and the UI still shows a daily calendar.
+Partition key = calendar date D (US Eastern, as the NBA dates games). The definition is Dagster's plain
+``DailyPartitionsDefinition`` from the first season's opening night, with no end date and
+``end_offset=1`` (today's date is a partition in the morning), and **no exclusions**: Dagster hashes
+and walks a definition's exclusions on many UI and storage paths (once per partition record of an
+asset check), and 1,140 excluded days made the check pages take a minute. Without exclusions the
+definition is a few scalars, and new nights, a new season's schedule or today's slate need no
+code-location reload: the definition grows with the clock, and what may run is decided by the raw data.
 
-The calendar is read from the raw files when the definitions load (:func:`game_calendar`, cached per
-directory): the hoopR schedule (2022-23 onward, the season in progress with its whole schedule) and the
-2020-21 team logs. A new season in the raw data needs no code change.
+Which partitions may be materialised is the calendar's business (:class:`GameCalendar`, read from the
+raw files, refreshed when a file changes):
+
+* every day of a season in the raw data, from its opening night to the day before the next season's
+  opening night (or to its last scheduled date when the next season is not in the data): days without
+  games (All-Star break, off-season) are materialised as empty partitions with ``no_games: true``;
+* up to the **horizon**: tonight's slate, the first scheduled game date whose games are not all in the
+  raw data yet. Every night before it is in, so its pre-game tables (upcoming context, Phase 4, MLFS)
+  can be built; its box-score tables (player/team game summaries) wait for its box scores;
+* days of seasons missing from the raw data (2021-22), before the first season or after the horizon
+  are refused with one line saying why.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,85 +34,147 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from nba_precompute import config
-from nba_precompute.raw.sources import season_game_dates
+from nba_precompute.raw.sources import raw_fingerprint, season_game_dates
 from nba_precompute.schemas import is_regular_season
 
 if TYPE_CHECKING:  # Dagster is imported where a definition is built: the launcher's calendar needs none
     from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
 PARTITIONS_TIMEZONE = "America/New_York"
-# How far back Dagster's declared history dependency reaches, in partitions (game dates). A regular
-# season has at most 164 game dates, so this always covers the whole season before D; the assets
-# themselves read from the opening night of D's season (nothing crosses a season boundary).
-HISTORY_PARTITIONS = 170
+# How far back Dagster's declared history dependency reaches, in partitions (calendar days). A regular
+# season spans at most ~180 days from opening night to its last date, so this always covers the whole
+# season before D; the assets themselves read from the opening night of D's season.
+HISTORY_PARTITIONS = 200
+
+# the Phase 3 tables built from a night's box scores: materialised for D only once D's games are in
+BOX_SCORE_TABLES = ("nba_analytics/player_game_summary", "nba_analytics/team_offense_game_summary",
+                    "nba_analytics/team_defense_game_summary")
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True)
 class GameCalendar:
-    """Regular-season game dates of every season in the raw data.
+    """Seasons and game dates of the raw data, and how far the partitions may run.
 
     ``seasons``: one row per season: ``season_year`` (start year), ``season_start_date`` (opening
-    night), ``season_end_date`` (last scheduled regular-season date), ``game_dates`` (partitions).
-    ``game_dates``: the partitions: every game date up to the newest one whose games are all in the raw
-    data (``last_played``), ascending. Later scheduled dates (the rest of the season in progress) are
-    in ``scheduled``, not yet partitions: they become partitions when their box scores arrive.
+    night), ``season_end_date`` (last scheduled regular-season date), ``game_dates`` (game dates up to
+    the horizon), ``span_end`` (last day that belongs to the season: the day before the next season's
+    opening night when that season is in the data, else the last scheduled date).
+    ``game_dates``: every regular-season game date up to the horizon (tonight included), ascending.
+    ``scheduled``: the later scheduled game dates (after tonight). ``not_in``: per game date whose games
+    are not all in the raw data, the ids of the missing games.
     """
 
     seasons: pl.DataFrame
     game_dates: tuple[dt.date, ...]
     scheduled: tuple[dt.date, ...] = ()
+    not_in: tuple[tuple[dt.date, tuple[str, ...]], ...] = ()
 
     @classmethod
     def from_schedule(cls, schedule: pl.DataFrame) -> GameCalendar:
-        """From schedule rows (``game_id``, ``game_date``, ``season_year``); regular season only."""
+        """From schedule rows (``game_id``, ``game_date``, ``season_year``); regular season only, every
+        game taken as in."""
         return cls.from_game_dates(schedule.filter(is_regular_season(pl.col("game_id"))))
 
     @classmethod
     def from_game_dates(cls, games: pl.DataFrame) -> GameCalendar:
         """From regular-season rows with ``season_year``, ``game_date`` (duplicates allowed) and
-        optionally ``played`` (the day's games are all in the raw data; default true). The partitions
-        end at the newest played date: scheduled dates after it are not partitions yet."""
+        optionally ``played`` (the day's games are all in the raw data; default true) and
+        ``games_not_in`` (their ids)."""
         if "played" not in games.columns:
             games = games.with_columns(pl.lit(True).alias("played"))
-        played = games.filter(pl.col("played")).get_column("game_date")
-        last = played.max() if played.len() else None
-        parts = games.filter(pl.col("game_date") <= last) if last is not None else games.head(0)
-        seasons = games.group_by("season_year").agg(
+        if "games_not_in" not in games.columns:
+            games = games.with_columns(pl.lit([], pl.List(pl.String)).alias("games_not_in"))
+        per_day = games.group_by("season_year", "game_date").agg(
+            pl.col("played").all(), pl.col("games_not_in").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()).sort("game_date")
+        waiting = per_day.filter(~pl.col("played"))
+        horizon = (waiting.item(0, "game_date") if waiting.height
+                   else per_day.get_column("game_date").max() if per_day.height else None)
+        seasons = per_day.group_by("season_year").agg(
             pl.col("game_date").min().alias("season_start_date"),
             pl.col("game_date").max().alias("season_end_date"),
-        ).join(parts.group_by("season_year").agg(pl.col("game_date").n_unique().cast(pl.Int64).alias("game_dates")),
-               on="season_year", how="left").with_columns(pl.col("game_dates").fill_null(0)).sort("season_year")
-        dates = sorted(set(parts.get_column("game_date").to_list()))
-        scheduled = sorted(set(games.get_column("game_date").to_list()) - set(dates))
-        return cls(seasons, tuple(dates), tuple(scheduled))
+            (pl.col("game_date") <= horizon).sum().cast(pl.Int64).alias("game_dates"),
+        ).sort("season_year").with_columns(
+            pl.when(pl.col("season_year").shift(-1) == pl.col("season_year") + 1)
+            .then(pl.col("season_start_date").shift(-1) - pl.duration(days=1))
+            .otherwise(pl.col("season_end_date")).alias("span_end"))
+        dates = tuple(d for d in per_day.get_column("game_date").to_list() if horizon is not None and d <= horizon)
+        later = tuple(d for d in per_day.get_column("game_date").to_list() if horizon is not None and d > horizon)
+        not_in = tuple((r["game_date"], tuple(r["games_not_in"])) for r in waiting.iter_rows(named=True))
+        return cls(seasons, dates, later, not_in)
 
     @property
     def first(self) -> dt.date:
-        return self.game_dates[0]
+        """The first partition: the first season's opening night."""
+        return self.seasons.item(0, "season_start_date")
+
+    @property
+    def horizon(self) -> dt.date:
+        """The last day that may be materialised: tonight's slate when a scheduled game date is not in
+        yet, else the last game date of the raw data."""
+        return self.game_dates[-1]
 
     @property
     def last(self) -> dt.date:
-        return self.game_dates[-1]
+        """Alias of :attr:`horizon` (the newest partition that may run)."""
+        return self.horizon
+
+    @property
+    def tonight(self) -> dt.date | None:
+        """Tonight's slate: the first scheduled game date whose games are not all in the raw data (every
+        night before it is), or ``None`` when every scheduled game is in."""
+        return self.not_in[0][0] if self.not_in else None
+
+    @property
+    def last_night(self) -> dt.date | None:
+        """The newest game date whose games are all in the raw data."""
+        done = [d for d in self.game_dates if d != self.tonight]
+        return done[-1] if done else None
+
+    def missing_games(self, day: dt.date) -> tuple[str, ...]:
+        """Ids of the games of ``day`` not in the raw data yet (empty when all are, or none is scheduled)."""
+        return next((ids for d, ids in self.not_in if d == day), ())
 
     def is_game_date(self, day: dt.date) -> bool:
-        i = bisect.bisect_left(self.game_dates, day)
-        return i < len(self.game_dates) and self.game_dates[i] == day
+        return day in set(self.game_dates) or day in set(self.scheduled)
+
+    def spans(self) -> list[tuple[dt.date, dt.date]]:
+        """The ranges of days that may be materialised, ascending: each season of the raw data from its
+        opening night to ``span_end`` (its off-season included when the next season is in the data),
+        clipped to the horizon."""
+        out = []
+        for r in self.seasons.iter_rows(named=True):
+            if r["season_start_date"] > self.horizon:
+                continue
+            end = min(r["span_end"], self.horizon)
+            if out and out[-1][1] + dt.timedelta(days=1) == r["season_start_date"]:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((r["season_start_date"], end))
+        return out
+
+    @property
+    def partition_days(self) -> tuple[dt.date, ...]:
+        """Every day that may be materialised (see :meth:`spans`), ascending."""
+        return tuple(d for a, b in self.spans() for d in _days(a, b))
 
     def nearest(self, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
         """The last game date strictly before ``day`` and the first strictly after it (None at the ends)."""
-        i = bisect.bisect_left(self.game_dates, day)
-        j = bisect.bisect_right(self.game_dates, day)
-        return (self.game_dates[i - 1] if i > 0 else None,
-                self.game_dates[j] if j < len(self.game_dates) else None)
+        before = [d for d in self.game_dates if d < day]
+        after = [d for d in (*self.game_dates, *self.scheduled) if d > day]
+        return (before[-1] if before else None, after[0] if after else None)
 
     def season_of(self, day: dt.date) -> int | None:
-        """Start year of the season whose [opening night, last date] contains ``day``, else None."""
-        hit = self.seasons.filter((pl.col("season_start_date") <= day) & (pl.col("season_end_date") >= day))
+        """Start year of the season whose [opening night, span end] contains ``day``, else None."""
+        hit = self.seasons.filter((pl.col("season_start_date") <= day) & (pl.col("span_end") >= day))
         return int(hit.item(0, "season_year")) if hit.height else None
 
     def seasons_between(self, start: dt.date, end: dt.date) -> list[int]:
-        """Start years of the seasons whose [opening night, last date] overlaps [start, end]."""
-        hit = self.seasons.filter((pl.col("season_start_date") <= end) & (pl.col("season_end_date") >= start))
+        """Start years of the seasons whose [opening night, span end] overlaps [start, end]."""
+        hit = self.seasons.filter((pl.col("season_start_date") <= end) & (pl.col("span_end") >= start))
         return hit.get_column("season_year").to_list()
 
     def season_range(self, season_year: int) -> tuple[dt.date, dt.date]:
@@ -117,47 +189,68 @@ class GameCalendar:
                              + ", ".join(season_label(s) for s in self.seasons.get_column("season_year")))
         return hit.item(0, "season_start_date"), hit.item(0, "season_end_date")
 
-    def explain(self, day: dt.date) -> str | None:
-        """``None`` when ``day`` is a partition; otherwise one line saying why not and naming the
-        nearest partitions."""
-        if self.is_game_date(day):
+    def _waiting(self) -> str:
+        ids = self.missing_games(self.horizon)
+        return f"{len(ids)} game(s): {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''}"
+
+    def refuse(self, days: Sequence[dt.date], box_scores: bool = False) -> str | None:
+        """``None`` when every day of ``days`` may be materialised (``box_scores``: box-score tables
+        too); else one line naming the first day refused, why, and how many are."""
+        bad = [(d, why) for d in days if (why := self.explain(d, box_scores)) is not None]
+        if not bad:
             return None
-        before, after = self.nearest(day)
-        season = self.season_of(day)
-        if day in self.scheduled:
-            why = (f"its games are scheduled but not in the raw box scores yet (they end at {self.last}); "
-                   "it becomes a partition when they arrive")
-        else:
-            why = (f"no regular-season game that day ({season_label(season)} season)" if season is not None
-                   else "no NBA regular season that day" if before and after
-                   else f"outside the seasons in the raw data ({self.first}..{self.last})")
-        near = " and ".join(str(d) for d in (before, after) if d is not None)
-        return f"{day} is not a partition: {why}; nearest game dates: {near}"
+        more = f" ({len(bad)} of the run's {len(days)} partitions refused)" if len(bad) > 1 else ""
+        return bad[0][1] + more
+
+    def explain(self, day: dt.date, box_scores: bool = False) -> str | None:
+        """``None`` when partition ``day`` may be materialised (``box_scores``: its box-score tables
+        too); otherwise one line saying why not."""
+        if day < self.first:
+            return (f"{day} is before the first season in the raw data ({season_label(self.seasons.item(0, 'season_year'))}"
+                    f" opens {self.first})")
+        if day > self.horizon:
+            if self.tonight is not None:
+                return (f"{day} is after tonight's slate {self.tonight}: it can run once every night before it is "
+                        f"in the raw data; the box scores of {self.tonight} are not in yet ({self._waiting()})")
+            return f"{day} is after the last game date in the raw data ({self.horizon}); no schedule beyond it yet"
+        if self.season_of(day) is None:
+            before = self.seasons.filter(pl.col("span_end") < day).tail(1)
+            after = self.seasons.filter(pl.col("season_start_date") > day).head(1)
+            return (f"{day}: no season of the raw data covers this day ({season_label(before.item(0, 'season_year'))} "
+                    f"ends {before.item(0, 'span_end')}, {season_label(after.item(0, 'season_year'))} opens "
+                    f"{after.item(0, 'season_start_date')}; the seasons in between are not in the raw data)")
+        if box_scores and day == self.tonight:
+            return (f"the box scores of {day} are not in the raw data yet ({self._waiting()}); a night's box-score "
+                    "tables are materialised when they arrive")
+        return None
 
     def select(self, start: dt.date | None = None, end: dt.date | None = None,
                season: str | None = None) -> tuple[list[dt.date], str]:
         """The partitions a user asked for, and a note (empty, or one line saying how a season or a
-        range was narrowed to its partitions). ``season`` (e.g. ``"2023-24"``): that season's
-        partitions; ``start`` alone: that one date; ``start`` and ``end``: the partitions in
-        [start, end]; nothing: every partition.
+        range was narrowed). ``season`` (e.g. ``"2023-24"``): that season's days (opening night to its
+        span end); ``start`` alone: that one date; ``start`` and ``end``: the partitions in
+        [start, end]; nothing: every partition that may be materialised.
 
         Raises:
             ValueError: one line for the user: dates together with a season, an unknown season, a
-                season or range without partitions, END before START, a single date that is not a
-                partition (naming the nearest game dates).
+                season or range without partitions, END before START, a single date that may not be
+                materialised (saying why).
         """
+        every = self.partition_days
         if season is not None:
             if start is not None:
                 raise ValueError("give either dates or a season, not both")
-            first, last = self.season_range(parse_season(season))
-            days = [d for d in self.game_dates if first <= d <= last]
+            year = parse_season(season)
+            first, _ = self.season_range(year)
+            last = self.seasons.filter(pl.col("season_year") == year).item(0, "span_end")
+            days = [d for d in every if first <= d <= last]
             if not days:
-                raise ValueError(f"season {season} has no partition yet: none of its games is in the raw box scores")
-            note = "" if days[-1] == last else (f"{season}: partitions through {days[-1]} (the newest night "
-                                               f"whose games are in the raw data; the schedule runs to {last})")
+                raise ValueError(f"season {season} has no partition yet: {self.explain(first)}")
+            note = "" if days[-1] == last else (f"{season}: partitions through {days[-1]} (tonight's slate; "
+                                               f"the season runs to {last})")
             return days, note
         if start is None:
-            return list(self.game_dates), ""
+            return list(every), ""
         if end is None:
             why = self.explain(start)
             if why is not None:
@@ -165,26 +258,19 @@ class GameCalendar:
             return [start], ""
         if end < start:
             raise ValueError(f"END {end} is before START {start}")
-        days = [d for d in self.game_dates if start <= d <= end]
+        days = [d for d in every if start <= d <= end]
         if not days:
             raise ValueError(f"{start}..{end} holds no partition: {self.explain(start)}")
-        note = "" if (days[0], days[-1]) == (start, end) else (
-            f"{start}..{end}: its partitions are {days[0]}...{days[-1]} (days without games are not partitions)")
+        note = "" if (days[0], days[-1]) == (start, end) and len(days) == (end - start).days + 1 else (
+            f"{start}..{end}: its partitions are {days[0]}...{days[-1]}"
+            + (f"; {self.explain(end)}" if self.explain(end) else "")
+            + ("" if len(days) == (days[-1] - days[0]).days + 1 else "; days of seasons not in the raw data skipped"))
         return days, note
 
     def partitions_definition(self) -> DailyPartitionsDefinition:
-        """The daily partitions: [first game date, last game date], days without games excluded."""
-        from dagster import DailyPartitionsDefinition
-
-        games = set(self.game_dates)
-        days = pl.date_range(self.first, self.last, "1d", eager=True).to_list()
-        excluded = [dt.datetime(d.year, d.month, d.day) for d in days if d not in games]
-        return DailyPartitionsDefinition(
-            start_date=self.first.isoformat(),
-            end_date=(self.last + dt.timedelta(days=1)).isoformat(),  # exclusive
-            timezone=PARTITIONS_TIMEZONE,
-            exclusions=excluded or None,
-        )
+        """The daily partitions: from the first opening night, no end date (today included), no
+        exclusions (see the module docstring)."""
+        return daily_partitions_from(self.first)
 
 
 def season_label(season_year: int) -> str:
@@ -205,30 +291,34 @@ def parse_season(label: str) -> int:
     raise ValueError(f"season {label!r}: expected the start year and the end's two digits, e.g. 2023-24")
 
 
-@functools.cache
-def _calendar(raw_dir: str) -> GameCalendar:
+@functools.lru_cache(maxsize=8)
+def _calendar(raw_dir: str, fingerprint: tuple) -> GameCalendar:
     return GameCalendar.from_game_dates(season_game_dates(raw_dir))
 
 
 def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
-    """The game calendar of the raw data under ``raw_dir`` (default ``NBA_RAW_DATA_DIR``), read once
-    per directory and process.
+    """The game calendar of the raw data under ``raw_dir`` (default ``NBA_RAW_DATA_DIR``), read again
+    only when a file of the directory changed (size or modification time): a long-running code server
+    sees new box scores and a new season's schedule without a reload.
 
     Raises:
         RawDataError: the raw schedule is missing or unreadable (the message names the file and says
             to set ``NBA_RAW_DATA_DIR``).
     """
-    return _calendar(str(Path(raw_dir or config.raw_data_dir()).resolve()))
+    path = str(Path(raw_dir or config.raw_data_dir()).resolve())
+    return _calendar(path, raw_fingerprint(path))
+
+
+@functools.cache
+def daily_partitions_from(first: dt.date) -> DailyPartitionsDefinition:
+    from dagster import DailyPartitionsDefinition
+
+    return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE, end_offset=1)
 
 
 def daily_partitions(raw_dir: str | Path | None = None) -> DailyPartitionsDefinition:
     """The partitions definition every partitioned asset and check shares (see the module docstring)."""
-    return _partitions(str(Path(raw_dir or config.raw_data_dir()).resolve()))
-
-
-@functools.cache
-def _partitions(raw_dir: str) -> DailyPartitionsDefinition:
-    return _calendar(raw_dir).partitions_definition()
+    return game_calendar(raw_dir).partitions_definition()
 
 
 def history_before_d() -> TimeWindowPartitionMapping:

@@ -16,6 +16,7 @@ from dagster import (
     BackfillPolicy,
     DagsterError,
     DagsterRun,
+    Failure,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -24,7 +25,7 @@ from dagster import (
 )
 
 from nba_precompute.dagster_storage import add_partition_metadata
-from nba_precompute.defs.resources import WarehouseResource
+from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.schemas import NBA_SCHEDULE, TableSpec, is_regular_season
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
@@ -96,8 +97,22 @@ def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
 
 
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:
-    """The run's partitions as dates (game dates only: days without games are not partitions)."""
+    """The run's partitions as dates (every calendar day of the range)."""
     return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def require_ready(context: AssetExecutionContext, raw_data: RawDataResource, *, box_scores: bool = False) -> None:
+    """Refuse, before anything is read or written, a run whose partitions the raw data cannot serve:
+    a day of a season missing from the raw data, a day after tonight's slate, and (``box_scores``: the
+    player/team game summaries) tonight itself, whose box scores are not in yet
+    (:meth:`nba_precompute.partitions.GameCalendar.explain`).
+
+    Raises:
+        dagster.Failure: one line naming the first refused day and why.
+    """
+    why = raw_data.calendar().refuse(partition_days(context), box_scores=box_scores)
+    if why is not None:
+        raise Failure(description=f"{context.asset_key.to_user_string()}: {why}", allow_retries=False)
 
 
 def read_season_schedule(warehouse: Warehouse, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dt.date]:

@@ -25,6 +25,7 @@ from nba_precompute.defs.common import (
     current_run,
     partition_dates,
     read_season_schedule,
+    require_ready,
     table_asset_kwargs,
     write_range,
 )
@@ -101,6 +102,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     @asset(**kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
     def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,
                      raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data)
         start, end = partition_dates(context)
         schedule = raw_data.phase3_inputs(start, end, *_consumers(context)).schedule
         rows = phase3.build_schedule(schedule, start, end)
@@ -110,6 +112,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
                                           RAW_SHOTS.key]))
     def player_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                             raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data, box_scores=True)
         start, end = partition_dates(context)
         raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
@@ -138,6 +141,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     @asset(**kwargs(TEAM_OFFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key]))
     def team_offense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data, box_scores=True)
         start, end = partition_dates(context)
         raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
@@ -147,6 +151,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     @asset(**kwargs(TEAM_DEFENSE_GAME_SUMMARY, [RAW_SCHEDULE.key, RAW_TEAM_GAME_LOGS.key, RAW_SHOTS.key]))
     def team_defense_game_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                                   raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data, box_scores=True)
         start, end = partition_dates(context)
         raw = raw_data.phase3_inputs(start, end, *_consumers(context))
         schedule = raw.schedule
@@ -155,7 +160,9 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
         return write_range(context, warehouse, TEAM_DEFENSE_GAME_SUMMARY, rows, start, end, schedule)
 
     @asset(**kwargs(UPCOMING_TEAM_GAME_CONTEXT, [history(NBA_SCHEDULE)]))
-    def upcoming_team_game_context(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    def upcoming_team_game_context(context: AssetExecutionContext, warehouse: WarehouseResource,
+                                   raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data)
         start, end = partition_dates(context)
         schedule, _ = read_season_schedule(warehouse.get(), start, end)
         rows = phase3.build_upcoming_team_game_context(schedule, start, end)
@@ -163,8 +170,9 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
 
     @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [history(PLAYER_GAME_SUMMARY), history(TEAM_OFFENSE_GAME_SUMMARY),
                                                    history(NBA_SCHEDULE)]))
-    def upcoming_player_game_context(context: AssetExecutionContext,
-                                     warehouse: WarehouseResource) -> MaterializeResult:
+    def upcoming_player_game_context(context: AssetExecutionContext, warehouse: WarehouseResource,
+                                     raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data)
         start, end = partition_dates(context)
         wh = warehouse.get()
         schedule, history_start = read_season_schedule(wh, start, end)

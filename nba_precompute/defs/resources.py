@@ -12,7 +12,7 @@ from dagster import ConfigurableResource, Definitions, InitResourceContext, defi
 from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
-from nba_precompute.partitions import game_calendar
+from nba_precompute.partitions import GameCalendar, game_calendar
 from nba_precompute.raw import domain, readers, season_2020
 from nba_precompute.raw.sources import RawSources
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
@@ -160,6 +160,10 @@ class RawDataResource(ConfigurableResource):
     @property
     def path(self) -> Path:
         return Path(self.directory)
+
+    def calendar(self) -> GameCalendar:
+        """The game calendar of this directory (re-read when a raw file changes)."""
+        return game_calendar(self.path)
 
     @property
     def sources(self) -> RawSources:

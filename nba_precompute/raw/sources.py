@@ -73,22 +73,40 @@ def reconcile_schedule(schedule: pl.DataFrame, team_logs: pl.DataFrame) -> pl.Da
 
 
 def season_game_dates(raw_dir: str | Path) -> pl.DataFrame:
-    """Every regular-season game date of every season: ``season_year``, ``game_date`` and ``played``
-    (every game of that day has both teams' rows in the team game logs; postponed games do not count,
-    see :func:`reconcile_schedule`). The hoopR
-    schedule (with the season in progress's games to come) plus the 2020-21 team logs when present
-    (a source of played games only).
+    """Every regular-season game date of every season: ``season_year``, ``game_date``, ``played`` (every
+    game of that day is in the raw data: both teams' rows in the team game logs and its rows in the
+    player box scores; postponed games do not count, see :func:`reconcile_schedule`) and
+    ``games_not_in`` (list of the ``game_id`` of that day not in the raw data yet; empty when played).
+    The hoopR schedule (with the season in progress's games to come) plus the 2020-21 team logs when
+    present (a source of played games only).
 
     Raises:
         RawDataError: a file is missing or malformed (naming the file).
     """
     hoopr = reconcile_schedule(readers.read_schedule(Path(raw_dir)), readers.read_team_game_logs(Path(raw_dir)))
-    dates = hoopr.filter(is_regular_season(pl.col("game_id")), pl.col("game_status") != POSTPONED).group_by(
-        "season_year", "game_date").agg((pl.col("game_status") == PLAYED).all().alias("played"))
+    with_players = readers.read_player_boxscores(Path(raw_dir)).select("game_id").unique().with_columns(
+        pl.lit(True).alias("__players"))
+    games = hoopr.filter(is_regular_season(pl.col("game_id")), pl.col("game_status") != POSTPONED).join(
+        with_players, on="game_id", how="left").with_columns(
+        ((pl.col("game_status") == PLAYED) & pl.col("__players").fill_null(False)).alias("__in"))
+    dates = games.group_by("season_year", "game_date").agg(
+        pl.col("__in").all().alias("played"),
+        pl.col("game_id").filter(~pl.col("__in")).sort().alias("games_not_in"))
     frames = [dates]
     if has_season_2020(raw_dir):
-        frames.append(season_2020.game_dates_2020(Path(raw_dir)).with_columns(pl.lit(True).alias("played")))
+        frames.append(season_2020.game_dates_2020(Path(raw_dir)).with_columns(
+            pl.lit(True).alias("played"), pl.lit([], pl.List(pl.String)).alias("games_not_in")))
     return pl.concat(frames, how="vertical_relaxed").sort("game_date")
+
+
+def raw_fingerprint(raw_dir: str | Path) -> tuple:
+    """(name, size, modification time) of every file under ``raw_dir``: changes when a file lands or
+    is replaced, so that a long-running process (code server, daemon) re-reads the calendar."""
+    root = Path(raw_dir)
+    if not root.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(root)), st.st_size, st.st_mtime_ns)
+                        for p in root.rglob("*") if p.is_file() for st in [p.stat()]))
 
 
 class RawSources:

@@ -13,7 +13,6 @@ The asset of a declaration, for a run over the partitions [start, end]:
 """
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,14 +28,16 @@ from dagster import (
 )
 
 from nba_precompute.defs.common import (
+    game_dates,
     partition_dates,
     partition_days,
     read_season_schedule,
+    require_ready,
     table_asset_kwargs,
     write_range,
 )
 from nba_precompute.defs.phase4.tables import BEFORE, SAME_DAY, THROUGH, Phase4Table
-from nba_precompute.defs.resources import WarehouseResource
+from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import history_before_d, history_through_d
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -103,19 +104,21 @@ class UpstreamGaps:
     team_gaps: list  # (window, frame of missing team-games: season_year, team_abbr, game_date, game_id, table)
 
 
-def _window_days(window: str, history_start: dt.date, start: dt.date, end: dt.date,
-                 partitions: Sequence[dt.date], run_days: Sequence[dt.date]) -> list[dt.date]:
+def _window_days(window: str, history_start: dt.date, end: dt.date, run_days: Sequence[dt.date]) -> list[dt.date]:
+    """The upstream partitions a window needs: the run's own days (``same_day``), else every day from
+    the season's opening night to D - 1 (``before``) or D (``through``), days without games included
+    (they are materialised as empty partitions)."""
     if window == SAME_DAY:
         return list(run_days)
     last = end - dt.timedelta(days=1) if window == BEFORE else end
-    return [d for d in partitions if history_start <= d <= last]
+    return [history_start + dt.timedelta(days=i) for i in range((last - history_start).days + 1)]
 
 
-def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, partitions: Sequence[dt.date],
+def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame,
                   run_days: Sequence[dt.date], history_start: dt.date, start: dt.date, end: dt.date) -> UpstreamGaps:
     """Check every declared upstream over its window, from the partition log AND the data itself.
 
-    * A partition the window needs (the upstream's partitions: game dates) that was never materialised,
+    * A partition the window needs (every day of the window) that was never materialised,
       or whose row count differs from the count the partition log recorded (rows deleted or added behind
       the platform's back) -> a DATE_LEVEL ``MISSING_DEPENDENCY`` row for each D it affects, naming the
       days and the command that materialises them.
@@ -126,7 +129,7 @@ def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, par
     dates = pl.DataFrame({"analysis_date": list(run_days)}, schema={"analysis_date": pl.Date})
     frames, same_day_bad, team_gaps = [empty_failures()], set(), []
     for u in table.upstream:
-        days = _window_days(u.window, history_start, start, end, partitions, run_days)
+        days = _window_days(u.window, history_start, end, run_days)
         if not days:
             continue
         first, last = min(days), max(days)
@@ -239,34 +242,31 @@ def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame,
     )
 
 
-@functools.lru_cache(maxsize=4)
-def partition_dates_of(partitions_def: PartitionsDefinition) -> tuple[dt.date, ...]:
-    """Every partition of ``partitions_def`` as a date, computed once per definition (Dagster iterates
-    the calendar and its exclusions to list them: ~0.1 s for every season)."""
-    return tuple(dt.date.fromisoformat(k) for k in partitions_def.get_partition_keys())
-
-
 def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
                        warehouse_kind: str) -> AssetsDefinition:
     """The daily-partitioned, single-run-backfill asset of ``table`` (see the module docstring)."""
     spec = table.spec
     rules = range_rules(spec, table.ranges)
-    partitions = partition_dates_of(partitions_def)
 
     @asset(**table_asset_kwargs(spec, deps=upstream_deps(table), group=table.group, partitions_def=partitions_def,
                                 warehouse_kind=warehouse_kind))
-    def _phase4_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    def _phase4_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
+                      raw_data: RawDataResource) -> MaterializeResult:
+        require_ready(context, raw_data)
         start, end = partition_dates(context)
         wh = warehouse.get()
         schedule, history_start = read_season_schedule(wh, start, end)
         days = partition_days(context)
+        # the transform computes game dates only: a day without games (All-Star break, off-season) is
+        # written as an empty partition with no_games: true
+        on_game_days = sorted(set(days) & game_dates(schedule))
         rows, failures = table.transform(**read_inputs(wh, table, schedule, history_start, start, end),
-                                         start=start, end=end, dates=days)
+                                         start=start, end=end, dates=on_game_days)
         rows, invalid = split_invalid_rows(rows, spec, table.processor, rules)  # withheld, recorded
         if invalid.height:
             context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
                               "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
-        gaps = upstream_gaps(wh, table, schedule, partitions, days, history_start, start, end)
+        gaps = upstream_gaps(wh, table, schedule, days, history_start, start, end)
         rows, held = withhold_blocked(table, rows, schedule, gaps)
         if gaps.date_level.height or held.height:
             reasons = gaps.date_level.get_column("reason").unique().sort().head(2).to_list()
