@@ -1,0 +1,199 @@
+"""Mornings that run themselves: one Dagster sensor keeps the warehouse up to the raw data.
+
+``morning_slate_sensor`` ticks every :data:`TICK_SECONDS` seconds (the Dagster daemon runs it: ``dg dev`` /
+``nba-precompute ui``, or ``dagster-daemon run`` beside a code server). Each tick:
+
+1. reads the raw calendar (:func:`nba_precompute.partitions.game_calendar`: re-read only when a raw file
+   changed, so a new night's box scores or a new season's schedule are seen without a reload);
+2. asks the instance which partitions of every table asset are materialised
+   (``DagsterInstance.get_materialized_partitions``);
+3. requests, oldest first, one run per contiguous range of missing nights (every asset missing a
+   partition there, over that range: the nights whose box scores are in) and one run for tonight's
+   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores).
+   The runs queue behind one another (the instance runs one run of the code location at a time), so
+   last night's box-score run finishes before tonight's slate reads it.
+
+Nothing is remembered between ticks but the instance's own records: a night that could not run (files
+half-arrived, a run that failed or whose process died - Dagster's run monitoring marks it failed) is
+still missing on the next tick and is requested again, however late. A failed run is retried after
+:data:`RETRY_MINUTES` minutes, or at once when a raw file changes. While a run of the sensor is queued
+or in progress the tick waits. Every skipped tick says why in the UI (Automation -> the sensor -> its
+ticks).
+
+``NBA_PRECOMPUTE_TODAY`` (ISO date; default: today in US Eastern time) is the product's "today": it only
+decides how a tick words tonight (a slate of today or later, or box scores that are late); what runs
+follows from the raw data alone.
+
+The sensor is created STOPPED (a UI opened for exploring should not start a catch-up of every season):
+start it once with ``dagster sensor start morning_slate_sensor -w workspace.yaml`` or in the UI; the
+instance keeps it running across restarts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    definitions,
+    sensor,
+)
+
+from nba_precompute.defs.resources import RawDataResource
+from nba_precompute.partitions import BOX_SCORE_TABLES, PARTITIONS_TIMEZONE, GameCalendar
+from nba_precompute.raw.readers import RawDataError
+from nba_precompute.raw.sources import raw_fingerprint
+
+SENSOR_NAME = "morning_slate_sensor"
+TICK_SECONDS = 15
+RETRY_MINUTES = 15
+TRIGGER_TAG = "nba_precompute/trigger"
+FINGERPRINT_TAG = "nba_precompute/raw_fingerprint"
+RANGE_START_TAG = "dagster/asset_partition_range_start"  # Dagster's public tags of a partition-range run
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+          DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+slate_job = define_asset_job(
+    "slate_job",
+    selection=AssetSelection.all(),
+    description="Every table asset (Phase 3, Phase 4, MLFS) with its checks; the morning sensor runs it over "
+                "the nights that arrived and tonight's slate.",
+)
+
+
+def today() -> dt.date:
+    """The product's today: ``NBA_PRECOMPUTE_TODAY`` (ISO date) or the current date in US Eastern time.
+
+    Raises:
+        ValueError: the variable is set but not a date.
+    """
+    value = os.environ.get("NBA_PRECOMPUTE_TODAY", "").strip()
+    if value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"NBA_PRECOMPUTE_TODAY={value!r}: expected a date YYYY-MM-DD") from None
+    return dt.datetime.now(ZoneInfo(PARTITIONS_TIMEZONE)).date()
+
+
+def _spans(days: list[dt.date]) -> list[list[dt.date]]:
+    out: list[list[dt.date]] = []
+    for d in sorted(days):
+        if out and out[-1][-1] + dt.timedelta(days=1) == d:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
+
+
+def plan(calendar: GameCalendar, materialized: dict[str, set[str]]) -> list[tuple[list[str], list[dt.date]]]:
+    """The runs that bring the warehouse up to the raw data, oldest first: ``(asset keys, days)``.
+
+    ``materialized``: per table asset (``"schema/table"``), its materialised partition keys. Every day
+    that may be materialised (:attr:`GameCalendar.partition_days`) and is missing for some asset is due;
+    tonight's slate only for the assets that are not box-score tables. Nights are grouped into
+    contiguous ranges; each range's run holds the assets missing a day of it.
+    """
+    every = [d for d in calendar.partition_days if d != calendar.tonight]
+    missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
+    runs = []
+    for span in _spans(sorted({d for days in missing.values() for d in days})):
+        inside = set(span)
+        keys = sorted(k for k, days in missing.items() if inside & set(days))
+        runs.append((keys, span))
+    if calendar.tonight is not None:
+        tonight = calendar.tonight.isoformat()
+        keys = sorted(k for k, parts in materialized.items() if k not in BOX_SCORE_TABLES and tonight not in parts)
+        if keys:
+            runs.append((keys, [calendar.tonight]))
+    return runs
+
+
+def _fingerprint(raw_dir: str) -> str:
+    return hashlib.sha1(repr(raw_fingerprint(raw_dir)).encode()).hexdigest()[:16]
+
+
+def describe_wait(calendar: GameCalendar, day: dt.date) -> str:
+    """One line on what the automation waits for."""
+    if calendar.tonight is None:
+        return f"no scheduled game left in the raw data (last game date {calendar.horizon})"
+    n = len(calendar.missing_games(calendar.tonight))
+    if calendar.tonight < day:
+        return (f"the box scores of {calendar.tonight} ({n} game(s)) are late: not in the raw data "
+                f"{(day - calendar.tonight).days} day(s) after (today {day})")
+    return f"tonight's slate {calendar.tonight} is up to date; its {n} game(s) are not in the raw box scores yet"
+
+
+@sensor(
+    name=SENSOR_NAME,
+    job=slate_job,
+    minimum_interval_seconds=TICK_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Materialises every night whose box scores are in and tonight's slate, as the raw data "
+                "arrives (new nights, late files, a new season's schedule); retries what failed.",
+)
+def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataResource):
+    instance = context.instance
+    active = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}, statuses=ACTIVE), limit=1)
+    if active:
+        return SkipReason(f"run {active[0].dagster_run.run_id[:8]} of this sensor is "
+                          f"{active[0].dagster_run.status.value.lower()}: waiting for it")
+    try:
+        calendar = raw_data.calendar()
+    except RawDataError as exc:
+        return SkipReason(f"the raw data cannot be read: {exc}")
+    fingerprint = _fingerprint(str(raw_data.path))
+    last = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}), limit=1)
+    if last and last[0].dagster_run.status == DagsterRunStatus.FAILURE:
+        run = last[0]
+        ended = run.end_time or time.time()
+        retry_at = ended + RETRY_MINUTES * 60
+        if run.dagster_run.tags.get(FINGERPRINT_TAG) == fingerprint and time.time() < retry_at:
+            return SkipReason(
+                f"run {run.dagster_run.run_id[:8]} failed (see its logs); retrying at "
+                f"{dt.datetime.fromtimestamp(retry_at, dt.timezone.utc):%H:%M} UTC or as soon as a raw file changes")
+    keys = [AssetKey(list(k.asset_key_path)) for k in _table_assets()]
+    materialized = {k.to_user_string(): set(instance.get_materialized_partitions(k)) for k in keys}
+    runs = plan(calendar, materialized)
+    day = today()
+    if not runs:
+        return SkipReason(f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+    requests = []
+    for asset_keys, days in runs:
+        tonight = days == [calendar.tonight]
+        requests.append(RunRequest(
+            asset_selection=[AssetKey.from_user_string(k) for k in asset_keys],
+            tags={TRIGGER_TAG: SENSOR_NAME, FINGERPRINT_TAG: fingerprint,
+                  RANGE_START_TAG: days[0].isoformat(), RANGE_END_TAG: days[-1].isoformat(),
+                  "nba_precompute/what": "tonight's slate (pre-game tables)" if tonight else "nights in the raw data"},
+        ))
+    context.log.info("; ".join(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
+                               f"{len(k)} asset(s)" for k, d in runs))
+    return SensorResult(run_requests=requests)
+
+
+def _table_assets():
+    from nba_precompute.schemas import PHASE3_TABLES, PHASE4_TABLES
+
+    return [*PHASE3_TABLES, *PHASE4_TABLES]
+
+
+@definitions
+def automation_definitions() -> Definitions:
+    """The slate job and the morning sensor."""
+    return Definitions(jobs=[slate_job], sensors=[morning_slate_sensor])

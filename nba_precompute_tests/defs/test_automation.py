@@ -1,0 +1,127 @@
+"""The morning sensor: what a tick plans, and, end to end with the real Dagster daemon, that a night's box
+scores landing in the raw directory are materialised with the next slate, with no reload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, describe_wait, plan, today
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar
+from nba_precompute_tests.raw_copies import season_copy
+
+D = dt.date
+REPO = Path(__file__).resolve().parents[2]
+MLFS = AssetKey(["nba_predictions", "ml_feature_store_v2"])
+PGS = AssetKey(["nba_analytics", "player_game_summary"])
+
+
+def _calendar(played: list[str], scheduled: list[str]) -> GameCalendar:
+    import polars as pl
+
+    rows = [{"season_year": 2025, "game_date": D.fromisoformat(d), "played": True} for d in played]
+    rows += [{"season_year": 2025, "game_date": D.fromisoformat(d), "played": False} for d in scheduled]
+    return GameCalendar.from_game_dates(pl.DataFrame(rows))
+
+
+def test_plan_requests_missing_nights_oldest_first_and_tonight_without_box_score_tables():
+    cal = _calendar(["2025-10-21", "2025-10-22", "2025-10-24"], ["2025-10-25", "2025-10-26"])
+    assert cal.tonight == D(2025, 10, 25)
+    keys = ["nba_analytics/player_game_summary", "nba_predictions/ml_feature_store_v2"]
+    done = {k: {"2025-10-21", "2025-10-22"} for k in keys}
+    runs = plan(cal, done)
+    # the nights 10-23 (no games: an empty partition) and 10-24, then tonight without the box-score table
+    assert runs == [(keys, [D(2025, 10, 23), D(2025, 10, 24)]),
+                    (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
+    # everything in: nothing to do, and the tick says what it waits for
+    done = {k: {f"2025-10-{d}" for d in range(21, 26)} for k in keys}
+    done["nba_analytics/player_game_summary"].discard("2025-10-25")
+    assert plan(cal, done) == []
+    assert describe_wait(cal, D(2025, 10, 25)).startswith("tonight's slate 2025-10-25 is up to date")
+    assert "are late" in describe_wait(cal, D(2025, 10, 28))
+
+
+def test_today_is_a_product_setting(monkeypatch):
+    monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "2026-02-09")
+    assert today() == D(2026, 2, 9)
+    monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "Feb 9")
+    with pytest.raises(ValueError, match="NBA_PRECOMPUTE_TODAY='Feb 9': expected a date YYYY-MM-DD"):
+        today()
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            pytest.fail(f"the daemon exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-3000:]}")
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(2)
+    pytest.fail(f"not within {timeout:.0f} s: {what}\n{log.read_text()[-3000:]}")
+
+
+def _checked(instance: DagsterInstance, day: str) -> set[str]:
+    """Names of the asset checks of MLFS evaluated for partition ``day``."""
+    names = set()
+    for record in instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME})):
+        for entry in instance.all_logs(record.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            data = entry.dagster_event.event_specific_data
+            if data.asset_key == MLFS and data.partition == day:
+                names.add(data.check_name)
+    return names
+
+
+@pytest.mark.real_data
+def test_daemon_materialises_a_new_night_and_the_next_slate_without_reload(tmp_path, raw_data_dir, monkeypatch):
+    """2025-26 with the box scores of 2026-02-09 onward held back, today = 2026-02-09: the daemon's sensor
+    catches the season up and builds tonight's slate; then the night of 2026-02-09 lands, and within a
+    bounded wait its box-score partitions and the slate of 2026-02-10 are materialised and checked."""
+    raw = tmp_path / "raw"
+    season_copy(raw_data_dir, raw, 2025, D(2026, 2, 9))
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw),
+           "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "NBA_PRECOMPUTE_TODAY": "2026-02-09",
+           "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the project's storage locates its files through it
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "dagster"), "sensor", "start", SENSOR_NAME, "-w", "workspace.yaml"], cwd=REPO,
+                   env=env, check=True, capture_output=True)
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as out:
+        daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO,
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        instance = DagsterInstance.from_config(str(home))
+        _wait(lambda: "2026-02-09" in instance.get_materialized_partitions(MLFS), 300,
+              "the season caught up and tonight's slate 2026-02-09 in MLFS", daemon, log)
+        assert "2026-02-08" in instance.get_materialized_partitions(PGS)
+        assert "2026-02-09" not in instance.get_materialized_partitions(PGS)  # tonight's box scores: not yet
+        assert game_calendar(raw).tonight == D(2026, 2, 9)
+
+        season_copy(raw_data_dir, raw, 2025, D(2026, 2, 10))  # the night of 2026-02-09 lands
+        latency = _wait(lambda: "2026-02-10" in instance.get_materialized_partitions(MLFS), 180,
+                        "the night 2026-02-09 and the next slate 2026-02-10", daemon, log)
+        print(f"\nnight landed -> next slate's MLFS rows: {latency:.0f} s (tick every 15 s)")
+        for key in BOX_SCORE_TABLES:
+            assert "2026-02-09" in instance.get_materialized_partitions(AssetKey.from_user_string(key)), key
+        _wait(lambda: {"upstream_complete", "valid_values"} <= _checked(instance, "2026-02-10"), 60,
+              "the checks of the slate 2026-02-10", daemon, log)
+        runs = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}))
+        assert runs and all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
