@@ -44,55 +44,47 @@ def test_lineage_raw_to_phase3_to_phase4():
     assert AssetKey(["nba_analytics", "team_defense_game_summary"]) in tdza.parent_keys
 
 
-def test_partitions_are_the_game_dates_of_every_season_in_the_raw_data(raw_data_dir):
+def test_partitions_are_every_day_from_the_first_opening_night_and_the_calendar_says_which_may_run(raw_data_dir):
     schedule = read_schedule(raw_data_dir).filter(pl.col("game_id").str.starts_with("002"))
-    hoopr = {d.isoformat() for d in schedule.get_column("game_date").to_list()}
+    hoopr = {d for d in schedule.get_column("game_date").to_list()}
     logs = pl.read_csv(raw_data_dir / "boxscores/nba-lineup-analyzer/team_game_logs_2020-21.csv")
-    trimmed = set(logs.filter(pl.col("SEASON_TYPE") == "Regular Season").get_column("GAME_DATE").to_list())
-    keys = daily_partitions(raw_data_dir).get_partition_keys()
-    # every game date of every season, up to the newest day whose games are all in (the season in
-    # progress: 2026-02-09); its later scheduled dates become partitions when their box scores arrive
-    assert keys == sorted(d for d in hoopr | trimmed if d <= "2026-02-09")
-    assert len(keys) == 736 and len(hoopr | trimmed) == 791
-    cal = season_calendar(schedule)
-    opening = {r["season_year"]: r["season_start_date"] for r in cal.iter_rows(named=True)}
+    trimmed = {dt.date.fromisoformat(d)
+               for d in logs.filter(pl.col("SEASON_TYPE") == "Regular Season").get_column("GAME_DATE").to_list()}
+    definition = daily_partitions(raw_data_dir)
+    # a plain daily definition: no exclusions (cheap for Dagster's UI to hash), no end date (today's
+    # slate and new seasons appear without a reload)
+    assert not definition.exclusions and definition.end is None
+    assert definition.get_first_partition_key() == "2020-12-22"  # 2020-21 opening night, from its trimmed source
+    assert "2026-02-10" in definition.get_partition_keys()
+    cal = game_calendar(raw_data_dir)
+    # tonight's slate: the first game date whose box scores are not in (every night before it is)
+    assert (cal.tonight, cal.last_night, cal.horizon) == (dt.date(2026, 2, 10), dt.date(2026, 2, 9), dt.date(2026, 2, 10))
+    assert cal.missing_games(cal.tonight) == ("0022500771", "0022500772", "0022500773", "0022500774")
+    assert set(cal.game_dates) == {d for d in hoopr | trimmed if d <= dt.date(2026, 2, 10)}
+    # every day of a season may run (days without games as empty partitions), 2021-22 is not in the data
+    assert cal.spans() == [(dt.date(2020, 12, 22), dt.date(2021, 5, 16)), (dt.date(2022, 10, 18), dt.date(2026, 2, 10))]
+    assert len(cal.partition_days) == 146 + (dt.date(2026, 2, 10) - dt.date(2022, 10, 18)).days + 1
+    opening = {r["season_year"]: r["season_start_date"] for r in season_calendar(schedule).iter_rows(named=True)}
     assert opening[2022] == dt.date(2022, 10, 18) and opening[2023] == dt.date(2023, 10, 24)
-    assert keys[0] == "2020-12-22"  # 2020-21 opening night, from its trimmed source
-    assert "2026-02-09" == keys[-1]
-    assert "2023-07-01" not in keys and "2023-02-17" not in keys  # off-season, All-Star break
-    seasons = game_calendar(raw_data_dir).seasons
+    seasons = cal.seasons
     assert seasons.get_column("season_year").to_list() == [2020, 2022, 2023, 2024, 2025]
-    # Dagster's declared history window (in partitions) covers a whole season of game dates
-    assert seasons.get_column("game_dates").max() <= HISTORY_PARTITIONS
+    # Dagster's declared history window (in partitions = days) covers a whole season
+    assert ((seasons["season_end_date"] - seasons["season_start_date"]).dt.total_days().max()
+            < HISTORY_PARTITIONS)
 
 
-def test_a_date_that_is_not_a_partition_is_explained_in_one_line(raw_data_dir):
+def test_a_date_that_may_not_run_is_explained_in_one_line(raw_data_dir):
     cal = game_calendar(raw_data_dir)
     assert cal.explain(dt.date(2023, 2, 1)) is None
-    assert cal.explain(dt.date(2023, 7, 1)) == ("2023-07-01 is not a partition: no NBA regular season that day; "
-                                                "nearest game dates: 2023-04-09 and 2023-10-24")
-    assert cal.explain(dt.date(2023, 2, 18)) == ("2023-02-18 is not a partition: no regular-season game that day "
-                                                 "(2022-23 season); nearest game dates: 2023-02-16 and 2023-02-23")
-    assert cal.explain(dt.date(2030, 1, 1)).endswith("nearest game dates: 2026-02-09")
-    assert cal.explain(dt.date(2026, 2, 11)) == (
-        "2026-02-11 is not a partition: its games are scheduled but not in the raw box scores yet (they end at "
-        "2026-02-09); it becomes a partition when they arrive; nearest game dates: 2026-02-09")
-
-
-def test_table_declarations_are_consistent():
-    for table in ALL_TABLES:
-        assert table.partition_column in table.column_names, table.name
-        assert set(table.key) <= set(table.column_names), table.name
-        assert "CREATE TABLE IF NOT EXISTS" in table.duckdb_ddl()
-    assert PRECOMPUTE_FAILURES.column("is_failure").nullable is False
-
-
-def test_every_step_that_opens_the_warehouse_is_in_the_warehouse_pool():
-    """Assets and asset checks declare the pool the instance limits (one DuckDB writer process)."""
-    from nba_precompute.defs.common import WAREHOUSE_POOL
-
-    graph = loaded_definitions().resolve_asset_graph()
-    executable = [a for a in graph.assets_defs if a.is_executable]
-    assert any(a.check_keys and not a.keys for a in executable)  # the check-only definitions are covered
-    for assets_def in executable:
-        assert assets_def.node_def.pool == WAREHOUSE_POOL, assets_def.node_def.name
+    assert cal.explain(dt.date(2023, 7, 1)) is None  # off-season: an empty partition, no_games
+    assert cal.explain(dt.date(2023, 2, 18)) is None  # All-Star break: likewise
+    assert cal.explain(dt.date(2021, 12, 1)) == (
+        "2021-12-01: no season of the raw data covers this day (2020-21 ends 2021-05-16, 2022-23 opens "
+        "2022-10-18; the seasons in between are not in the raw data)")
+    assert cal.explain(dt.date(2026, 2, 10)) is None
+    assert cal.explain(dt.date(2026, 2, 10), box_scores=True) == (
+        "the box scores of 2026-02-10 are not in the raw data yet (4 game(s): 0022500771, 0022500772, "
+        "0022500773, 0022500774); a night's box-score tables are materialised when they arrive")
+    assert cal.explain(dt.date(2026, 2, 11)).startswith(
+        "2026-02-11 is after tonight's slate 2026-02-10: it can run once every night before it is in the raw data")
+    assert cal.explain(dt.date(2020, 1, 1)) == "2020-01-01 is before the first season in the raw data (2020-21 opens 2020-12-22)"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from nba_precompute.cli import main
-from nba_precompute.launch import LaunchError, dg_command, partition_range
+from nba_precompute.launch import LaunchError, box_score_free, dg_command, partition_range, plan_runs
 from nba_precompute.partitions import game_calendar
 
 D = dt.date
@@ -22,22 +22,35 @@ def calendar(raw_data_dir):
 
 def test_every_selection_becomes_a_partition_range(calendar):
     days, note = partition_range(calendar, None, None, None, all_seasons=True)
-    assert (days[0], days[-1], len(days), note) == (D(2020, 12, 22), D(2026, 2, 9), 736, "")
-    days, note = partition_range(calendar, None, None, "2023-24", False)
-    assert (days[0], days[-1], len(days), note) == (D(2023, 10, 24), D(2024, 4, 14), 160, "")
+    assert (days[0], days[-1], len(days), note) == (D(2020, 12, 22), D(2026, 2, 10), 1358, "")
+    days, note = partition_range(calendar, None, None, "2023-24", False)  # opening night to the eve of 2024-25
+    assert (days[0], days[-1], len(days), note) == (D(2023, 10, 24), D(2024, 10, 21), 364, "")
     days, note = partition_range(calendar, None, None, "2025-26", False)  # the season in progress
-    assert days[-1] == D(2026, 2, 9) and "schedule runs to 2026-04-12" in note
-    days, note = partition_range(calendar, D(2023, 4, 1), D(2023, 7, 1), None, False)
-    assert (days[0], days[-1]) == (D(2023, 4, 1), D(2023, 4, 9)) and "2023-04-01...2023-04-09" in note
-    assert dg_command("*", days)[1:] == ["launch", "--assets", "*", "--partition-range", "2023-04-01...2023-04-09"]
+    assert days[-1] == D(2026, 2, 10) and "partitions through 2026-02-10 (tonight's slate" in note
+    days, note = partition_range(calendar, D(2023, 4, 1), D(2023, 7, 1), None, False)  # off-season days included
+    assert (days[0], days[-1], len(days), note) == (D(2023, 4, 1), D(2023, 7, 1), 92, "")
+    assert dg_command("*", days)[1:] == ["launch", "--assets", "*", "--partition-range", "2023-04-01...2023-07-01"]
     assert dg_command("*", [D(2023, 2, 1)])[-2:] == ["--partition", "2023-02-01"]
 
 
+def test_tonight_runs_without_box_score_tables_and_a_missing_season_splits_the_runs(calendar):
+    days, note = partition_range(calendar, D(2026, 2, 8), D(2026, 2, 12), None, False)
+    assert days == [D(2026, 2, 8), D(2026, 2, 9), D(2026, 2, 10)] and "2026-02-12 is after tonight's slate" in note
+    (a, first), (b, second) = plan_runs(calendar, days, "*")
+    assert (a, first) == ("*", [D(2026, 2, 8), D(2026, 2, 9)])
+    assert second == [D(2026, 2, 10)] and b == box_score_free("*")
+    assert 'not (key:"nba_analytics/player_game_summary" or' in b
+    runs = plan_runs(calendar, partition_range(calendar, None, None, None, True)[0], "*")
+    assert [(r[1][0], r[1][-1]) for r in runs] == [(D(2020, 12, 22), D(2021, 5, 16)), (D(2022, 10, 18), D(2026, 2, 9)),
+                                                    (D(2026, 2, 10), D(2026, 2, 10))]
+
+
 @pytest.mark.parametrize(("start", "end", "season", "message"), [
-    (D(2023, 7, 1), None, None, "2023-07-01 is not a partition: no NBA regular season that day; nearest game "
-                                "dates: 2023-04-09 and 2023-10-24"),
-    (D(2023, 2, 18), None, None, "2023-02-18 is not a partition: no regular-season game that day (2022-23 season)"),
-    (D(2023, 7, 1), D(2023, 8, 1), None, "2023-07-01..2023-08-01 holds no partition"),
+    (D(2021, 12, 1), None, None, "2021-12-01: no season of the raw data covers this day (2020-21 ends 2021-05-16"),
+    (D(2026, 2, 11), None, None, "2026-02-11 is after tonight's slate 2026-02-10: it can run once every night "
+                                 "before it is in the raw data; the box scores of 2026-02-10 are not in yet "
+                                 "(4 game(s): 0022500771, 0022500772, 0022500773, 0022500774)"),
+    (D(2021, 7, 1), D(2021, 8, 1), None, "2021-07-01..2021-08-01 holds no partition"),
     (D(2023, 3, 1), D(2023, 2, 1), None, "END 2023-02-01 is before START 2023-03-01"),
     (None, None, "2021-22", "season 2021-22 is not in the raw data; seasons: 2020-21, 2022-23, 2023-24, 2024-25, 2025-26"),
     (None, None, None, "say what to launch"),
@@ -50,25 +63,26 @@ def test_bad_selections_are_one_clear_line(calendar, start, end, season, message
 
 def test_the_console_command_refuses_before_dagster_starts(capsys, monkeypatch, raw_data_dir):
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
-    assert main(["launch", "2023-07-01"]) == 2
+    assert main(["launch", "2026-02-11"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: 2023-07-01 is not a partition: no NBA regular season that day; nearest game dates: "
-                   "2023-04-09 and 2023-10-24"]
+    assert len(err) == 1 and err[0].startswith("error: 2026-02-11 is after tonight's slate 2026-02-10")
     assert main(["launch", "--season", "2022-23", "--dry-run"]) == 0
-    assert "dg launch --assets '*' --partition-range 2022-10-18...2023-04-09" in capsys.readouterr().err
+    assert "dg launch --assets '*' --partition-range 2022-10-18...2023-10-23" in capsys.readouterr().out
     monkeypatch.setenv("NBA_RAW_DATA_DIR", "/nonexistent/raw")
     assert main(["launch", "--all-seasons", "--dry-run"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "schedule.csv.gz: raw file not found (set NBA_RAW_DATA_DIR" in line
 
 
-def test_seasons_lists_partitions_and_shot_charts(capsys, monkeypatch, raw_data_dir):
+def test_seasons_lists_partitions_shot_charts_and_tonight(capsys, monkeypatch, raw_data_dir):
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
     assert main(["seasons"]) == 0
     out = capsys.readouterr().out
-    assert "2024-25  2024-10-22         163  2025-04-13  2025-04-13    none published (zone columns NULL)" in out
-    assert "2025-26  2025-10-21         109  2026-02-09  2026-04-12" in out
-    assert "all seasons: 736 partitions, 2020-12-22...2026-02-09" in out
+    assert "2024-25  2024-10-22         163         364  2025-10-20  2025-04-13    none published (zone columns NULL)" in out
+    assert "2025-26  2025-10-21         110         113  2026-02-10  2026-04-12" in out
+    assert "all seasons: 1358 partitions (737 game dates), 2020-12-22...2026-02-10" in out
+    assert ("tonight: 2026-02-10, 4 game(s) scheduled (0022500771, 0022500772, 0022500773, 0022500774); last night "
+            "in the raw data: 2026-02-09; run it with: nba-precompute launch 2026-02-10") in out
 
 
 def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
@@ -98,11 +112,11 @@ def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
             "print(rc, sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
     env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_data_dir)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0 []"
-    assert "164 partition(s): dg launch --assets '*' --partition-range 2022-10-18...2023-04-09" in out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+    assert "371 partition(s): dg launch --assets '*' --partition-range 2022-10-18...2023-10-23" in out.stdout
     helped = subprocess.run([sys.executable, "-m", "nba_precompute.console", "--help"], env=env,
                             capture_output=True, text=True)
     assert helped.returncode == 0 and "{validate,launch,seasons,ui}" in helped.stdout
-    bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2023-07-01"], env=env,
+    bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2021-12-01"], env=env,
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: 2023-07-01 is not a partition")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 2021-12-01: no season of the raw data covers")
