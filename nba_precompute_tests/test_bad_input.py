@@ -80,16 +80,29 @@ def _cli(command, tmp_path, raw_dir):
     return subprocess.run([exe, *command[1:]], capture_output=True, text=True, env=env, timeout=600, cwd=REPO_ROOT)
 
 
-def test_cli_date_that_is_not_a_partition_is_one_line_before_anything_runs(tmp_path, raw_data_dir):
-    res = _cli(["nba-precompute", "launch", "2023-07-01"], tmp_path, raw_data_dir)  # off-season
+def test_cli_date_the_data_cannot_serve_is_one_line_before_anything_runs(tmp_path, raw_data_dir):
+    res = _cli(["nba-precompute", "launch", "2021-12-01"], tmp_path, raw_data_dir)  # 2021-22: not in the data
     assert res.returncode == 2
-    assert res.stderr.strip() == ("error: 2023-07-01 is not a partition: no NBA regular season that day; nearest "
-                                  "game dates: 2023-04-09 and 2023-10-24")
+    assert res.stderr.strip() == ("error: 2021-12-01: no season of the raw data covers this day (2020-21 ends "
+                                  "2021-05-16, 2022-23 opens 2022-10-18; the seasons in between are not in the raw data)")
     assert not (tmp_path / "w.duckdb").exists()
-    # Dagster's own CLI refuses it too (with its own traceback), before anything runs
-    res = _cli(["dg", "launch", "--assets", "*", "--partition", "2023-07-01"], tmp_path, raw_data_dir)
-    assert res.returncode != 0 and "2023-07-01" in res.stderr + res.stdout
-    assert not (tmp_path / "w.duckdb").exists()
+    # Dagster's own CLI runs it, and the asset refuses it in one line before reading or writing anything
+    res = _cli(["dg", "launch", "--assets", "nba_analytics/nba_schedule", "--partition", "2021-12-01"], tmp_path,
+               raw_data_dir)
+    assert res.returncode != 0
+    assert "nba_analytics/nba_schedule: 2021-12-01: no season of the raw data covers this day" in res.stderr + res.stdout
+    wh = tmp_path / "w.duckdb"
+    if wh.exists():  # the schema may be set up; no partition is written
+        from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+        assert DuckDBWarehouse(str(wh)).query("SELECT count(*) AS n FROM nba_processing.partition_log").item() == 0
+
+
+def test_tonights_box_scores_are_refused_until_they_arrive(tmp_path, raw_data_dir):
+    res = _cli(["dg", "launch", "--assets", "nba_analytics/player_game_summary", "--partition", "2026-02-10"],
+               tmp_path, raw_data_dir)
+    assert res.returncode != 0
+    assert ("nba_analytics/player_game_summary: the box scores of 2026-02-10 are not in the raw data yet (4 game(s): "
+            "0022500771, 0022500772, 0022500773, 0022500774)") in res.stderr + res.stdout
 
 
 @pytest.mark.real_data

@@ -93,17 +93,18 @@ def test_the_tournament_final_is_not_regular_season_and_appears_nowhere(season, 
     # the raw box scores hold the final (so leaving it out is a decision, not an absence)
     box = pl.read_csv(raw_data_dir / HOOPR / "player_game_logs1.csv.gz", infer_schema_length=0)
     assert box.filter(pl.col("game_id_nba").str.zfill(10) == IST_FINAL).height > 0
-    # not a partition: the only game on 12-09 is the final
-    why = game_calendar(raw_data_dir).explain(dt.date(2023, 12, 9))
-    assert why is not None and "no regular-season game that day" in why
+    # a day without a regular-season game: the only game on 12-09 is the final
+    cal = game_calendar(raw_data_dir)
+    assert cal.explain(dt.date(2023, 12, 9)) is None and dt.date(2023, 12, 9) not in cal.game_dates
     wh = season.warehouse
     for table in ALL_TABLES:
         df = wh.read(table)
         if "game_id" in df.columns:
             assert IST_FINAL not in df.get_column("game_id").to_list(), table.name
         assert dt.date(2023, 12, 9) not in df.get_column(table.partition_column).to_list(), table.name
-    log = wh.query("SELECT partition_date FROM nba_processing.partition_log")
-    assert dt.date(2023, 12, 9) not in log.get_column("partition_date").to_list()
+    # where the run covered it, 12-09 is an empty partition (no_games), never the final's rows
+    log = wh.query("SELECT row_count FROM nba_processing.partition_log WHERE partition_date = DATE '2023-12-09'")
+    assert set(log.get_column("row_count").to_list()) <= {0}
     # IND played the semifinal on 12-07, the final on 12-09, then at DET on 12-11: its players' rest on
     # 12-11 counts from the semifinal (4 days; 2 had the final been counted)
     upcg = wh.read(UPCOMING_PLAYER_GAME_CONTEXT)

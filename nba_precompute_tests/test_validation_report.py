@@ -481,10 +481,10 @@ def test_help_names_the_default_file_actually_used(december_warehouse, raw_data_
 
 def test_usage_and_warehouse_errors(tmp_path, capsys):
     absent = ["--duckdb-path", str(tmp_path / "none.duckdb")]
-    assert main(["validate", "2022-12-24", *absent]) == EXIT_USAGE
+    assert main(["validate", "2021-12-24", *absent]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert err == ("error: 2022-12-24 is not a partition: no regular-season game that day (2022-23 season); "
-                   "nearest game dates: 2022-12-23 and 2022-12-25\n")
+    assert err == ("error: 2021-12-24: no season of the raw data covers this day (2020-21 ends 2021-05-16, 2022-23 "
+                   "opens 2022-10-18; the seasons in between are not in the raw data)\n")
     assert main(["validate", "2022-12-16", "2022-12-10", *absent]) == EXIT_USAGE
     assert main(["validate", "2022-12-10", "--season", "2022-23", *absent]) == EXIT_USAGE
     assert main(["validate", "--season", "2021-22", *absent]) == EXIT_USAGE
