@@ -61,16 +61,9 @@ def _literal(value: object) -> str:
 
 
 def _partitions_source(pdef: DailyPartitionsDefinition) -> str:
-    keys = set(pdef.get_partition_keys())
-    first = pdef.start.date()
-    last = pdef.end.date() if pdef.end is not None else max(dt.date.fromisoformat(k) for k in keys)
-    excluded = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days)
-                if (first + dt.timedelta(days=i)).isoformat() not in keys]
-    wrapped = textwrap.fill(" ".join(excluded), width=99, initial_indent="    ", subsequent_indent="    ")
-    return (f'EXCLUDED = """\n{wrapped}\n""".split()\n'
-            f"PARTITIONS = DailyPartitionsDefinition(\n"
-            f"    start_date={first.isoformat()!r}, end_date={last.isoformat()!r}, timezone={pdef.timezone!r},\n"
-            f"    exclusions=[dt.datetime.fromisoformat(d) for d in EXCLUDED] or None,\n)\n")
+    return (f"PARTITIONS = DailyPartitionsDefinition(\n"
+            f"    start_date={pdef.start.date().isoformat()!r}, timezone={pdef.timezone!r}, "
+            f"end_offset={pdef.end_offset!r},\n)\n")
 
 
 _HEADER = '''"""Framework floor of the nba_precompute code location: the same graph, no-op bodies.

@@ -109,11 +109,11 @@ def test_tonights_box_scores_are_refused_until_they_arrive(tmp_path, raw_data_di
 def test_cli_launch_materialises_every_asset_and_prints_summaries(tmp_path, raw_data_dir):
     res = _cli(["nba-precompute", "launch", "2022-10-18", "2022-10-20"], tmp_path, raw_data_dir)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "dg launch --assets '*' --partition-range 2022-10-18...2022-10-20" in res.stderr
+    assert "dg launch --assets '*' --partition-range 2022-10-18...2022-10-20" in res.stdout  # the plan: stdout
     # the project's log level: one summary line per asset and check step, no DEBUG event lines
     assert " - DEBUG - " not in res.stderr + res.stdout
     assert "nba_precompute.player_shot_zone_analysis: wrote 0 rows for 2022-10-18..2022-10-20" in res.stderr
-    assert "3 partition(s) 2022-10-18...2022-10-20: succeeded" in res.stderr
+    assert "3 partition(s) 2022-10-18...2022-10-20 in 1 run(s): succeeded" in res.stderr
     wh = DuckDBWarehouse(tmp_path / "w.duckdb")
     assert wh.read(PLAYER_GAME_SUMMARY).get_column("game_date").n_unique() == 3
 

@@ -35,7 +35,9 @@ from nba_precompute_tests.real_seasons import (
 
 HISTORY = ("2023-10-24", "2023-12-11")
 PHASE4_RANGE = ("2023-12-04", "2023-12-11")
-PHASE4_DAYS = [dt.date(2023, 12, d) for d in (4, 5, 6, 7, 8, 11)]
+PHASE4_DAYS = [dt.date(2023, 12, d) for d in (4, 5, 6, 7, 8, 11)]  # the game dates of the Phase 4 run
+# its partitions: every day (12-09, the IST final only, and 12-10 have no regular-season game: empty)
+PARTITION_DAYS = [dt.date(2023, 12, d) for d in range(4, 12)]
 IST_FINAL = "0062300001"  # LAL-IND, 2023-12-09: not a regular-season game
 # knockout games: quarterfinals 12-04 / 12-05, semifinals 12-07 (regular season, ids 00223...)
 IST_KNOCKOUT = ("0022301201", "0022301202", "0022301203", "0022301204", "0022301229", "0022301230")
@@ -70,7 +72,7 @@ def _row(df: pl.DataFrame, **keys) -> dict:
 
 
 def test_phase4_invariants_and_checks(season, tables):
-    assert season.phase4_days == PHASE4_DAYS
+    assert season.phase4_days == PARTITION_DAYS
     assert_checks_pass(season)
     # every team has >= 15 games by the knockout week: 30 TDZA rows a night, no INCOMPLETE_DATA
     assert tables["team_defense_zone_analysis"].group_by("analysis_date").len().get_column("len").to_list() == [30] * 6

@@ -38,7 +38,7 @@ def test_the_key_is_in_no_snapshot_run_config_or_log(monkeypatch, tmp_path):
     # a run that uses the resource (it fails: the key is not a real one); everything it stored is searched
     instance = DagsterInstance.local_temp(str(tmp_path))
     schedule = next(a for a in loaded.assets if getattr(a, "key", None) and a.key.path[-1] == "upcoming_team_game_context")
-    result = materialize([schedule], instance=instance, resources={"warehouse": loaded.resources["warehouse"]},
+    result = materialize([schedule], instance=instance, resources={"warehouse": loaded.resources["warehouse"], "raw_data": loaded.resources["raw_data"]},
                          partition_key="2023-02-01", raise_on_error=False)
     assert not result.success
     run = instance.get_run_by_id(result.run_id)
