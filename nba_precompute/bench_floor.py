@@ -24,8 +24,6 @@ descriptions, column schemas and other static metadata, the nightly job and sche
 
 from __future__ import annotations
 
-import datetime as dt
-import textwrap
 import warnings
 from pathlib import Path
 

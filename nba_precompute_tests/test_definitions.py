@@ -7,7 +7,6 @@ from dagster import AssetKey, BackfillPolicy, Definitions
 
 from nba_precompute.partitions import HISTORY_PARTITIONS, daily_partitions, game_calendar
 from nba_precompute.raw.readers import read_schedule
-from nba_precompute.schemas import ALL_TABLES, PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute_tests.dagster_helpers import loaded_definitions
 
@@ -46,7 +45,7 @@ def test_lineage_raw_to_phase3_to_phase4():
 
 def test_partitions_are_every_day_from_the_first_opening_night_and_the_calendar_says_which_may_run(raw_data_dir):
     schedule = read_schedule(raw_data_dir).filter(pl.col("game_id").str.starts_with("002"))
-    hoopr = {d for d in schedule.get_column("game_date").to_list()}
+    hoopr = set(schedule.get_column("game_date").to_list())
     logs = pl.read_csv(raw_data_dir / "boxscores/nba-lineup-analyzer/team_game_logs_2020-21.csv")
     trimmed = {dt.date.fromisoformat(d)
                for d in logs.filter(pl.col("SEASON_TYPE") == "Regular Season").get_column("GAME_DATE").to_list()}
