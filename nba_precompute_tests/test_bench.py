@@ -192,7 +192,7 @@ def test_plain_driver_writes_what_a_dagster_run_writes(dagster_and_plain):
     assets = [s for s in result.steps if s.kind == "asset"]
     checks = [s for s in result.steps if s.kind == "checks"]
     assert len(assets) == 11 and all(s.metadata_partitions == 4 for s in assets)
-    assert len(checks) == 5 and all(s.evaluations == 3 * 4 for s in checks)
+    assert len(checks) == 5 and all(s.evaluations == 4 * 4 for s in checks)  # 4 checks x 4 partitions
     assert result.schema_setups == 12  # 11 tables and precompute_failures, on a fresh file
 
 
