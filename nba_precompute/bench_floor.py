@@ -18,7 +18,7 @@ generated from the loaded definitions.
 Launched with ``dg launch --assets '*' --partition-range A...B -f <module>`` (the command
 ``nba-precompute launch`` runs, here on the generated file) it measures what Dagster costs with zero
 work: loading a code location of this shape, planning the run, the events of 164 partitions x 11
-assets and 164 x 15 checks, and their storage in the project's instance. Not reproduced: resources,
+assets and 164 x 20 checks, and their storage in the project's instance. Not reproduced: resources,
 descriptions, column schemas and other static metadata, the nightly job and schedule.
 """
 

@@ -15,8 +15,9 @@ come from :mod:`nba_precompute.transforms.validation`; this module reads and pri
   ``partition_log``, ``row_counts``, ``check_readable``), so DuckDB (opened read-only) and BigQuery
   alike.
 * Output: a per-season summary, shot-chart coverage, the problem rows (grouped into runs of
-  consecutive partitions) with the ``dg launch`` commands that rematerialise them, incomplete-rate
-  weeks above their band, and the totals; ``--details`` adds every (date, table) row; ``--format
+  consecutive partitions) with the ``dg launch`` commands that rematerialise them, the
+  ``incomplete_rate_within_band`` warnings (the (date, table) days whose incomplete rate is above its
+  band: the same WARNs as the asset check on the dashboard, never a failure), and the totals; ``--details`` adds every (date, table) row; ``--format
   json`` prints everything as one JSON document.
 
 Exit status:
@@ -58,9 +59,11 @@ from nba_precompute.schemas import (
     TableSpec,
 )
 from nba_precompute.transforms.validation import (
+    INCOMPLETE_RATE_WITHIN_BAND,
     PHASE3,
     Phase3ReportTable,
     ReportTable,
+    band_warnings,
     expected_entities,
     fix_commands,
     partitions_frame,
@@ -77,6 +80,7 @@ from nba_precompute.warehouse.base import Warehouse, WarehouseError, WarehouseLo
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE = 0, 1, 2, 3
 PHASE3_SELECTION = "group:phase3_analytics"
 MAX_PROBLEM_LINES = 20  # grouped problem lines printed without --details
+MAX_WARNING_LINES = 10  # incomplete_rate_within_band warnings printed without --details
 
 
 class UsageError(Exception):
@@ -123,8 +127,8 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
         chart_seasons: seasons whose shot-chart file is in the raw data; ``last_published`` the last
             season the shot-chart source published.
 
-    Returns a dict of frames (``partitions``, ``phase4``, ``phase3``, ``weekly``, ``coverage``,
-    ``seasons``, ``problems``, ``fixes``) and the ``summary`` dict. Raises :class:`WarehouseError`
+    Returns a dict of frames (``partitions``, ``phase4``, ``phase3``, ``warnings``, ``weekly``,
+    ``coverage``, ``seasons``, ``problems``, ``fixes``) and the ``summary`` dict. Raises :class:`WarehouseError`
     (:class:`WarehouseLockedError`) when the warehouse cannot be read.
     """
     if not days:
@@ -159,7 +163,7 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
     keys = {t.spec.qualified_name: "/".join(t.spec.asset_key_path) for t in tables}
     return {
         "start": start, "end": end, "partitions": parts, "phase4": phase4, "phase3": phase3,
-        "weekly": weekly_incomplete(phase4, report4), "coverage": coverage,
+        "warnings": band_warnings(phase4), "weekly": weekly_incomplete(phase4, report4), "coverage": coverage,
         "seasons": season_summary(phase4, phase3, coverage), "summary": summary(phase4, phase3),
         "problems": problems, "fixes": fix_commands(problems, keys, PHASE3_SELECTION),
     }
@@ -268,20 +272,34 @@ def _problem_lines(problems: pl.DataFrame, limit: int | None) -> list[str]:
     return lines
 
 
-def _weekly_lines(weekly: pl.DataFrame, labels: dict[str, str], details: bool) -> list[str]:
-    banded = weekly.filter(pl.col("within_band").is_not_null() & (pl.col("expected") > 0))
-    above = banded.filter(~pl.col("within_band"))
-    lines = [f"Incomplete rate per season week (INCOMPLETE_DATA is expected, not a failure): "
-             f"{banded.height - above.height} of {banded.height} (table, week) within their band"
-             + (", above band:" if above.height else "")]
-    rows = weekly.filter(pl.col("expected") > 0) if details else above
-    for r in (rows if details else rows.head(10)).iter_rows(named=True):  # formatting only
+def _warning_lines(warnings: pl.DataFrame, phase4: pl.DataFrame, labels: dict[str, str],
+                   details: bool) -> list[str]:
+    """The ``incomplete_rate_within_band`` WARN days, worded like the check on the dashboard."""
+    banded = phase4.filter(pl.col("expected_band_upper").is_not_null() & pl.col("materialized"))
+    lines = [f"{INCOMPLETE_RATE_WITHIN_BAND} (WARN, not a failure: more entities than usual below the minimum "
+             f"for that week of the season, worth a look): {warnings.height:,} of {banded.height:,} banded "
+             f"(date, table) days above their band" + (":" if warnings.height else "")]
+    shown = warnings if details else warnings.head(MAX_WARNING_LINES)
+    for r in shown.iter_rows(named=True):  # formatting only
+        lines.append(f"  WARN {r['date']!s:<10} {labels.get(r['table'], r['table']):<5} week {r['season_week']:>2}: "
+                     f"incomplete rate {r['incomplete_rate']:6.1%} ({r['entities_incomplete']:,} of "
+                     f"{r['entities_total']:,}) above the band's upper edge {r['expected_band_upper']:.0%} "
+                     f"({r['expected_band']})")
+    if not details and warnings.height > MAX_WARNING_LINES:
+        lines.append(f"  ... {warnings.height - MAX_WARNING_LINES} more (--details)")
+    return lines
+
+
+def _weekly_lines(weekly: pl.DataFrame, labels: dict[str, str]) -> list[str]:
+    """--details: every (table, season, week) with its pooled incomplete rate and WARN days."""
+    lines = ["Incomplete rate per season week (INCOMPLETE_DATA is expected, not a failure; "
+             f"a week with a WARN day is one with {INCOMPLETE_RATE_WITHIN_BAND} WARNs):"]
+    for r in weekly.filter(pl.col("entities_total") > 0).iter_rows(named=True):  # formatting only
         band = "no band" if r["band_upper"] is None else (
-            f"{r['band_label']} -> {'within band' if r['within_band'] else 'ABOVE BAND'}")
+            f"{r['band_label']}; {r['days_above_band']} of {r['dates']} day(s) above band -> "
+            f"{'within band' if r['within_band'] else 'WARN'}")
         lines.append(f"  {labels.get(r['table'], r['table']):<5} {_season(r['season_year'])} week "
-                     f"{r['season_week']:>2}: {r['incomplete_rate']:6.1%} of {r['expected']:,}  ({band})")
-    if not details and above.height > 10:
-        lines.append(f"  ... {above.height - 10} more (--details)")
+                     f"{r['season_week']:>2}: {r['incomplete_rate']:6.1%} of {r['entities_total']:,}  ({band})")
     return lines
 
 
@@ -307,8 +325,10 @@ def _detail_lines(phase4: pl.DataFrame, phase3: pl.DataFrame, labels: dict[str, 
 
 def render_terminal(report: dict[str, object], warehouse: str, details: bool = False) -> str:
     """The terminal report: header, per-season table, shot-chart coverage, problem runs (all of them
-    with ``details``, else the first :data:`MAX_PROBLEM_LINES`), fix commands, incomplete-rate weeks
-    above their band, totals and the verdict; ``details`` adds every (date, table) row."""
+    with ``details``, else the first :data:`MAX_PROBLEM_LINES`), fix commands, the
+    ``incomplete_rate_within_band`` WARN days (all with ``details``, else the first
+    :data:`MAX_WARNING_LINES`), totals and the verdict; ``details`` adds every season week and every
+    (date, table) row."""
     s: dict = report["summary"]  # type: ignore[assignment]
     seasons: pl.DataFrame = report["seasons"]  # type: ignore[assignment]
     problems: pl.DataFrame = report["problems"]  # type: ignore[assignment]
@@ -329,7 +349,7 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     else:
         lines.append("Problems: none (every partition materialised and whole, no true failure)")
     lines.append("")
-    lines += _weekly_lines(report["weekly"], labels, details)  # type: ignore[arg-type]
+    lines += _warning_lines(report["warnings"], report["phase4"], labels, details)  # type: ignore[arg-type]
     lines += [
         "", "Summary:",
         f"  Phase 4: {s['rows_written']:,} rows written, {s['expected']:,} entities expected, "
@@ -340,6 +360,8 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
         f"  INCOMPLETE_DATA {s['incomplete_data']:,} -> incomplete rate {s['incomplete_rate']:.2%} (expected, "
         f"not a failure); STALE_DATA {s['stale_data']:,} -> stale rate {s['stale_rate']:.2%}",
         f"  (the legacy pipeline would have reported a failure rate of {s['legacy_failure_rate']:.2%})",
+        f"  warnings: {s['warnings'][INCOMPLETE_RATE_WITHIN_BAND]:,} {INCOMPLETE_RATE_WITHIN_BAND} WARN "
+        f"(date, table) days (not failures)",
         f"  status, Phase 4 (date, table): {_counts(s['status_counts'])}; "
         f"Phase 3 (date, table): {_counts(s['phase3_status_counts'])}",
     ]
@@ -354,21 +376,25 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): {s['phase4_problem_pairs']:,} Phase 4 and "
                      f"{s['phase3_problem_pairs']:,} Phase 3 (date, table) pairs MISSING / FAILED / PHASE3_HOLE")
     if details:
+        lines += [""] + _weekly_lines(report["weekly"], labels)  # type: ignore[arg-type]
         lines += [""] + _detail_lines(report["phase4"], report["phase3"], labels)  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
 def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> str:
     """Everything as one JSON document: ``summary``, ``seasons``, ``shot_chart_coverage``,
-    ``problems``, ``fix_commands``, ``weekly_incomplete``, ``dates`` (every Phase 4 (date, table) row)
-    and ``phase3_dates`` (every Phase 3 row); rates are fractions (0-1)."""
+    ``problems``, ``fix_commands``, ``incomplete_rate_within_band`` (the WARN (date, table) days, the
+    check's metadata names), ``weekly_incomplete``, ``dates`` (every Phase 4 (date, table) row, with its
+    ``incomplete_rate_within_band`` verdict) and ``phase3_dates`` (every Phase 3 row); rates are
+    fractions (0-1)."""
     def rows(key: str) -> list[dict]:
         return report[key].to_dicts()  # type: ignore[union-attr]
 
     return json.dumps({
         "start": report["start"], "end": report["end"], "warehouse": warehouse, "exit_code": exit_code,
         "summary": report["summary"], "seasons": rows("seasons"), "shot_chart_coverage": rows("coverage"),
-        "problems": rows("problems"), "fix_commands": rows("fixes"), "weekly_incomplete": rows("weekly"),
+        "problems": rows("problems"), "fix_commands": rows("fixes"),
+        INCOMPLETE_RATE_WITHIN_BAND: rows("warnings"), "weekly_incomplete": rows("weekly"),
         "dates": rows("phase4"), "phase3_dates": rows("phase3"),
     }, indent=2, default=str)
 

@@ -21,10 +21,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from nba_precompute import cli
 from nba_precompute.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE, build_report, main
+from nba_precompute.defs.phase4.tables import PSZA as PSZA_DECL
 from nba_precompute.partitions import GameCalendar, game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.schemas import (
@@ -39,6 +40,7 @@ from nba_precompute.schemas import (
     UPCOMING_TEAM_GAME_CONTEXT,
     TableSpec,
 )
+from nba_precompute.transforms.quality import daily_check_results
 from nba_precompute.transforms.validation import (
     COMPLETE,
     FAILED,
@@ -48,6 +50,7 @@ from nba_precompute.transforms.validation import (
     PHASE3_HOLE,
     Phase3ReportTable,
     ReportTable,
+    band_warnings,
     fix_commands,
     partitions_frame,
     phase3_report,
@@ -58,6 +61,7 @@ from nba_precompute.transforms.validation import (
 )
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse, PartitionWrite
 from nba_precompute_tests.conftest import DEC_END, DEC_START
+from nba_precompute_tests.dagster_helpers import evaluation, latest_by_partition
 
 D0, D1, D2 = dt.date(2022, 10, 18), dt.date(2022, 10, 19), dt.date(2022, 10, 20)
 TDZA, PSZA = "nba_precompute.team_defense_zone_analysis", "nba_precompute.player_shot_zone_analysis"
@@ -185,10 +189,20 @@ def test_report_numbers_on_a_hand_built_warehouse(small_warehouse):
     assert s["status_counts"] == {COMPLETE: 4, FAILED: 1, MISSING: 10}
     assert s["phase3_status_counts"] == {COMPLETE: 18} and not s["ok"]
     assert set(s["tables_missing_from_warehouse"]) == {PCF, PDC, MLFS}
+    # the incomplete_rate_within_band numbers, the check's formula: INCOMPLETE_DATA / (rows + INCOMPLETE_DATA
+    # + STALE_DATA + entity true failures). TDZA D1: 2 of 2 -> 1.0, at week 1's 100 % edge: PASS; D2:
+    # 0 of 1 row + 1 MISSING_DEPENDENCY; PSZA D2 never materialised: no verdict
+    assert (t1["entities_total"], t1["incomplete_rate"], t1["expected_band_upper"]) == (2, 1.0, 1.0)
+    assert (t1["incomplete_rate_within_band"], t2["entities_total"], t2["incomplete_rate"]) == ("PASS", 2, 0.0)
+    assert p1["incomplete_rate_within_band"] == "PASS" and p2["incomplete_rate_within_band"] is None
+    assert rows[(D1, PCF)]["incomplete_rate_within_band"] is None  # table absent
+    assert report["warnings"].is_empty() and s["warnings"] == {"incomplete_rate_within_band": 0}
     week = report["weekly"].filter(pl.col("table") == TDZA).row(0, named=True)
     assert (week["season_year"], week["season_week"], week["dates"], week["expected"], week["incomplete_data"]) == (
         2022, 1, 3, 5, 2)
-    assert week["incomplete_rate"] == pytest.approx(0.4) and week["band_upper"] == 1.0 and week["within_band"]
+    # pooled over the week with the check's denominator: 2 of 0 + 2 + 2 entities (C, unaccounted, is not one)
+    assert (week["entities_total"], week["days_above_band"]) == (4, 0)
+    assert week["incomplete_rate"] == pytest.approx(0.5) and week["band_upper"] == 1.0 and week["within_band"]
     season = report["seasons"].row(0, named=True)
     assert (season["partitions"], season["failed_entities"], season["MISSING"], season["coverage"]) == (3, 3, 10, 1.0)
 
@@ -262,6 +276,52 @@ def test_date_level_failures_count_in_the_true_failure_rate():
     s = summary(out, out.head(0).select("date", "table", "table_exists", "status"))
     assert (s["date_level_failures"], s["date_level_pairs"], s["failed_entities"], s["units"]) == (4, 3, 21, 21)
     assert s["true_failure_rate"] == 1.0 and not s["ok"]
+
+
+def test_days_above_band_are_incomplete_rate_within_band_warnings():
+    """Two week-9 PSZA days (band: 25 %): 2 of 8 entities below the minimum (0.25, at the edge) and 4 of
+    10 (0.40, above). The report says what the dashboard says: the second day is an
+    incomplete_rate_within_band WARN with the check's numbers, the first passes; neither is a failure
+    (status COMPLETE, report ok). Same rate and verdict as quality.daily_check_results (the check)."""
+    d1, d2 = dt.date(2022, 12, 19), dt.date(2022, 12, 20)
+    days = [d1, d2]
+    sched = pl.DataFrame({"game_id": ["0022200001", "0022200002"], "game_date": days})
+    expected = pl.DataFrame({"analysis_date": days, "season_week": [9, 9], "teams_before": [0, 0],
+                             "players_before": [8, 10], "upcoming_players": [0, 0]})
+    t = [ReportTable(PSZA, "psza", "players_before", PSZA_DECL.bands, "PSZA")]
+    log = _log(PSZA, days, [6, 6])
+    fails = pl.DataFrame([fail("psza", d, "player", str(p), "INCOMPLETE_DATA")
+                          for d, n in ((d1, 2), (d2, 4)) for p in range(n)])
+    parts = _parts(days).with_columns(pl.lit(9, pl.Int64).alias("season_week"))
+    out = phase4_report(parts, sched, expected, log, log, fails, t)
+    assert out.get_column("status").to_list() == [COMPLETE, COMPLETE]
+    assert out.get_column("entities_total").to_list() == [8, 10]
+    assert out.get_column("incomplete_rate").to_list() == pytest.approx([0.25, 0.4])
+    assert out.get_column("expected_band_upper").to_list() == [0.25, 0.25]
+    assert out.get_column("incomplete_rate_within_band").to_list() == ["PASS", "WARN"]
+    warn = band_warnings(out)
+    assert warn.height == 1
+    w = warn.row(0, named=True)
+    assert (w["date"], w["table"], w["check"], w["severity"], w["season_week"]) == (
+        d2, PSZA, "incomplete_rate_within_band", "WARN", 9)
+    assert (w["entities_total"], w["entities_incomplete"], w["expected_band_upper"]) == (10, 4, 0.25)
+    assert w["incomplete_rate"] == pytest.approx(0.4) and w["expected_band"] == "weeks 9+: incomplete rate <= 25%"
+    s = summary(out, out.head(0).select("date", "table", "table_exists", "status"))
+    assert s["ok"] and s["warnings"] == {"incomplete_rate_within_band": 1}
+    # the dashboard's numbers for the same two days
+    check_days = pl.DataFrame({"analysis_date": days, "season_week": [9, 9], "materialized": [True, True],
+                               "rows_written": [6, 6]}, schema_overrides={"season_week": pl.Int64})
+    no_invalid = pl.DataFrame(schema={"analysis_date": pl.Date, "entity_id": pl.String,
+                                      "violations": pl.List(pl.String)})
+    check = daily_check_results(check_days, fails.with_columns(reason=pl.lit("r")), no_invalid, PSZA_DECL.bands)
+    assert check.get_column("entities_total").to_list() == out.get_column("entities_total").to_list()
+    assert check.get_column("incomplete_rate").to_list() == out.get_column("incomplete_rate").to_list()
+    assert check.get_column("above_band").to_list() == [False, True]
+    # the terminal words it as the check, a warning, not a failure
+    lines = cli._warning_lines(warn, out, {PSZA: "PSZA"}, details=False)
+    assert lines[0].startswith("incomplete_rate_within_band (WARN, not a failure") and "1 of 2 banded" in lines[0]
+    assert lines[1].strip().startswith("WARN 2022-12-20 PSZA  week  9: incomplete rate  40.0% (4 of 10)")
+    assert "minimum_games" not in "\n".join(lines) and "FAIL" not in "\n".join(lines)
 
 
 def test_phase3_report_finds_a_team_without_rows_and_an_empty_schedule_day():
@@ -373,6 +433,18 @@ def test_real_december_range(december_warehouse, capsys):
     assert all(d["expected"] == 30 for d in out["dates"] if d["table"] == TDZA)
     weeks = [w for w in out["weekly_incomplete"] if w["table"] == PSZA]
     assert {w["season_week"] for w in weeks} == {8, 9} and all(w["within_band"] for w in weeks)
+    # the report says what the dashboard says: per (date, table) the incomplete_rate_within_band
+    # verdict, rate and band of the check results Dagster stored for the run
+    assert out["incomplete_rate_within_band"] == [] and s["warnings"] == {"incomplete_rate_within_band": 0}
+    for d in out["dates"]:
+        key = AssetKey(d["table"].split("."))
+        rec = latest_by_partition(december_warehouse.instance, key, "incomplete_rate_within_band")[d["date"]]
+        md = evaluation(rec).metadata
+        assert (d["incomplete_rate_within_band"] == "PASS") == evaluation(rec).passed, d
+        assert d["incomplete_rate"] == pytest.approx(md["incomplete_rate"].value), d
+        assert d["entities_total"] == md["entities_total"].value, d
+        band = md["expected_band_upper"]
+        assert d["expected_band_upper"] == (None if band.value == "none" else band.value), d
     assert any(ep.name == "nba-precompute" and ep.value == "nba_precompute.console:main"
                for ep in entry_points(group="console_scripts"))
 

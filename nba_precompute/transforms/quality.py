@@ -8,11 +8,11 @@ Three things live here:
   or a value outside its range from reference §2.8 / §6.4 on the scales of this project (SPEC §3).
   :func:`split_invalid_rows` withholds the offending rows from a write and turns them into
   ``precompute_failures`` rows (``PROCESSING_ERROR``, ``is_failure = true``).
-* **Incomplete-rate bands** (the ``minimum_games`` check): the week of the season and the expected
-  upper edge of the share of entities below the asset's minimum for that week (:class:`Band`; each
-  Phase 4 table declares its own bands in ``nba_precompute.defs.phase4.tables``).
+* **Incomplete-rate bands** (the ``incomplete_rate_within_band`` check): the week of the season and the
+  expected upper edge of the share of entities below the asset's minimum for that week (:class:`Band`;
+  each Phase 4 table declares its own bands in ``nba_precompute.defs.phase4.tables``).
 * **Per-day check results** (:func:`daily_check_results`): one row per analysis date with the numbers
-  the three asset checks report, computed for a whole date range in one pass.
+  the four asset checks report, computed for a whole date range in one pass.
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def split_invalid_rows(rows: pl.DataFrame, table: TableSpec, processor: str,
 @dataclass(frozen=True)
 class Band:
     """Expected upper edge of the incomplete rate (0-1) for season weeks [first_week, last_week]
-    (``last_week`` None = open-ended). Only a rate *above* ``upper`` is worth a WARN (SPEC §6)."""
+    (``last_week`` None = open-ended). Only a rate *above* ``upper`` is worth a WARN (of the
+    ``incomplete_rate_within_band`` check); fewer incomplete entities than expected is good news."""
 
     first_week: int
     last_week: int | None
@@ -220,16 +221,23 @@ def attach_band(df: pl.DataFrame, band_list: Sequence[Band] | None, week_col: st
 
 def incomplete_rate(incomplete: pl.Expr, total: pl.Expr) -> pl.Expr:
     """The incomplete rate (0-1): entities below the minimum (INCOMPLETE_DATA) / entities accounted
-    for; 0.0 when there are none. The one formula behind the ``minimum_games`` check, the
-    materialisation metadata and the validation report."""
+    for; 0.0 when there are none. The one formula behind the ``minimum_games`` and
+    ``incomplete_rate_within_band`` checks, the materialisation metadata and the validation report."""
     return pl.when(total > 0).then(incomplete / total).otherwise(0.0)
+
+
+def above_band(rate: pl.Expr = pl.col("incomplete_rate"), upper: pl.Expr = pl.col("band_upper")) -> pl.Expr:
+    """The ``incomplete_rate_within_band`` verdict: the rate is strictly above the band's upper edge
+    (at the edge is within; no band is never above). Shared by the check and the validation report."""
+    return (upper.is_not_null() & (rate > upper)).fill_null(False)
+
 
 _SAMPLE = 10
 
 
 def daily_check_results(days: pl.DataFrame, failures: pl.DataFrame, invalid_written: pl.DataFrame,
                         band_list: Sequence[Band] | None) -> pl.DataFrame:
-    """The numbers behind the three asset checks, one row per analysis date.
+    """The numbers behind the four asset checks, one row per analysis date.
 
     Args:
         days: one row per date: ``analysis_date``, ``season_week`` (NULL before opening night),
@@ -237,12 +245,12 @@ def daily_check_results(days: pl.DataFrame, failures: pl.DataFrame, invalid_writ
         failures: ``precompute_failures`` rows of one processor over those dates.
         invalid_written: rows found in the warehouse table that break a value rule
             (:func:`value_violations`): ``analysis_date``, ``entity_id``, ``violations``.
-        band_list: incomplete-rate bands of the asset (None/empty: no band, never WARN).
+        band_list: incomplete-rate bands of the asset (None/empty: no band, ``above_band`` never true).
 
     Returns ``days`` plus: ``incomplete`` / ``stale`` (entities with INCOMPLETE_DATA / STALE_DATA),
     ``entities_total`` (= rows + incomplete + stale + entity-level true failures), ``incomplete_rate``
     (incomplete / entities_total, 0-1; 0 when there are no entities), ``band_upper`` / ``band_label``,
-    ``above_band``; ``missing_dependency_entities``, ``missing_partitions`` (the DATE_LEVEL reasons),
+    ``above_band`` (:func:`above_band`); ``missing_dependency_entities``, ``missing_partitions`` (the DATE_LEVEL reasons),
     ``affected_entities`` (up to 10 ids); ``processing_errors`` (failure rows), ``invalid_written``
     (rows in the table breaking a rule), ``processing_error_samples`` (up to 10 reasons).
     """
@@ -290,8 +298,5 @@ def daily_check_results(days: pl.DataFrame, failures: pl.DataFrame, invalid_writ
         incomplete_rate(pl.col("incomplete"), pl.col("entities_total")).alias("incomplete_rate"),
     )
     out = attach_band(out, band_list)
-    return out.with_columns(
-        (pl.col("band_upper").is_not_null() & (pl.col("incomplete_rate") > pl.col("band_upper")))
-        .alias("above_band"),
-    ).sort("analysis_date")
+    return out.with_columns(above_band().alias("above_band")).sort("analysis_date")
 

@@ -52,8 +52,18 @@ over every (date, table) of the report, present or not:
 * ``legacy_failure_rate`` = (entity true failures + INCOMPLETE_DATA + STALE_DATA) / units: what the
   legacy pipeline called its failure rate.
 
+**Incomplete rate against its band, per (date, table)**: the same numbers and verdict as the asset
+check ``incomplete_rate_within_band`` on the dashboard, from the same formulas
+(``quality.incomplete_rate``, ``quality.attach_band``, ``quality.above_band``): ``entities_total`` =
+rows + INCOMPLETE_DATA + STALE_DATA + entity true failures (what the warehouse accounts for that day),
+``incomplete_rate`` = INCOMPLETE_DATA / ``entities_total`` (0.0 without entities), ``expected_band_upper``
+the upper edge of the table's band for the season week, and ``incomplete_rate_within_band`` = ``WARN``
+when the rate is above the edge, ``PASS`` otherwise (no band: ``PASS``; NULL when the partition was not
+materialised). :func:`band_warnings` lists the ``WARN`` days. A WARN is never a failure: it means more
+entities than usual lack the minimum for that week, worth a look.
+
 The report is clean (:func:`summary` ``ok``) when no (date, table) of either phase is ``MISSING``,
-``FAILED`` or ``PHASE3_HOLE``. Incomplete rates above their band are shown, never a failure (SPEC §6).
+``FAILED`` or ``PHASE3_HOLE``; ``incomplete_rate_within_band`` warnings do not change that (SPEC §6).
 """
 
 from __future__ import annotations
@@ -72,7 +82,7 @@ from nba_precompute.transforms.coverage import (
     TRUE_FAILURES,
     scheduled_team_games,
 )
-from nba_precompute.transforms.quality import Band, attach_band, incomplete_rate
+from nba_precompute.transforms.quality import Band, above_band, attach_band, incomplete_rate
 
 COMPLETE, FAILED, MISSING, NO_GAMES, PHASE3_HOLE = "COMPLETE", "FAILED", "MISSING", "NO_GAMES", "PHASE3_HOLE"
 PROBLEM_STATUSES = (MISSING, FAILED, PHASE3_HOLE)
@@ -80,6 +90,9 @@ PHASE4_STATUSES = (COMPLETE, FAILED, MISSING, NO_GAMES)
 PHASE3_STATUSES = (COMPLETE, PHASE3_HOLE, MISSING)
 TEAMS_BEFORE, PLAYERS_BEFORE, UPCOMING_PLAYERS = "teams_before", "players_before", "upcoming_players"
 PHASE3, PHASE4 = "phase3", "phase4"
+# the asset check whose verdict the report repeats per (date, table), and its two outcomes
+INCOMPLETE_RATE_WITHIN_BAND = "incomplete_rate_within_band"
+WARN, PASS = "WARN", "PASS"
 DATE_LEVEL = "DATE_LEVEL"
 PLAYED = "played"
 
@@ -100,7 +113,7 @@ NO_SHOT_CHART_NOTE = "no shot chart (none published) — zone columns NULL by de
 class ReportTable:
     """A Phase 4 table in the report: qualified name, processor (in precompute_failures), universe
     (:data:`TEAMS_BEFORE`, :data:`PLAYERS_BEFORE` or :data:`UPCOMING_PLAYERS`), the incomplete-rate
-    bands of its ``minimum_games`` check (empty: no band) and a short label (TDZA, ...). The caller
+    bands of its ``incomplete_rate_within_band`` check (empty: no band) and a short label (TDZA, ...). The caller
     builds them from the Phase 4 declarations (``nba_precompute.defs.phase4.tables``)."""
 
     qualified_name: str
@@ -217,7 +230,10 @@ def phase4_report(partitions: pl.DataFrame, schedule: pl.DataFrame, expected: pl
     ``materialized``, ``logged_rows`` (NULL when never materialised), ``rows_written`` (counted in the
     table), ``expected``, ``incomplete_data``, ``stale_data``, ``true_failures`` (entity rows),
     ``date_level_failures`` (DATE_LEVEL rows), ``failed_entities``, ``units``, ``unaccounted``,
-    ``surplus``, ``status``, ``problem_kind`` and ``problem`` (NULL when COMPLETE / NO_GAMES).
+    ``surplus``, ``status``, ``problem_kind`` and ``problem`` (NULL when COMPLETE / NO_GAMES), then the
+    ``incomplete_rate_within_band`` check's numbers (module docstring): ``entities_total``,
+    ``incomplete_rate``, ``expected_band``, ``expected_band_upper`` (NULL without a band) and
+    ``incomplete_rate_within_band`` (``WARN`` / ``PASS``; NULL when not materialised).
     """
     games = expected_games(schedule).select(pl.col("game_date").alias("date")).unique().with_columns(
         pl.lit(True).alias("has_games"))
@@ -289,10 +305,41 @@ def phase4_report(partitions: pl.DataFrame, schedule: pl.DataFrame, expected: pl
         .when(k == SURPLUS).then(pl.format("{} rows + records more than the {} expected entities",
                                            pl.col("surplus"), pl.col("expected")))
     )
-    return out.with_columns(status.alias("status"), problem.alias("problem")).select(
+    out = out.with_columns(status.alias("status"), problem.alias("problem"))
+    out = _with_band_verdict(out, tables)
+    return out.select(
         "date", "season_year", "season_week", "table", "table_exists", "has_games", "materialized", "logged_rows",
         "rows_written", "expected", "incomplete_data", "stale_data", "true_failures", "date_level_failures",
         "failed_entities", "units", "unaccounted", "surplus", "status", "problem_kind", "problem",
+        "entities_total", "incomplete_rate", "expected_band", "expected_band_upper", INCOMPLETE_RATE_WITHIN_BAND,
+    ).sort("date", "table")
+
+
+def _with_band_verdict(phase4: pl.DataFrame, tables: Sequence[ReportTable]) -> pl.DataFrame:
+    """Add the ``incomplete_rate_within_band`` check's numbers and verdict to Phase 4 report rows."""
+    out = phase4.with_columns(
+        (pl.col("rows_written") + pl.col("incomplete_data") + pl.col("stale_data") + pl.col("true_failures"))
+        .alias("entities_total")).with_columns(
+        incomplete_rate(pl.col("incomplete_data"), pl.col("entities_total")).alias("incomplete_rate"))
+    banded = (pl.concat([attach_band(out.filter(pl.col("table") == t.qualified_name), t.bands)
+                         for t in tables])  # one per table (<= 5)
+              if tables else attach_band(out, ()))
+    verdict = (pl.when(~pl.col("materialized")).then(pl.lit(None, pl.String))
+               .when(above_band()).then(pl.lit(WARN)).otherwise(pl.lit(PASS)))
+    return banded.with_columns(verdict.alias(INCOMPLETE_RATE_WITHIN_BAND)).rename(
+        {"band_upper": "expected_band_upper", "band_label": "expected_band"})
+
+
+def band_warnings(phase4: pl.DataFrame) -> pl.DataFrame:
+    """The (date, table) pairs whose ``incomplete_rate_within_band`` check is ``WARN`` (the incomplete
+    rate is above the band's upper edge for that week of the season), with the check's metadata names:
+    ``date``, ``season_year``, ``season_week``, ``table``, ``check``, ``severity`` (``WARN``),
+    ``entities_total``, ``entities_incomplete``, ``incomplete_rate``, ``expected_band_upper``,
+    ``expected_band``. Warnings, never failures: more entities than usual lack the minimum that week."""
+    return phase4.filter(pl.col(INCOMPLETE_RATE_WITHIN_BAND) == WARN).select(
+        "date", "season_year", "season_week", "table", pl.lit(INCOMPLETE_RATE_WITHIN_BAND).alias("check"),
+        pl.lit(WARN).alias("severity"), "entities_total", pl.col("incomplete_data").alias("entities_incomplete"),
+        "incomplete_rate", "expected_band_upper", "expected_band",
     ).sort("date", "table")
 
 
@@ -371,16 +418,21 @@ def phase3_report(partitions: pl.DataFrame, schedule: pl.DataFrame, team_rows: p
 
 
 def weekly_incomplete(phase4: pl.DataFrame, tables: Sequence[ReportTable]) -> pl.DataFrame:
-    """Incomplete rate (0-1) per table, season and season week over the materialised dates, with the
-    expected band: ``table``, ``season_year``, ``season_week``, ``dates``, ``expected``,
-    ``incomplete_data``, ``incomplete_rate``, ``band_upper``, ``band_label``, ``within_band`` (NULL when
-    the table has no band)."""
+    """The ``incomplete_rate_within_band`` days of :func:`phase4_report` summed per table, season and
+    season week over the materialised dates: ``table``, ``season_year``, ``season_week``, ``dates``,
+    ``expected``, ``entities_total``, ``incomplete_data``, ``incomplete_rate`` (pooled over the week:
+    INCOMPLETE_DATA / ``entities_total``, the check's formula), ``band_upper``, ``band_label``,
+    ``days_above_band`` (days whose check is WARN) and ``within_band`` (no WARN day in the week; NULL when
+    the table has no band). A week is never judged on its pooled rate: it is within band exactly when
+    the dashboard shows no WARN for any of its days."""
     band_map: Mapping[str, Sequence[Band]] = {t.qualified_name: t.bands for t in tables}
     agg = phase4.filter(pl.col("materialized") & pl.col("season_week").is_not_null()).group_by(
         "table", "season_year", "season_week").agg(
-        pl.len().cast(pl.Int64).alias("dates"), pl.col("expected").sum(), pl.col("incomplete_data").sum(),
+        pl.len().cast(pl.Int64).alias("dates"), pl.col("expected").sum(), pl.col("entities_total").sum(),
+        pl.col("incomplete_data").sum(),
+        (pl.col(INCOMPLETE_RATE_WITHIN_BAND) == WARN).sum().cast(pl.Int64).alias("days_above_band"),
     ).with_columns(
-        incomplete_rate(pl.col("incomplete_data"), pl.col("expected")).alias("incomplete_rate"),
+        incomplete_rate(pl.col("incomplete_data"), pl.col("entities_total")).alias("incomplete_rate"),
     ).sort("table", "season_year", "season_week")
     parts = [attach_band(agg.filter(pl.col("table") == name), band_map.get(name, ()))
              for name in agg.get_column("table").unique(maintain_order=True).to_list()]  # one per table (<= 5)
@@ -389,7 +441,7 @@ def weekly_incomplete(phase4: pl.DataFrame, tables: Sequence[ReportTable]) -> pl
                                 pl.lit(None, pl.Boolean).alias("within_band"))
     return pl.concat(parts).with_columns(
         pl.when(pl.col("band_upper").is_not_null())
-        .then(pl.col("incomplete_rate") <= pl.col("band_upper")).alias("within_band"))
+        .then(pl.col("days_above_band") == 0).alias("within_band"))
 
 
 def shot_chart_coverage(player_games: pl.DataFrame, seasons: Sequence[int], chart_seasons: Sequence[int],
@@ -485,7 +537,8 @@ def season_summary(phase4: pl.DataFrame, phase3: pl.DataFrame, coverage: pl.Data
 
 def summary(phase4: pl.DataFrame, phase3: pl.DataFrame) -> dict[str, object]:
     """Totals over every (date, table) of the report, rates as fractions (0-1, see the module
-    docstring), status counts per phase, and ``ok`` (no MISSING / FAILED / PHASE3_HOLE anywhere)."""
+    docstring), status counts per phase, ``warnings`` (``{"incomplete_rate_within_band": WARN days}``,
+    never a failure) and ``ok`` (no MISSING / FAILED / PHASE3_HOLE anywhere)."""
     tot = phase4.select(_sums()).with_columns(_rates()).row(0, named=True)
     tot = {k: (0 if v is None else v) for k, v in tot.items()}
     counts4 = {s: int(n) for s, n in phase4.group_by("status").len().iter_rows()}
@@ -497,6 +550,8 @@ def summary(phase4: pl.DataFrame, phase3: pl.DataFrame) -> dict[str, object]:
         "dates": int(pl.concat([phase4.select("date"), phase3.select("date")]).n_unique()),
         "status_counts": counts4,
         "phase3_status_counts": counts3,
+        "warnings": {INCOMPLETE_RATE_WITHIN_BAND: int(
+            (phase4.get_column(INCOMPLETE_RATE_WITHIN_BAND) == WARN).sum())},
         "phase4_problem_pairs": problems4,
         "phase3_problem_pairs": problems3,
         "tables_missing_from_warehouse": sorted(

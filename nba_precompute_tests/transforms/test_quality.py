@@ -15,6 +15,7 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms.quality import (
     Band,
+    above_band,
     attach_band,
     bands,
     daily_check_results,
@@ -135,3 +136,33 @@ def test_daily_check_results_counts_rates_and_band():
     assert (r3["processing_errors"], r3["invalid_written"], r3["entities_total"]) == (1, 1, 12)
     assert r3["processing_error_samples"] == ["8: x = 2 outside", "9 (in table): y = -1 outside"]
     assert r3["incomplete_rate"] == 0.0 and r3["band_upper"] == 0.25
+
+
+def test_above_band_is_strictly_above_the_upper_edge():
+    df = pl.DataFrame({"incomplete_rate": [0.1, 0.25, 0.26, 0.9, None],
+                       "band_upper": [0.25, 0.25, 0.25, None, 0.25]})
+    assert df.select(above_band()).to_series().to_list() == [False, False, True, False, False]
+
+
+def test_daily_counts_float_rate_and_band_for_the_plots():
+    """The per-partition materialisation metadata (factory.daily_counts): incomplete_rate and
+    incomplete_rate_band_upper are floats, a day with no entities has rate 0.0 (quality.incomplete_rate),
+    the band follows the day's season week; a table without bands has no band value (not recorded)."""
+    from nba_precompute.defs.phase4.factory import daily_counts
+    opening = dt.date(2022, 10, 18)
+    sched = pl.DataFrame({"game_id": ["0022200001", "0022200002", "0022200003"],
+                          "game_date": [opening, D1, D2], "season_year": [2022] * 3,
+                          "home_team_abbr": ["A"] * 3, "away_team_abbr": ["B"] * 3})
+    rows = pl.DataFrame({"analysis_date": [D1] * 3, "player_id": [1, 2, 3]})
+    fails = pl.DataFrame([_failure(D1, "INCOMPLETE_DATA", "9")], schema=empty_failures().schema).with_columns(
+        processor=pl.lit(PSZA.processor))
+    out = daily_counts(PSZA, rows, fails, sched, [D1, D2]).sort("day")
+    assert out.schema["incomplete_rate"] == pl.Float64 and out.schema["incomplete_rate_band_upper"] == pl.Float64
+    # D1 (12-10, week 8): 1 of 3 + 1; D2 (12-11, week 8): no entities -> 0.0
+    assert out.get_column("season_week").to_list() == [8, 8]
+    assert out.get_column("incomplete_rate").to_list() == [0.25, 0.0]
+    assert out.get_column("incomplete_rate_band_upper").to_list() == [0.40, 0.40]
+    assert all(isinstance(v, float) for v in out.get_column("incomplete_rate").to_list())
+    no_band = daily_counts(PCF, rows.rename({"analysis_date": PCF.spec.partition_column}), fails.head(0), sched, [D1])
+    assert no_band.get_column("incomplete_rate_band_upper").to_list() == [None]
+    assert no_band.get_column("incomplete_rate").to_list() == [0.0]

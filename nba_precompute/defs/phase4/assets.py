@@ -1,5 +1,5 @@
 """The Phase 4 assets and their asset checks, built from the declarations in
-:mod:`nba_precompute.defs.phase4.tables` (one asset and one three-check definition per table)."""
+:mod:`nba_precompute.defs.phase4.tables` (one asset and one four-check definition per table)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,6 @@ def build_phase4(partitions_def: PartitionsDefinition, warehouse_kind: str,
 @definitions
 def phase4_definitions() -> Definitions:
     """TDZA, PSZA, PCF, PDC (group ``phase4_precompute``) and MLFS (``phase4_predictions``), each with
-    ``minimum_games``, ``upstream_complete`` and ``valid_values``."""
+    ``minimum_games``, ``incomplete_rate_within_band``, ``upstream_complete`` and ``valid_values``."""
     assets, checks = build_phase4(daily_partitions(), config.warehouse_kind())
     return Definitions(assets=assets, asset_checks=checks)

@@ -1,12 +1,22 @@
-"""The three asset checks of every Phase 4 asset (SPEC §6), one result per daily partition.
+"""The four asset checks of every Phase 4 asset (SPEC §6), one result per daily partition, declared as data.
 
-:func:`build_phase4_checks` turns a Phase 4 declaration (``defs/phase4/tables.py``: table, processor,
-minimum games, incomplete-rate bands, value ranges) into one ``@multi_asset_check`` holding three checks:
+Each check is one :class:`CheckDecl` in :data:`CHECKS`: its name, severity, whether it blocks, how its
+description is written from the table's declaration, and how one day's numbers (a row of
+:func:`nba_precompute.transforms.quality.daily_check_results`) become a verdict. A new check is one more
+entry in that tuple; :func:`build_phase4_checks` turns the tuple into the ``@multi_asset_check``'s specs
+and the per-day evaluation loop.
 
-* ``minimum_games`` - INCOMPLETE_DATA: never fails the run, never blocks; WARN only when the day's
-  incomplete rate is above the expected band's upper edge for that week of the season.
+* ``minimum_games`` - INCOMPLETE_DATA, informational: **passes on every day**. It reports how many
+  entities are below the asset's minimum games (the player sat, was injured or traded, the season is
+  young): expected, not a failure.
+* ``incomplete_rate_within_band`` - WARN, non-blocking: fails (WARN) only on a day whose incomplete rate
+  is above the expected band's upper edge for that week of the season (more entities than usual lack the
+  minimum: worth a look, not a pipeline failure).
 * ``upstream_complete`` - MISSING_DEPENDENCY: ERROR, blocking.
 * ``valid_values`` - PROCESSING_ERROR: ERROR, blocking.
+
+On the dashboard "Failed" therefore always means something unexpected: a WARN is a day above its band,
+an ERROR a true failure.
 
 The check step reads what the asset wrote (its rows, its ``precompute_failures`` rows, the partition
 log) over the run's whole partition range, computes every day in one Polars pass
@@ -19,7 +29,9 @@ execute.
 """
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from dagster import (
@@ -40,7 +52,7 @@ from nba_precompute.dagster_storage import latest_materialization_targets
 from nba_precompute.defs.common import WAREHOUSE_POOL, read_season_schedule
 from nba_precompute.defs.phase4.tables import Phase4Table
 from nba_precompute.defs.resources import WarehouseResource
-from nba_precompute.schemas import PRECOMPUTE_FAILURES, TableSpec
+from nba_precompute.schemas import PRECOMPUTE_FAILURES
 from nba_precompute.transforms.common import season_calendar, with_season
 from nba_precompute.transforms.quality import (
     daily_check_results,
@@ -50,133 +62,224 @@ from nba_precompute.transforms.quality import (
 )
 
 MINIMUM_GAMES = "minimum_games"
+INCOMPLETE_RATE_WITHIN_BAND = "incomplete_rate_within_band"
 UPSTREAM_COMPLETE = "upstream_complete"
 VALID_VALUES = "valid_values"
-CHECK_NAMES = (MINIMUM_GAMES, UPSTREAM_COMPLETE, VALID_VALUES)
+
+NOT_MATERIALIZED = "NOT_MATERIALIZED"
 
 
-def _descriptions(table: TableSpec, minimum: int | None) -> dict[str, str]:
-    below = (f"fewer than {minimum} played games before D" if minimum is not None else
-             "no row because an upstream row is INCOMPLETE_DATA (this asset has no minimum of its own)")
+@dataclass(frozen=True)
+class Verdict:
+    """One check's result for one day: passed or not, the one-line description, the metadata."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckDecl:
+    """One asset check of every Phase 4 asset.
+
+    ``describe(table)`` is the check's description (shown on the check's page); ``evaluate(day, table)``
+    turns one row of :func:`~nba_precompute.transforms.quality.daily_check_results` (a materialised
+    day) into a :class:`Verdict`. A day the asset never materialised fails the blocking checks (there is
+    nothing they can vouch for) and passes the non-blocking ones (they measure incompleteness, and there
+    is nothing to measure); every check reports ``status = NOT_MATERIALIZED`` then.
+    """
+
+    name: str
+    severity: AssetCheckSeverity
+    blocking: bool
+    describe: Callable[[Phase4Table], str]
+    evaluate: Callable[[Mapping[str, Any], Phase4Table], Verdict]
+
+    def spec(self, key: AssetKey, table: Phase4Table, partitions_def: PartitionsDefinition) -> AssetCheckSpec:
+        return AssetCheckSpec(self.name, asset=key, description=self.describe(table), blocking=self.blocking,
+                              partitions_def=partitions_def)
+
+
+# --------------------------------------------------------------------------- the four checks
+
+def _below(table: Phase4Table) -> str:
+    return (f"fewer than {table.minimum_games} played games before D" if table.minimum_games is not None else
+            "no row because an upstream row is INCOMPLETE_DATA (this asset has no minimum of its own)")
+
+
+def _band_metadata(day: Mapping[str, Any]) -> dict[str, Any]:
+    """The expected band of the day's season week (label and upper edge, 0-1), "none" without one."""
     return {
-        MINIMUM_GAMES: (
-            f"INCOMPLETE_DATA is expected, not a failure. Counts the entities of {table.name} with {below} "
-            "(the player sat, was injured or traded, or the season is young). Never fails the run and "
-            "never blocks; WARN only when the day's incomplete rate is above the expected band for that "
-            "week of the season. Metadata: status, counts, incomplete_rate, season_week, expected band."
-        ),
-        UPSTREAM_COMPLETE: (
-            "MISSING_DEPENDENCY: ERROR and blocking when an upstream partition that the schedule requires "
-            "for the window before D is missing or empty. Metadata names the missing partitions and the "
-            "affected entities (their rows in nba_processing.precompute_failures say which)."
-        ),
-        VALID_VALUES: (
-            "PROCESSING_ERROR: ERROR and blocking when a row had an invalid value (NULL or duplicate key, "
-            "a fraction outside [0, 1], a value outside its reference §2.8/§6.4 range). Such rows are "
-            "withheld from the table and recorded in nba_processing.precompute_failures; the check also "
-            "re-validates the rows that are in the table."
-        ),
+        "expected_band": day["band_label"] or "no band configured",
+        "expected_band_upper": (MetadataValue.float(float(day["band_upper"]))
+                                if day["band_upper"] is not None else "none"),
     }
 
 
-def _evaluations(asset_key: AssetKey, table: TableSpec, minimum: int | None, results: pl.DataFrame,
-                 selected: set[str], targets: Mapping) -> list[AssetCheckEvaluation]:
-    """One AssetCheckEvaluation per selected check and per day of ``results``."""
+def _rate_metadata(day: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "entities_total": MetadataValue.int(day["entities_total"]),
+        "entities_incomplete": MetadataValue.int(day["incomplete"]),
+        "incomplete_rate": MetadataValue.float(float(day["incomplete_rate"])),
+        **_band_metadata(day),
+    }
+
+
+def _describe_minimum_games(table: Phase4Table) -> str:
+    return (
+        f"INCOMPLETE_DATA is expected, not a failure. Counts the entities of {table.spec.name} with "
+        f"{_below(table)} (the player sat, was injured or traded, or the season is young). Informational: "
+        "passes on every day, never warns, never blocks. Metadata: status (INCOMPLETE_DATA / COMPLETE), "
+        "entities total/incomplete, incomplete_rate (0-1), season_week, the expected band for that week. "
+        f"Whether the rate is unusual for the week is the separate check {INCOMPLETE_RATE_WITHIN_BAND}."
+    )
+
+
+def _evaluate_minimum_games(day: Mapping[str, Any], table: Phase4Table) -> Verdict:
+    incomplete = day["incomplete"]
+    minimum = table.minimum_games
+    return Verdict(
+        passed=True,
+        description=(f"{incomplete} of {day['entities_total']} entities below the minimum "
+                     f"({day['incomplete_rate']:.1%}). INCOMPLETE_DATA is expected, not a failure."),
+        metadata={
+            "status": "INCOMPLETE_DATA" if incomplete else "COMPLETE",
+            "minimum_games": MetadataValue.int(minimum) if minimum is not None else "none",
+            **_rate_metadata(day),
+            "entities_written": MetadataValue.int(day["rows_written"]),
+            "entities_stale": MetadataValue.int(day["stale"]),
+        },
+    )
+
+
+def _describe_within_band(table: Phase4Table) -> str:
+    bands = "; ".join(b.label() for b in table.bands) or "none configured: always passes"
+    return (
+        "WARN, never blocks. Fails (WARN) only on a day whose incomplete rate (entities below the minimum / "
+        f"entities, the {MINIMUM_GAMES} numbers) is above the expected band's upper edge for that week of "
+        "the season. Above band means more entities than usual lack the minimum for that week: worth a "
+        "look (upstream coverage, a roster change), not a pipeline failure; the rows written are fine. "
+        f"Bands of {table.spec.name}: {bands}. Metadata: incomplete_rate, expected_band_upper, "
+        "season_week, entities total/incomplete, above_band."
+    )
+
+
+def _evaluate_within_band(day: Mapping[str, Any], table: Phase4Table) -> Verdict:
+    above = bool(day["above_band"])
+    rate = f"incomplete rate {day['incomplete_rate']:.1%} ({day['incomplete']} of {day['entities_total']})"
+    if day["band_upper"] is None:
+        text = f"{rate}; no band configured for week {day['season_week']}: nothing to compare"
+    elif above:
+        text = (f"{rate} is ABOVE the week {day['season_week']} band ({day['band_label']}): more entities "
+                "than usual lack the minimum; worth a look at upstream coverage, not a pipeline failure")
+    else:
+        text = f"{rate} within the week {day['season_week']} band ({day['band_label']})"
+    return Verdict(passed=not above, description=text, metadata={
+        "status": "ABOVE_BAND" if above else "WITHIN_BAND",
+        **_rate_metadata(day),
+        "above_band": MetadataValue.bool(above),
+    })
+
+
+def _describe_upstream_complete(table: Phase4Table) -> str:
+    return ("MISSING_DEPENDENCY: ERROR and blocking when an upstream partition that the schedule requires "
+            "for the window before D is missing or empty. Metadata names the missing partitions and the "
+            "affected entities (their rows in nba_processing.precompute_failures say which).")
+
+
+def _evaluate_upstream_complete(day: Mapping[str, Any], table: Phase4Table) -> Verdict:
+    n_ent, n_date = day["missing_dependency_entities"], day["missing_dependency_date_level"]
+    failed = (n_ent + n_date) > 0
+    return Verdict(
+        passed=not failed,
+        description=(("MISSING_DEPENDENCY: " + " | ".join(day["missing_partitions"] or [
+            f"{n_ent} entities have scheduled games missing upstream"])) if failed
+            else "every upstream partition the window needs is present"),
+        metadata={
+            "status": "MISSING_DEPENDENCY" if failed else "COMPLETE",
+            "missing_dependency_entities": MetadataValue.int(n_ent),
+            "date_level_failures": MetadataValue.int(n_date),
+            "missing_partitions": MetadataValue.json(day["missing_partitions"]),
+            "affected_entities_sample": MetadataValue.json(day["affected_entities"]),
+        })
+
+
+def _describe_valid_values(table: Phase4Table) -> str:
+    return ("PROCESSING_ERROR: ERROR and blocking when a row had an invalid value (NULL or duplicate key, "
+            "a fraction outside [0, 1], a value outside its reference §2.8/§6.4 range). Such rows are "
+            "withheld from the table and recorded in nba_processing.precompute_failures; the check also "
+            "re-validates the rows that are in the table.")
+
+
+def _evaluate_valid_values(day: Mapping[str, Any], table: Phase4Table) -> Verdict:
+    n_pe, n_inv = day["processing_errors"], day["invalid_written"]
+    failed = (n_pe + n_inv) > 0
+    return Verdict(
+        passed=not failed,
+        description=(f"PROCESSING_ERROR: {n_pe} row(s) withheld, {n_inv} invalid row(s) in the table"
+                     if failed else "unique non-NULL keys, every value in range"),
+        metadata={
+            "status": "PROCESSING_ERROR" if failed else "COMPLETE",
+            "processing_errors": MetadataValue.int(n_pe),
+            "invalid_rows_in_table": MetadataValue.int(n_inv),
+            "samples": MetadataValue.json(day["processing_error_samples"]),
+        })
+
+
+CHECKS: tuple[CheckDecl, ...] = (
+    CheckDecl(MINIMUM_GAMES, AssetCheckSeverity.WARN, False, _describe_minimum_games, _evaluate_minimum_games),
+    CheckDecl(INCOMPLETE_RATE_WITHIN_BAND, AssetCheckSeverity.WARN, False, _describe_within_band,
+              _evaluate_within_band),
+    CheckDecl(UPSTREAM_COMPLETE, AssetCheckSeverity.ERROR, True, _describe_upstream_complete,
+              _evaluate_upstream_complete),
+    CheckDecl(VALID_VALUES, AssetCheckSeverity.ERROR, True, _describe_valid_values, _evaluate_valid_values),
+)
+CHECK_NAMES = tuple(c.name for c in CHECKS)
+CHECKS_BY_NAME = {c.name: c for c in CHECKS}
+
+
+# --------------------------------------------------------------------------- evaluation and definition
+
+
+def evaluations(asset_key: AssetKey, table: Phase4Table, results: pl.DataFrame, selected: set[str],
+                targets: Mapping, checks: tuple[CheckDecl, ...] = CHECKS) -> list[AssetCheckEvaluation]:
+    """One AssetCheckEvaluation per selected check (in declaration order) and per day of ``results``
+    (:func:`~nba_precompute.transforms.quality.daily_check_results`); ``targets``: partition ->
+    the materialisation each result is about (``latest_materialization_targets``)."""
+    chosen = [c for c in checks if c.name in selected]
     out: list[AssetCheckEvaluation] = []
     for r in results.iter_rows(named=True):  # one iteration per partition: building Dagster events
         day = r["analysis_date"].isoformat()
-        target = targets.get(day)
         common = {"partition": day, "season_week": r["season_week"]}
-        if not r["materialized"]:
-            note = f"partition {day} of {table.qualified_name} was never materialised: nothing to check"
-            for name in selected:
-                out.append(AssetCheckEvaluation(
-                    asset_key=asset_key, check_name=name, passed=False, partition=day,
-                    severity=AssetCheckSeverity.WARN if name == MINIMUM_GAMES else AssetCheckSeverity.ERROR,
-                    blocking=name != MINIMUM_GAMES, description=note,
-                    metadata={**common, "status": "NOT_MATERIALIZED"}, target_materialization_data=target))
-            continue
-        if MINIMUM_GAMES in selected:
-            incomplete = r["incomplete"]
-            band = r["band_label"] or "no band configured"
-            above = bool(r["above_band"])
+        for c in chosen:
+            if r["materialized"]:
+                v = c.evaluate(r, table)
+            else:
+                v = Verdict(not c.blocking,
+                            f"partition {day} of {table.spec.qualified_name} was never materialised: nothing to check",
+                            {"status": NOT_MATERIALIZED})
             out.append(AssetCheckEvaluation(
-                asset_key=asset_key, check_name=MINIMUM_GAMES, passed=not above, partition=day,
-                severity=AssetCheckSeverity.WARN, blocking=False, target_materialization_data=target,
-                description=(
-                    f"{incomplete} of {r['entities_total']} entities below the minimum "
-                    f"({r['incomplete_rate']:.1%}), expected: {band}. INCOMPLETE_DATA is expected, not a failure."
-                    + (" The rate is ABOVE the expected band: look at the upstream coverage." if above else "")),
-                metadata={
-                    **common,
-                    "status": "INCOMPLETE_DATA" if incomplete else "COMPLETE",
-                    "minimum_games": MetadataValue.int(minimum) if minimum is not None else "none",
-                    "entities_total": MetadataValue.int(r["entities_total"]),
-                    "entities_written": MetadataValue.int(r["rows_written"]),
-                    "entities_incomplete": MetadataValue.int(incomplete),
-                    "entities_stale": MetadataValue.int(r["stale"]),
-                    "incomplete_rate": MetadataValue.float(float(r["incomplete_rate"])),
-                    "expected_band": band,
-                    "expected_band_upper": (MetadataValue.float(float(r["band_upper"]))
-                                            if r["band_upper"] is not None else "none"),
-                    "above_band": MetadataValue.bool(above),
-                }))
-        if UPSTREAM_COMPLETE in selected:
-            n_ent, n_date = r["missing_dependency_entities"], r["missing_dependency_date_level"]
-            failed = (n_ent + n_date) > 0
-            out.append(AssetCheckEvaluation(
-                asset_key=asset_key, check_name=UPSTREAM_COMPLETE, passed=not failed, partition=day,
-                severity=AssetCheckSeverity.ERROR, blocking=True, target_materialization_data=target,
-                description=(("MISSING_DEPENDENCY: " + " | ".join(r["missing_partitions"] or [
-                    f"{n_ent} entities have scheduled games missing upstream"])) if failed
-                    else "every upstream partition the window needs is present"),
-                metadata={
-                    **common,
-                    "status": "MISSING_DEPENDENCY" if failed else "COMPLETE",
-                    "missing_dependency_entities": MetadataValue.int(n_ent),
-                    "date_level_failures": MetadataValue.int(n_date),
-                    "missing_partitions": MetadataValue.json(r["missing_partitions"]),
-                    "affected_entities_sample": MetadataValue.json(r["affected_entities"]),
-                }))
-        if VALID_VALUES in selected:
-            n_pe, n_inv = r["processing_errors"], r["invalid_written"]
-            failed = (n_pe + n_inv) > 0
-            out.append(AssetCheckEvaluation(
-                asset_key=asset_key, check_name=VALID_VALUES, passed=not failed, partition=day,
-                severity=AssetCheckSeverity.ERROR, blocking=True, target_materialization_data=target,
-                description=(f"PROCESSING_ERROR: {n_pe} row(s) withheld, {n_inv} invalid row(s) in the table"
-                             if failed else "unique non-NULL keys, every value in range"),
-                metadata={
-                    **common,
-                    "status": "PROCESSING_ERROR" if failed else "COMPLETE",
-                    "processing_errors": MetadataValue.int(n_pe),
-                    "invalid_rows_in_table": MetadataValue.int(n_inv),
-                    "samples": MetadataValue.json(r["processing_error_samples"]),
-                }))
+                asset_key=asset_key, check_name=c.name, passed=v.passed, partition=day, severity=c.severity,
+                blocking=c.blocking, description=v.description, metadata={**common, **v.metadata},
+                target_materialization_data=targets.get(day)))
     return out
 
 
-def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition) -> AssetChecksDefinition:
-    """The three SPEC §6 checks of one Phase 4 table, as one ``@multi_asset_check`` named
-    ``<table>_checks`` whose specs are partitioned like the asset.
+def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition,
+                        checks: tuple[CheckDecl, ...] = CHECKS) -> AssetChecksDefinition:
+    """The SPEC §6 checks (``checks``, default :data:`CHECKS`) of one Phase 4 table, as one
+    ``@multi_asset_check`` named ``<table>_checks`` whose specs are partitioned like the asset.
 
     Everything comes from the declaration: the asset key and table (rows are read back and
     re-validated with the declared ranges), the processor (its ``precompute_failures`` rows), the
     minimum games (``None`` for PCF and MLFS: ``minimum_games`` then reports the INCOMPLETE_DATA rows the
-    asset recorded, COMPLETE when there are none) and the incomplete-rate bands (none: never WARN).
+    asset recorded, COMPLETE when there are none) and the incomplete-rate bands (none:
+    ``incomplete_rate_within_band`` always passes).
     """
-    table, processor, minimum, band_list = decl.spec, decl.processor, decl.minimum_games, decl.bands
+    table, processor, band_list = decl.spec, decl.processor, decl.bands
     key = AssetKey(table.asset_key_path)
     rules = range_rules(table, decl.ranges)
-    desc = _descriptions(table, minimum)
-    specs = [
-        AssetCheckSpec(MINIMUM_GAMES, asset=key, description=desc[MINIMUM_GAMES], blocking=False,
-                       partitions_def=partitions_def),
-        AssetCheckSpec(UPSTREAM_COMPLETE, asset=key, description=desc[UPSTREAM_COMPLETE], blocking=True,
-                       partitions_def=partitions_def),
-        AssetCheckSpec(VALID_VALUES, asset=key, description=desc[VALID_VALUES], blocking=True,
-                       partitions_def=partitions_def),
-    ]
+    specs = [c.spec(key, decl, partitions_def) for c in checks]
     _, _, ident, _ = entity_columns(table)
 
     @multi_asset_check(specs=specs, can_subset=True, name=f"{table.name}_checks", pool=WAREHOUSE_POOL,
@@ -203,14 +306,18 @@ def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition)
         results = daily_check_results(days, failures, invalid, band_list)
 
         selected = {k.name for k in context.selected_asset_check_keys}
-        evaluations = _evaluations(key, table, minimum, results, selected,
-                                   latest_materialization_targets(context.instance, key, keys))
-        yield from evaluations  # one per check and day, stored by Dagster against this run's partitions
-        failed = [e for e in evaluations if not e.passed and e.blocking]
-        warned = [e for e in evaluations if not e.passed and not e.blocking]
+        evals = evaluations(key, decl, results, selected,
+                            latest_materialization_targets(context.instance, key, keys), checks)
+        yield from evals  # one per check and day, stored by Dagster against this run's partitions
+        failed = [e for e in evals if not e.passed and e.blocking]
+        warned: dict[str, int] = {}
+        for e in evals:
+            if not e.passed and not e.blocking:
+                warned[e.check_name] = warned.get(e.check_name, 0) + 1
         context.log.info(
-            f"{table.name}: {len(evaluations)} check evaluations over {len(keys)} partition(s); "
-            f"{len(failed)} blocking failure(s), {len(warned)} minimum_games WARN(s) (INCOMPLETE_DATA above band)")
+            f"{table.name}: {len(evals)} check evaluations over {len(keys)} partition(s); "
+            f"{len(failed)} blocking failure(s); non-blocking WARN(s): "
+            + (", ".join(f"{n} on {k} day(s)" for n, k in warned.items()) or "none"))
         if failed:
             by_check: dict[str, list[str]] = {}
             for e in failed:

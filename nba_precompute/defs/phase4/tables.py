@@ -3,10 +3,10 @@
 A :class:`Phase4Table` says everything the platform needs to know about a Phase 4 table: its
 warehouse declaration (``schemas.py``), the pure Polars transform that computes it, which upstream
 tables it reads over which window and under which transform parameter, its minimum games (the
-INCOMPLETE_DATA threshold), the expected incomplete-rate bands of its ``minimum_games`` check, its
+INCOMPLETE_DATA threshold), the expected incomplete-rate bands of its ``incomplete_rate_within_band`` check, its
 value ranges (the PROCESSING_ERROR rules beyond "every fraction in [0, 1]") and the universe the
 validation report counts it against. :mod:`nba_precompute.defs.phase4.factory` builds the asset, its
-reads, its failure records and its three asset checks from this declaration alone.
+reads, its failure records and its four asset checks from this declaration alone.
 
 Adding a sixth table: declare its columns in ``schemas.py``, write its transform in
 ``transforms/`` (frames in, ``(rows, failures)`` out) and append one ``Phase4Table`` to
