@@ -414,7 +414,8 @@ TEAM_DEFENSE_GAME_SUMMARY = TableSpec(
 UPCOMING_PLAYER_GAME_CONTEXT = TableSpec(
     schema="nba_analytics",
     name="upcoming_player_game_context",
-    description="One row per player who played in a regular-season game on D: rest, load and pace "
+    description="One row per player of D's pre-game universe (his most recent played game, within the 30 "
+    "days before D, was for a team scheduled on D; nothing of D's box scores is read): rest, load and pace "
     "context from their own played games before D (reference §3.5 / §6.4, SPEC §4).",
     columns=(
         _c("player_id", "INT64", "NBA person id", nullable=False),
@@ -446,8 +447,9 @@ UPCOMING_PLAYER_GAME_CONTEXT = TableSpec(
         _c("player_age", "FLOAT64", "Not in the sources, NULL", "years"),
         _c("projected_usage_rate", "FLOAT64", "Season usage average before D (a deliberate, simple "
            "projection; SPEC §5)", FRACTION),
-        _c("star_teammates_out", "INT64", "Teammates listed DNP/inactive on D averaging >= 20 points "
-           "this season before D", "players"),
+        _c("star_teammates_out", "INT64", "The team's top-3 scorers (points per played game for the team "
+           "this season before D, >= 5 games) other than the player who are not in D's pre-game universe or "
+           "did not play the team's last game before D", "players"),
         _c("team_pace_last_10", "FLOAT64", "Mean pace of the team's last 10 games before D this season",
            "possessions per 48 minutes"),
         _c("opponent_pace_last_10", "FLOAT64", "Mean pace of the opponent's last 10 games before D",

@@ -114,9 +114,11 @@ def hand_built_phase3(wh: DuckDBWarehouse) -> pl.DataFrame:
                                               "has_shot_chart": True} for g, d, t, o in team_games])
     utgc = frame(UPCOMING_TEAM_GAME_CONTEXT, [{"game_id": g, "game_date": d, "season_year": 2022, "team_abbr": t}
                                               for g, d, t, _ in team_games])
+    # the pre-game universe (last played game, within 30 days, for a team playing on D): nobody on opening
+    # night D0; p1 (A) on D1 (C has no earlier game); p2 (B) and p4 (C) on D2 (p3 only sat, p5 debuts)
     upcg = frame(UPCOMING_PLAYER_GAME_CONTEXT, [
         {"player_id": p, "player_lookup": f"p{p}", "game_id": g, "game_date": d, "season_year": 2022, "team_abbr": t}
-        for p, g, d, t, m in PLAYERS if m])
+        for p, g, d, t in ((1, "0022200002", D1, "A"), (2, "0022200003", D2, "B"), (4, "0022200003", D2, "C"))])
     wh.replace_partitions([PartitionWrite(t, f) for t, f in (
         (NBA_SCHEDULE, sched), (PLAYER_GAME_SUMMARY, pgs), (TEAM_OFFENSE_GAME_SUMMARY, togs),
         (TEAM_DEFENSE_GAME_SUMMARY, tdgs), (UPCOMING_TEAM_GAME_CONTEXT, utgc),
@@ -163,10 +165,10 @@ def test_report_numbers_on_a_hand_built_warehouse(small_warehouse):
     report = _report(wh, calendar, chart_seasons=[2022])
     rows = {(r["date"], r["table"]): r for r in report["phase4"].iter_rows(named=True)}
     # expected: TDZA teams with a game before D (0, A+B, A+B+C); PSZA players who played before D
-    # (0, p1+p2, p1+p2+p4; p3 only a DNP); PCF/PDC/MLFS players who played on D (2, 2, 3)
+    # (0, p1+p2, p1+p2+p4; p3 only a DNP); PCF/PDC/MLFS D's pre-game universe (0; p1; p2+p4)
     assert [rows[(d, TDZA)]["expected"] for d in (D0, D1, D2)] == [0, 2, 3]
     assert [rows[(d, PSZA)]["expected"] for d in (D0, D1, D2)] == [0, 2, 3]
-    assert [rows[(d, PCF)]["expected"] for d in (D0, D1, D2)] == [2, 2, 3]
+    assert [rows[(d, PCF)]["expected"] for d in (D0, D1, D2)] == [0, 1, 2]
     t1, t2 = rows[(D1, TDZA)], rows[(D2, TDZA)]
     assert (t1["rows_written"], t1["incomplete_data"], t1["status"]) == (0, 2, COMPLETE)
     assert (t2["rows_written"], t2["true_failures"], t2["date_level_failures"], t2["unaccounted"]) == (1, 1, 1, 1)
@@ -179,13 +181,13 @@ def test_report_numbers_on_a_hand_built_warehouse(small_warehouse):
     assert all(rows[(d, t)]["status"] == MISSING and not rows[(d, t)]["table_exists"]
                for d in (D0, D1, D2) for t in (PCF, PDC, MLFS))
     s = report["summary"]
-    # units: TDZA 0+2+3, PSZA 0+2+3, PCF/PDC/MLFS 7 each = 31
-    assert (s["units"], s["rows_written"], s["incomplete_data"], s["stale_data"]) == (31, 2, 2, 1)
+    # units: TDZA 0+2+3, PSZA 0+2+3, PCF/PDC/MLFS 3 each = 19
+    assert (s["units"], s["rows_written"], s["incomplete_data"], s["stale_data"]) == (19, 2, 2, 1)
     assert (s["true_failures"], s["date_level_failures"], s["date_level_pairs"], s["failed_entities"]) == (1, 1, 1, 3)
-    assert s["true_failure_rate"] == pytest.approx(3 / 31)
-    assert s["incomplete_rate"] == pytest.approx(2 / 31)
-    assert s["unaccounted"] == 1 + 3 + 21 and s["unaccounted_rate"] == pytest.approx(25 / 31)
-    assert s["legacy_failure_rate"] == pytest.approx(4 / 31)
+    assert s["true_failure_rate"] == pytest.approx(3 / 19)
+    assert s["incomplete_rate"] == pytest.approx(2 / 19)
+    assert s["unaccounted"] == 1 + 3 + 9 and s["unaccounted_rate"] == pytest.approx(13 / 19)
+    assert s["legacy_failure_rate"] == pytest.approx(4 / 19)
     assert s["status_counts"] == {COMPLETE: 4, FAILED: 1, MISSING: 10}
     assert s["phase3_status_counts"] == {COMPLETE: 18} and not s["ok"]
     assert set(s["tables_missing_from_warehouse"]) == {PCF, PDC, MLFS}
@@ -340,6 +342,22 @@ def test_phase3_report_finds_a_team_without_rows_and_an_empty_schedule_day():
     # D1 is a game date of the raw calendar but nba_schedule holds no game that day
     assert (st[(D1, "x.schedule")]["status"], st[(D1, "x.schedule")]["problem_kind"]) == (
         PHASE3_HOLE, "no regular-season game in nba_schedule on a game date")
+
+
+def test_phase3_report_expects_no_upcoming_rows_for_a_team_without_a_pre_game_universe():
+    """upcoming_player_game_context holds D's pre-game universe: a team's first game of the season (no
+    game in the 30 days before) has nobody, which is no hole; a later game without rows is one."""
+    upcg = "nba_analytics.upcoming_player_game_context"
+    sched = pl.DataFrame({"game_id": ["0022200001", "0022200002"], "game_date": [D0, D1], "season_year": [2022] * 2,
+                          "game_status": ["played"] * 2, "home_team_abbr": ["A", "A"], "away_team_abbr": ["B", "C"]})
+    tables = [Phase3ReportTable(upcg, "team_abbr")]
+    rows = pl.DataFrame({"table": [upcg], "game_id": ["0022200002"], "team_abbr": ["C"]})  # A missing on D1
+    log = _log(upcg, [D0, D1], [0, 1])
+    st = {r["date"]: r for r in phase3_report(_parts([D0, D1]), sched, rows, log, log, tables).iter_rows(named=True)}
+    assert (st[D0]["status"], st[D0]["team_games_expected"]) == (COMPLETE, 0)  # opening night: nobody
+    # D1: C's first game (nobody expected), A's second (its players of D0 expected): A missing
+    assert (st[D1]["status"], st[D1]["team_games_expected"], st[D1]["missing_examples"]) == (
+        PHASE3_HOLE, 1, "0022200002 A")
 
 
 def test_problem_rows_are_grouped_into_runs_and_fix_commands():

@@ -6,6 +6,7 @@ once per run (``RawDataResource``), runs one Phase 3 builder (``transforms.phase
 whole partition range and replaces that range in the warehouse in one transaction.
 """
 
+import datetime as dt
 
 import polars as pl
 from dagster import (
@@ -30,7 +31,7 @@ from nba_precompute.defs.common import (
     write_range,
 )
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import daily_partitions, history_through_d, season_label
+from nba_precompute.partitions import daily_partitions, history_before_d, history_through_d, season_label
 from nba_precompute.raw import readers, season_2020
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -94,6 +95,9 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
 
     def history(table):
         return AssetDep(table.asset_key_path, partition_mapping=history_through_d())
+
+    def before(table):
+        return AssetDep(table.asset_key_path, partition_mapping=history_before_d())
 
     # Every asset below that reads raw files takes them from ``raw_data.phase3_inputs``, which checks all
     # raw inputs of the run against the domain rules before returning: a violation fails each of these
@@ -168,18 +172,37 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
         rows = phase3.build_upcoming_team_game_context(schedule, start, end)
         return write_range(context, warehouse, UPCOMING_TEAM_GAME_CONTEXT, rows, start, end, schedule)
 
-    @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [history(PLAYER_GAME_SUMMARY), history(TEAM_OFFENSE_GAME_SUMMARY),
-                                                   history(NBA_SCHEDULE)]))
+    # The pre-game universe (SPEC §2, §4): D's upcoming context reads the box-score tables strictly before
+    # D (history_before_d; the reads end at D - 1) and the schedule through D (D's games, future ones
+    # included).
+    @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [before(PLAYER_GAME_SUMMARY),
+                                                   before(TEAM_OFFENSE_GAME_SUMMARY), history(NBA_SCHEDULE)]))
     def upcoming_player_game_context(context: AssetExecutionContext, warehouse: WarehouseResource,
                                      raw_data: RawDataResource) -> MaterializeResult:
         require_ready(context, raw_data)
         start, end = partition_dates(context)
         wh = warehouse.get()
         schedule, history_start = read_season_schedule(wh, start, end)
+        last_box_score_day = end - dt.timedelta(days=1)
         rows = phase3.build_upcoming_player_game_context(
-            wh.read(PLAYER_GAME_SUMMARY, history_start, end), wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, end),
+            wh.read(PLAYER_GAME_SUMMARY, history_start, last_box_score_day),
+            wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, last_box_score_day),
             schedule, start, end)
-        return write_range(context, warehouse, UPCOMING_PLAYER_GAME_CONTEXT, rows, start, end, schedule)
+        # teams scheduled on D whose pre-game universe is empty (opening night, a team's first game):
+        # expected, not a failure; counted per day in the materialisation metadata
+        scheduled = phase3.build_upcoming_team_game_context(schedule, start, end).select(
+            pl.col("game_date").alias("day"), "team_abbr")
+        empty = scheduled.join(rows.select(pl.col("game_date").alias("day"), "team_abbr").unique(),
+                               on=["day", "team_abbr"], how="anti")
+        daily = scheduled.group_by("day").agg(pl.len().cast(pl.Int64).alias("teams_scheduled")).join(
+            empty.group_by("day").agg(
+                pl.len().cast(pl.Int64).alias("teams_without_pregame_universe"),
+                pl.col("team_abbr").sort().str.join(", ").alias("teams_without_players")),
+            on="day", how="left").with_columns(pl.col("teams_without_pregame_universe").fill_null(0))
+        summary = (f"; {empty.height} scheduled team-game(s) with no pre-game universe (no played game "
+                   f"in the 30 days before D: opening night, expected)" if empty.height else "")
+        return write_range(context, warehouse, UPCOMING_PLAYER_GAME_CONTEXT, rows, start, end, schedule,
+                           daily_metadata=daily, summary=summary)
 
     return [nba_schedule, player_game_summary, team_offense_game_summary, team_defense_game_summary,
             upcoming_team_game_context, upcoming_player_game_context]

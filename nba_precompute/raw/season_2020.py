@@ -54,9 +54,9 @@ Derivations (all exact unless flagged; see ``docs/season-2020-21.md`` for the me
 * NULL, not estimated: ``offensive_rebounds``, ``defensive_rebounds``, ``personal_fouls`` (not in the
   source; REB total is kept), ``position`` (starters unknown; flagged ``unknown:position`` so that the
   Phase 3 builder reports ``is_starter`` as NULL instead of false), ``comment`` (no DNP rows). The
-  source lists only players who appeared, so who sat out is unknown: every player row carries
-  ``unknown:dnp_rows`` and the Phase 3 builder reports ``star_teammates_out`` (built from DNP rows)
-  as NULL for those teams and dates instead of 0.
+  source lists only players who appeared, so who sat out is not listed: every player row carries
+  ``unknown:dnp_rows``. (The Phase 3 upcoming context does not need DNP rows: its universe and
+  ``star_teammates_out`` use played games before D only.)
 
 Metrics that Phase 3 derives from these (the choice between NULL and "marked estimated")
 ---------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """MLFS: ``nba_predictions.ml_feature_store_v2`` (reference §8, SPEC §5).
 
 Grain: one row per (player, D = ``game_date``) for every player in ``upcoming_player_game_context``
-for D. The 60 features of reference §8.4 (indices 0-59; 60-63 are not built) are stored as **typed,
-named FLOAT64 columns with real NULLs** (legacy bug B13), in the order of :data:`FEATURES`, each with a
+for D (D's pre-game player universe, SPEC §2: known before D's games; box-score history is read only
+strictly before D).
+
+The 60 features of reference §8.4 (indices 0-59; 60-63 are not built) are stored as **typed, named
+FLOAT64 columns with real NULLs** (legacy bug B13), in the order of :data:`FEATURES`, each with a
 ``<name>_source`` STRING column: ``phase4`` (a Phase 4 table for D), ``phase3`` (computed here from
 Phase 3 history or copied from the upcoming context), ``calculated`` (derived from several inputs),
 ``default`` (the reference default, because the input is missing or too short) or ``missing``
@@ -20,7 +23,7 @@ Deviations from the reference, on purpose: "last 10 games" windows are the last 
 season (legacy: last 10 rows of any status, or 30 days: B22); ``avg_points_vs_opponent`` looks at this
 season's games (the warehouse holds one season of history per run); ``has_vegas_line`` is 0.0
 ``calculated`` (there is no line); ``injury_risk`` maps an empty status to 0 as the reference does
-(historical universe = players who played on D, i.e. available).
+(there is no injury source: a universe player may still sit on D, which no morning run can know).
 """
 
 from __future__ import annotations

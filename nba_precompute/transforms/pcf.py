@@ -1,8 +1,12 @@
 """PCF: ``nba_precompute.player_composite_factors`` (reference §6, SPEC §5).
 
-Grain: one row per (player, D) for every player in ``upcoming_player_game_context`` for D (the
-players who played in a game on D). PCF never skips a player for thin history (reference §6.4):
-missing PSZA / opponent-TDZA rows give a 0.0 mismatch factor and readiness flags false.
+Grain: one row per (player, D) for every player in ``upcoming_player_game_context`` for D (D's
+pre-game player universe, SPEC §2: the players whose most recent played game, within the 30 days
+before D, was for a team scheduled on D; see ``transforms.phase3.pregame_universe``). No input of a
+row for D is read from D's box scores: ``present_games`` is used only strictly before D.
+
+PCF never skips a player for thin history (reference §6.4): missing PSZA / opponent-TDZA rows give a
+0.0 mismatch factor and readiness flags false.
 
 The four active factors, on this project's scales (SPEC §3: fractions on 0-1):
 

@@ -2,11 +2,14 @@
 history statistics that MLFS reuses.
 
 Grain: one row per (player, D = ``cache_date``) for every player in ``upcoming_player_game_context``
-for D with at least ``MIN_GAMES`` (3) played games (``minutes_played > 0``) this season strictly before
-D and a played game in the last ``STALE_DAYS`` (30) days. Otherwise a ``precompute_failures`` row:
-``INCOMPLETE_DATA`` (fewer than 3 games, a debut included), ``STALE_DATA`` (last played game more than
-30 days before D), both expected states (``is_failure`` false); ``MISSING_DEPENDENCY`` when scheduled
-games of the player's team before D are absent from ``player_game_summary``.
+for D (D's pre-game player universe, SPEC §2; the team is the team of his most recent played game)
+with at least ``MIN_GAMES`` (3) played games (``minutes_played > 0``) this season strictly before D and
+a played game in the last ``STALE_DAYS`` (30) days. Otherwise a ``precompute_failures`` row:
+``INCOMPLETE_DATA`` (fewer than 3 games), ``STALE_DATA`` (last played game more than 30 days before D:
+cannot happen for a universe player, whose last played game lies within those 30 days by definition,
+but kept for any other caller), both expected states (``is_failure`` false); ``MISSING_DEPENDENCY``
+when scheduled games of the player's team before D are absent from ``player_game_summary``. A debut
+on D is not in the universe, so it has neither a row nor a failure record.
 
 Windows (this season only, played games, most recent first; LAYOUT.md cumulative-sum technique):
 

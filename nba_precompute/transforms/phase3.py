@@ -3,7 +3,9 @@
 Every builder takes the typed raw frames (``nba_precompute.raw.readers``) and a date range [start,
 end] and returns the rows whose ``game_date`` lies in the range, with exactly the columns of the
 matching ``nba_precompute.schemas`` table except ``processed_at`` (added by the writer).
-Only regular-season games (ids ``002...``) are ingested.
+Only regular-season games (ids ``002...``) are ingested. The two "upcoming" builders describe D
+before its games: they read the schedule (through D) and box-score rows strictly before D only
+(:func:`pregame_universe`, SPEC §2 / §4).
 
 Formulas (Basketball-Reference definitions):
 
@@ -23,8 +25,8 @@ Every builder accepts frames with or without it. ``build_player_game_summary`` a
 player-game's own flags to ``data_quality_issues`` and adds ``estimated:usage_rate`` /
 ``estimated:ts_pct`` when an input of the metric is flagged ``estimated:`` or ``rounded:`` (the
 player's or, for usage, his team's); ``is_starter`` is NULL for a row flagged ``unknown:position``.
-``build_upcoming_player_game_context`` reports ``star_teammates_out`` as NULL (not 0) for a team and
-date whose player rows are flagged ``unknown:dnp_rows`` (a source without DNP rows).
+``build_upcoming_player_game_context`` needs no DNP rows (its universe and ``star_teammates_out`` use
+played games before D only), so ``unknown:dnp_rows`` does not affect it.
 ``has_complete_shot_zones`` still reflects only the shot-chart-vs-box-score checks. The team tables
 have no issues column, so team-level flags are not stored there (a NULL ORB already makes
 possessions, pace and ratings NULL rather than estimated).
@@ -61,9 +63,7 @@ from nba_precompute.transforms.windows import (
 from nba_precompute.transforms.zones import zone_counts
 
 FTA_WEIGHT = 0.44
-STAR_POINTS_AVG = 20.0
 UNKNOWN_POSITION = "unknown:position"
-UNKNOWN_DNP_ROWS = "unknown:dnp_rows"
 USAGE_INPUTS = ("minutes_played", "fg_attempts", "ft_attempts", "turnovers")
 TEAM_USAGE_INPUTS = ("fg_attempts", "ft_attempts", "turnovers", "team_minutes")
 TS_INPUTS = ("points", "fg_attempts", "ft_attempts")
@@ -321,20 +321,147 @@ def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end
     ).select(UPCOMING_TEAM_GAME_CONTEXT.data_columns).sort("game_date", "team_abbr")
 
 
+UNIVERSE_DAYS = 30
+STAR_COUNT = 3
+STAR_MIN_GAMES = 5
+
+
+def _scheduled_team_games(schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Team x regular-season game (not postponed) scheduled on [start, end], from the schedule alone:
+    ``analysis_date`` (= D), ``game_id``, ``season_year``, ``team_abbr``, ``opponent_team_abbr``,
+    ``home_game``, ``opponent_days_rest`` (days since the opponent's previous scheduled game this
+    season)."""
+    return _team_rest(schedule).filter(_in_range("game_date", start, end)).select(
+        pl.col("game_date").alias("analysis_date"), "game_id", "season_year", "team_abbr",
+        "opponent_team_abbr", "home_game", "opponent_days_rest")
+
+
+def _last_played_team(player_games: pl.DataFrame, team_games: pl.DataFrame, end: dt.date) -> pl.DataFrame:
+    """For every player with a played game this season and every D of ``team_games`` in that season:
+    his most recent played game strictly before D (as-of join, no per-date loop).
+
+    Reads only rows with ``game_date < end`` (and, through the strict as-of join, only rows before each
+    D). Returns ``player_id``, ``season_year``, ``analysis_date``, ``last_game_date``,
+    ``last_team_abbr`` (the team of that game: the most recent team wins after a trade),
+    ``player_lookup`` (of that game, when the input has it), ``team_games_for`` / ``team_points_for``
+    (his played games and points for ``last_team_abbr`` this season up to that game). Players with no
+    played game before D get no row.
+    """
+    played = player_games.filter((pl.col("game_date") < end) & (pl.col("minutes_played").fill_null(0) > 0))
+    lookup = [pl.col("player_lookup")] if "player_lookup" in played.columns else []
+    points = pl.col("points").fill_null(0) if "points" in played.columns else pl.lit(0)
+    per_team = ["player_id", "season_year", "team_abbr"]
+    played = played.select("player_id", "season_year", "game_date", "team_abbr", *lookup,
+                           points.cast(pl.Int64).alias("__points")).sort(*per_team, "game_date").with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(per_team).alias("team_games_for"),
+        pl.col("__points").cum_sum().over(per_team).alias("team_points_for"),
+    )
+    right = played.select(
+        "player_id", "season_year", pl.col("game_date").alias("__asof"), pl.col("game_date").alias("last_game_date"),
+        pl.col("team_abbr").alias("last_team_abbr"), *lookup, "team_games_for", "team_points_for",
+    ).sort("__asof")
+    pairs = played.select("player_id", "season_year").unique().join(
+        team_games.select("season_year", "analysis_date").unique(), on="season_year")
+    return pairs.sort("analysis_date").join_asof(
+        right, left_on="analysis_date", right_on="__asof", by=["player_id", "season_year"], strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,
+    ).drop("__asof").filter(pl.col("last_game_date").is_not_null())
+
+
+def pregame_universe(player_games: pl.DataFrame, schedule: pl.DataFrame, start: dt.date,
+                     end: dt.date) -> pl.DataFrame:
+    """The pre-game player universe (SPEC §2, §4) of every D in [start, end], one row per (player, D).
+
+    Rule: for each team scheduled on D (regular season, not postponed; the schedule includes games
+    not yet played), the players whose most recent *played* game (``minutes_played > 0``) strictly
+    before D was for that team and lies in [D - 30 days, D) (``UNIVERSE_DAYS``), this season. A traded
+    player belongs to the team of his most recent played game. Game id, opponent and home/away come
+    from D's schedule row. No row with ``game_date >= D`` is read: ``player_games`` needs only
+    ``player_id``, ``season_year``, ``game_date``, ``team_abbr``, ``minutes_played`` (rows of D or
+    later, if given, are ignored for D).
+
+    What it cannot know: a debut (no earlier played game: absent), a trade made since the player's last
+    game (he is listed with his old team), a player back from more than 30 days out (absent), an injury
+    or rest decision on D (listed: a morning run does not know who will sit). A team with no earlier
+    game this season (opening night) has nobody.
+
+    Returns ``player_id``, ``analysis_date``, ``game_id``, ``season_year``, ``team_abbr``,
+    ``opponent_team_abbr``, ``home_game``, ``opponent_days_rest``, ``last_game_date`` and
+    ``player_lookup`` when ``player_games`` has it.
+    """
+    team_games = _scheduled_team_games(schedule, start, end)
+    last = _last_played_team(player_games, team_games, end)
+    return last.filter(
+        pl.col("last_game_date") >= pl.col("analysis_date") - pl.duration(days=UNIVERSE_DAYS)
+    ).join(team_games, left_on=["season_year", "analysis_date", "last_team_abbr"],
+           right_on=["season_year", "analysis_date", "team_abbr"], how="inner").rename(
+        {"last_team_abbr": "team_abbr"}).drop("team_games_for", "team_points_for")
+
+
+def _star_teammates_out(player_games: pl.DataFrame, team_games: pl.DataFrame, universe: pl.DataFrame,
+                        end: dt.date) -> pl.DataFrame:
+    """``star_teammates_out`` of each universe row (``player_id``, ``analysis_date``), from games before D.
+
+    The team's stars on D: among the players whose most recent played game before D was for the team
+    (its roster as known before D, without the 30-day limit: a long-injured star stays the team's), the
+    ``STAR_COUNT`` (3) with the highest points per played game for the team this season before D, over
+    at least ``STAR_MIN_GAMES`` (5) played games for it (ties: lower ``player_id``). A star is out when
+    he is not in D's pre-game universe (last played game more than 30 days before D) or did not play
+    the team's most recent game before D (the last game with box-score rows of the team). The count
+    excludes the player himself. Needs no DNP rows (a player without a played row did not play), so
+    the 2020-21 source, which lists only players who appeared, gets a value too.
+    """
+    last = _last_played_team(player_games, team_games, end)
+    roster = last.join(team_games.select("season_year", "analysis_date", "team_abbr"),
+                       left_on=["season_year", "analysis_date", "last_team_abbr"],
+                       right_on=["season_year", "analysis_date", "team_abbr"], how="inner")
+    stars = roster.filter(pl.col("team_games_for") >= STAR_MIN_GAMES).with_columns(
+        (pl.col("team_points_for") / pl.col("team_games_for")).alias("__ppg"),
+    ).sort(["analysis_date", "last_team_abbr", "__ppg", "player_id"], descending=[False, False, True, False]).group_by(
+        "analysis_date", "last_team_abbr", maintain_order=True).head(STAR_COUNT)
+    team_rows = player_games.filter(pl.col("game_date") < end).select(
+        pl.col("team_abbr").alias("last_team_abbr"), "season_year", pl.col("game_date").alias("__asof"),
+        pl.col("game_date").alias("team_last_game_date")).unique().sort("__asof")
+    stars = stars.sort("analysis_date").join_asof(
+        team_rows, left_on="analysis_date", right_on="__asof", by=["last_team_abbr", "season_year"],
+        strategy="backward", allow_exact_matches=False, check_sortedness=False)
+    out = stars.filter(
+        (pl.col("last_game_date") < pl.col("analysis_date") - pl.duration(days=UNIVERSE_DAYS))
+        | (pl.col("last_game_date") != pl.col("team_last_game_date")))
+    per_team = out.group_by("analysis_date", pl.col("last_team_abbr").alias("team_abbr")).agg(
+        pl.len().cast(pl.Int64).alias("__stars_out"))
+    self_out = out.select("player_id", "analysis_date", pl.lit(1, pl.Int64).alias("__self_out"))
+    return universe.select("player_id", "analysis_date", "team_abbr").join(
+        per_team, on=["analysis_date", "team_abbr"], how="left").join(
+        self_out, on=["player_id", "analysis_date"], how="left").select(
+        "player_id", "analysis_date",
+        (pl.col("__stars_out").fill_null(0) - pl.col("__self_out").fill_null(0)).alias("star_teammates_out"))
+
+
 def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense: pl.DataFrame,
                                        schedule: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
     """``nba_analytics.upcoming_player_game_context`` for every D in [start, end].
 
-    Inputs: ``player_game_summary`` and ``team_offense_game_summary`` rows of the season(s) up to
-    ``end`` (history before ``start`` included), and the schedule. One row per player who played
-    (minutes > 0) in a game on D; rest and load from his own played games strictly before D this season
-    (windows [D-7, D) and [D-14, D)); ``avg_usage_rate_last_7_games`` over his last 7 played games
-    (legacy bug B5); ``pace_differential`` from each team's last 10 games before D this season (no
-    hard-coded date cut-off, legacy bug B6); ``star_teammates_out`` counts teammates listed DNP on D
-    whose season points average before D is >= 20 (NULL when the team's rows on D are flagged
-    ``unknown:dnp_rows``: the source does not list who sat out).
+    Inputs: ``player_game_summary`` and ``team_offense_game_summary`` rows of the season(s) before
+    ``end`` (history before ``start`` included; rows with ``game_date >= end`` are ignored, and for each
+    D only rows strictly before D are used), and the schedule (through ``end``, future games included).
+
+    Rows: one per (player, D) of D's pre-game universe (:func:`pregame_universe`: the players whose most
+    recent played game before D, within the 30 days before D, was for a team scheduled on D), with
+    ``game_id``, ``opponent_team_abbr``, ``home_game`` from D's schedule row. So every row for D is the
+    same whether or not D's box scores exist; it cannot know a debut, a trade since the player's last
+    game, or an injury (``player_status`` NULL: no source).
+
+    Columns (units): rest and load from his own played games strictly before D this season (windows
+    [D-7, D) and [D-14, D); days, games, minutes); ``avg_usage_rate_last_7_games`` over his last 7
+    played games (legacy bug B5; 0-1); ``projected_usage_rate`` = season usage average before D (0-1);
+    ``pace_differential`` from each team's last 10 games before D this season (possessions per 48; no
+    hard-coded date cut-off, legacy bug B6); ``star_teammates_out`` (count) as
+    :func:`_star_teammates_out` defines it (the team's top-3 scorers, out = not in the universe or
+    missed the team's last game). ``is_production_ready`` is true (every universe player has a played
+    game before D).
     """
-    pg = player_games.filter(pl.col("game_date") <= end)
+    pg = player_games.filter(pl.col("game_date") < end)
     played = pg.filter(pl.col("minutes_played").fill_null(0) > 0).with_columns(
         pl.col("usage_rate").is_not_null().cast(pl.Int64).alias("usage_games"),
     )
@@ -346,9 +473,11 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
     cum_cols = ["minutes_played", "usage_rate", "usage_games", "b2b_second", "points"]
     numbered = number_games(played, by, cum_cols)
 
-    keys = played.filter(_in_range("game_date", start, end)).select(
-        "player_id", "player_lookup", "game_id", pl.col("game_date").alias("analysis_date"), "season_year",
-        "team_abbr", "opponent_team_abbr", pl.col("is_home").alias("home_game"),
+    team_games = _scheduled_team_games(schedule, start, end)
+    universe = pregame_universe(pg, schedule, start, end)
+    keys = universe.select(
+        "player_id", "player_lookup", "game_id", "analysis_date", "season_year", "team_abbr",
+        "opponent_team_abbr", "home_game", "opponent_days_rest",
     )
     st = state_before(keys, numbered, by, cum_cols)
     st = last_n_window(st, numbered, by, ["usage_rate", "usage_games"], 7)
@@ -362,24 +491,13 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
     key_on = ["player_id", "season_year", "analysis_date"]
     st = st.join(w7, on=key_on).join(w14, on=key_on).join(b2b.select(*key_on, "sum_b2b_second_b2b"), on=key_on)
 
-    # star teammates out on D: DNP rows on D of players averaging >= 20 points before D
-    dnp = pg.filter(_in_range("game_date", start, end) & pl.col("is_dnp")).select(
-        "player_id", "season_year", pl.col("game_date").alias("analysis_date"), "team_abbr")
-    dnp = state_before(dnp, numbered, by, ["points"])
-    stars = dnp.filter(safe_div(pl.col("cum_points"), pl.col("game_number")) >= STAR_POINTS_AVG).group_by(
-        "analysis_date", "team_abbr").agg(pl.len().cast(pl.Int64).alias("star_teammates_out"))
-    # a source without DNP rows (2020-21): who sat out is unknown -> NULL, not 0
-    no_dnp_source = pg.filter(_in_range("game_date", start, end)).select(
-        pl.col("game_date").alias("analysis_date"), "team_abbr",
-        (pl.col("data_quality_issues").list.contains(UNKNOWN_DNP_ROWS).fill_null(False)
-         if "data_quality_issues" in pg.columns else pl.lit(False)).alias("dnp_rows_unknown"),
-    ).group_by("analysis_date", "team_abbr").agg(pl.col("dnp_rows_unknown").any())
+    stars = _star_teammates_out(pg, team_games, universe, end)
 
     # team pace over the last 10 games before D (this season): the mean of the non-NULL paces (a game
     # without possessions, e.g. 2020-21 with no ORB, has NULL pace; it must not count as a pace of 0)
     tby = ["team_abbr", "season_year"]
     pace_cols = ["pace", "pace_games"]
-    tnum = number_games(team_offense.filter(pl.col("game_date") <= end).with_columns(
+    tnum = number_games(team_offense.filter(pl.col("game_date") < end).with_columns(
         pl.col("pace").is_not_null().cast(pl.Int64).alias("pace_games")), tby, pace_cols)
     team_keys = pl.concat([
         keys.select(pl.col("team_abbr"), "season_year", "analysis_date"),
@@ -389,16 +507,12 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
         "team_abbr", "season_year", "analysis_date",
         safe_div(pl.col("sum_pace_last_10"), pl.col("sum_pace_games_last_10")).alias("pace_last_10"))
 
-    rest = _team_rest(schedule).select(
-        "game_id", "team_abbr", pl.col("opponent_days_rest"))
     out = (
-        st.join(stars, on=["analysis_date", "team_abbr"], how="left")
-        .join(no_dnp_source, on=["analysis_date", "team_abbr"], how="left")
+        st.join(stars, on=["player_id", "analysis_date"], how="left")
         .join(tst.rename({"pace_last_10": "team_pace_last_10"}), on=["team_abbr", "season_year", "analysis_date"],
               how="left")
         .join(tst.rename({"team_abbr": "opponent_team_abbr", "pace_last_10": "opponent_pace_last_10"}),
               on=["opponent_team_abbr", "season_year", "analysis_date"], how="left")
-        .join(rest, on=["game_id", "team_abbr"], how="left")
     )
     days_rest = (pl.col("analysis_date") - pl.col("last_game_date")).dt.total_days().cast(pl.Int64)
     return out.with_columns(
@@ -416,8 +530,7 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
         pl.lit(None, pl.Float64).alias("fourth_quarter_minutes_last_7"),
         pl.lit(None, pl.Float64).alias("player_age"),
         safe_div(pl.col("cum_usage_rate"), pl.col("cum_usage_games")).alias("projected_usage_rate"),
-        pl.when(pl.col("dnp_rows_unknown").fill_null(False)).then(None)
-        .otherwise(pl.col("star_teammates_out").fill_null(0)).alias("star_teammates_out"),
+        pl.col("star_teammates_out").fill_null(0),
         (pl.col("team_pace_last_10") - pl.col("opponent_pace_last_10")).alias("pace_differential"),
         pl.lit(None, pl.Float64).alias("game_total"),
         pl.lit(None, pl.Float64).alias("game_spread"),

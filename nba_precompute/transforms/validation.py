@@ -12,8 +12,10 @@ universe, derived from Phase 3 independently of the table):
 
 * TDZA: teams with >= 1 scheduled (not postponed) regular-season game this season before D;
 * PSZA: players with >= 1 played game (``minutes_played > 0``) this season before D;
-* PCF, PDC, MLFS: players who played (``minutes_played > 0``) in a game on D, from
-  ``player_game_summary`` (the population of ``upcoming_player_game_context``, counted without it).
+* PCF, PDC, MLFS: D's pre-game universe (``transforms.phase3.pregame_universe``: players whose most
+  recent played game before D, within 30 days, was for a team scheduled on D), computed from
+  ``player_game_summary`` and the schedule (the population of ``upcoming_player_game_context``,
+  counted without it).
 
 Rows written are counted in the table itself, not taken from the partition log, so rows deleted
 after a write are seen. True failures are the ``precompute_failures`` rows with ``is_failure`` (or a
@@ -74,7 +76,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nba_precompute.schemas import is_regular_season
+from nba_precompute.schemas import UPCOMING_PLAYER_GAME_CONTEXT, is_regular_season
 from nba_precompute.transforms.common import expected_games
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
@@ -82,6 +84,7 @@ from nba_precompute.transforms.coverage import (
     TRUE_FAILURES,
     scheduled_team_games,
 )
+from nba_precompute.transforms.phase3 import UNIVERSE_DAYS, pregame_universe
 from nba_precompute.transforms.quality import Band, above_band, attach_band, incomplete_rate
 
 COMPLETE, FAILED, MISSING, NO_GAMES, PHASE3_HOLE = "COMPLETE", "FAILED", "MISSING", "NO_GAMES", "PHASE3_HOLE"
@@ -171,10 +174,10 @@ def expected_entities(partitions: pl.DataFrame, schedule: pl.DataFrame, player_g
         schedule: ``nba_schedule`` rows of the seasons involved (from opening night): ``game_id``,
             ``game_date``, ``season_year``, home/away tricodes, optionally ``game_status``.
         player_games: ``player_game_summary`` rows (``game_id``, ``player_id``, ``game_date``,
-            ``season_year``, ``minutes_played``) from opening night up to the last date.
+            ``season_year``, ``team_abbr``, ``minutes_played``) from opening night up to the last date.
 
     Returns ``analysis_date``, ``season_year``, ``season_week`` and one Int64 column per universe
-    (``teams_before``, ``players_before``, ``upcoming_players``: players who played on the date).
+    (``teams_before``, ``players_before``, ``upcoming_players``: D's pre-game player universe).
     """
     d = partitions.select(pl.col("date").alias("analysis_date"), "season_year", "season_week")
     first_team = scheduled_team_games(schedule).group_by("team_abbr", "season_year").agg(
@@ -187,8 +190,11 @@ def expected_entities(partitions: pl.DataFrame, schedule: pl.DataFrame, player_g
             pl.col("first") < pl.col("analysis_date")).group_by("analysis_date").agg(
             pl.len().cast(pl.Int64).alias(name))
 
-    on_day = played.group_by(pl.col("game_date").alias("analysis_date")).agg(
-        pl.col("player_id").n_unique().cast(pl.Int64).alias(UPCOMING_PLAYERS))
+    on_day = d.select("analysis_date").head(0).with_columns(pl.lit(0, pl.Int64).alias(UPCOMING_PLAYERS))
+    if d.height:
+        first, last = d.get_column("analysis_date").min(), d.get_column("analysis_date").max()
+        on_day = pregame_universe(played, schedule, first, last).group_by("analysis_date").agg(
+            pl.col("player_id").n_unique().cast(pl.Int64).alias(UPCOMING_PLAYERS))
     out = d
     for frame in (before(first_team, TEAMS_BEFORE), before(first_player, PLAYERS_BEFORE), on_day):
         out = out.join(frame, on="analysis_date", how="left")
@@ -372,6 +378,19 @@ def phase3_report(partitions: pl.DataFrame, schedule: pl.DataFrame, team_rows: p
     team_keyed = [t for t in tables if t.team_column is not None]
     per_table = pl.DataFrame({"table": [t.qualified_name for t in team_keyed]}, schema={"table": pl.String})
     wanted = team_games.join(per_table, how="cross")
+    # upcoming_player_game_context holds D's pre-game universe: a team without a scheduled game in the
+    # 30 days before D this season (its first game: opening night) has nobody, which is not a hole
+    all_team_games = pl.concat([
+        sched.select(pl.col("game_date").alias("date"),
+                     pl.col("season_year") if "season_year" in sched.columns else pl.lit(0).alias("season_year"),
+                     pl.col(side).alias("team_abbr"))
+        for side in ("home_team_abbr", "away_team_abbr")]).unique().sort("team_abbr", "season_year", "date")
+    no_universe = all_team_games.with_columns(
+        pl.col("date").shift(1).over("team_abbr", "season_year").alias("__previous")).filter(
+        pl.col("__previous").is_null()
+        | (pl.col("__previous") < pl.col("date") - pl.duration(days=UNIVERSE_DAYS))).select(
+        "date", "team_abbr", pl.lit(UPCOMING_PLAYER_GAME_CONTEXT.qualified_name).alias("table"))
+    wanted = wanted.join(no_universe, on=["table", "date", "team_abbr"], how="anti")
     absent = wanted.join(team_rows.select("table", "game_id", "team_abbr").unique(),
                          on=["table", "game_id", "team_abbr"], how="anti")
     expected_tg = wanted.group_by("table", "date").agg(pl.len().cast(pl.Int64).alias("team_games_expected"))

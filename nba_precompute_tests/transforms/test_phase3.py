@@ -109,17 +109,19 @@ def test_upcoming_player_context_rest_load_usage_and_stars_out():
         rows.append({"player_id": 1, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True,
                      "game_date": gd, "minutes_played": 30.0, "usage_rate": 0.10 * (i + 1) if i < 7 else 0.9,
                      "points": 10})
-    # player 2 (AAA) averages 25 points, DNP on D: a star teammate out
+    # player 2 (AAA) averages 25 points and sat out AAA's last game before D (10-26): a star out.
+    # His box score of D (DNP) is a post-game fact and is not read.
     for gd in dates:
         rows.append({"player_id": 2, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True,
-                     "game_date": gd, "minutes_played": None if gd == d else 30.0, "points": 25})
+                     "game_date": gd, "minutes_played": None if gd in (dates[-2], d) else 30.0, "points": 25})
     pg = player_games(rows, sched)
     team_off = pl.DataFrame({
         "team_abbr": ["AAA"] * 10 + ["BBB"] * 10, "season_year": [2022] * 20, "game_date": dates * 2,
         "pace": [100.0] * 10 + [96.0] * 10,
     })
     out = build_upcoming_player_game_context(pg, team_off, sched, d, d)
-    assert out.get_column("player_id").to_list() == [1]  # only players who played on D
+    # the pre-game universe: both played for AAA within the 30 days before D (player 2's DNP on D unknown)
+    assert out.get_column("player_id").to_list() == [1, 2]
     r = out.row(0, named=True)
     assert r["days_rest"] == 1 and r["back_to_back"] is True
     # [D-7, D) = 10-20 .. 10-26: games on 21, 23, 24, 25, 26
@@ -131,7 +133,10 @@ def test_upcoming_player_context_rest_load_usage_and_stars_out():
     # last 7 played games before D: usage 0.1 .. 0.7 -> mean 0.4 (games, not days: bug B5)
     assert r["avg_usage_rate_last_7_games"] == pytest.approx(0.4)
     assert r["projected_usage_rate"] == pytest.approx(0.4)
+    # AAA's stars (>= 5 played games): 2 (25 ppg) and 1 (10 ppg); 2 missed AAA's last game -> out for 1;
+    # a player is not his own teammate
     assert r["star_teammates_out"] == 1
+    assert out.row(1, named=True)["star_teammates_out"] == 0
     assert r["pace_differential"] == pytest.approx(4.0)
     assert r["team_pace_last_10"] == pytest.approx(100.0)
 
@@ -224,23 +229,25 @@ def test_null_pace_is_not_averaged_as_zero_in_pace_last_10():
     assert r["opponent_pace_last_10"] is None and r["pace_differential"] is None
 
 
-def test_star_teammates_out_is_null_for_a_source_without_dnp_rows():
-    dates = days(D0, 3)
+def test_star_teammates_out_needs_no_dnp_rows():
+    dates = days(D0, 8)
     sched = schedule(dates, home="AAA", away="BBB")
     d = dates[-1]
+    before = dates[:-1]
     rows = [{"player_id": 1, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True, "game_date": gd}
-            for gd in dates]
-    # player 2 (AAA) averages 25 points and is listed DNP on D; player 3 plays for BBB
+            for gd in before]
+    # player 2 (AAA) averages 25 points and is listed DNP in AAA's last game before D; player 3 plays for BBB
     rows += [{"player_id": 2, "team_abbr": "AAA", "opponent_team_abbr": "BBB", "is_home": True, "game_date": gd,
-              "minutes_played": None if gd == d else 30.0, "points": 25} for gd in dates]
+              "minutes_played": None if gd == before[-1] else 30.0, "points": 25} for gd in before]
     rows += [{"player_id": 3, "team_abbr": "BBB", "opponent_team_abbr": "AAA", "is_home": False, "game_date": gd}
-             for gd in dates]
-    team_off = pl.DataFrame({"team_abbr": ["AAA"] * 3 + ["BBB"] * 3, "season_year": [2022] * 6,
-                             "game_date": dates * 2, "pace": [100.0] * 6})
+             for gd in before]
+    team_off = pl.DataFrame({"team_abbr": ["AAA"] * 8 + ["BBB"] * 8, "season_year": [2022] * 16,
+                             "game_date": dates * 2, "pace": [100.0] * 16})
     pg = player_games(rows, sched)
     out = build_upcoming_player_game_context(pg, team_off, sched, d, d).sort("player_id")
-    assert out.get_column("star_teammates_out").to_list() == [1, 0]  # hoopR-like source: DNP rows listed
-    # the same rows flagged as coming from a source that lists only players who appeared (2020-21)
-    flagged = pg.with_columns(pl.lit(["unknown:dnp_rows"], dtype=pl.List(pl.String)).alias("data_quality_issues"))
-    out = build_upcoming_player_game_context(flagged, team_off, sched, d, d).sort("player_id")
-    assert out.get_column("star_teammates_out").to_list() == [None, None]
+    assert out.get_column("star_teammates_out").to_list() == [1, 0, 0]  # hoopR-like source: DNP rows listed
+    # a source that lists only players who appeared (2020-21: no DNP rows, flagged): the same answer,
+    # because "did not play" is "no played row", not "a DNP row"
+    flagged = pg.filter(~pl.col("is_dnp")).with_columns(
+        pl.lit(["unknown:dnp_rows"], dtype=pl.List(pl.String)).alias("data_quality_issues"))
+    assert build_upcoming_player_game_context(flagged, team_off, sched, d, d).sort("player_id").equals(out)

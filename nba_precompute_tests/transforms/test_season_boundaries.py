@@ -371,16 +371,10 @@ def test_upcoming_context_rest_load_usage_stars_and_pace_restart_on_opening_nigh
     sched, pg, team = _upcg_world()
     out = build_upcoming_player_game_context(pg, team, sched, UP_B[0], UP_B[-1]).filter(pl.col("player_id") == 1)
 
-    # opening night 04-12: nothing before D this season (A's last game was 3 days earlier)
-    # (leaking: days_rest 3, 5 games / 200 minutes in [04-05, 04-12), usage 0.5, pace 80 - 120 = -40)
-    r = row_of(out, game_date=UP_B[0])
-    assert r["days_rest"] is None and r["back_to_back"] is False and r["opponent_days_rest"] is None
-    assert (r["games_in_last_7_days"], r["games_in_last_14_days"]) == (0, 0)
-    assert r["minutes_in_last_7_days"] == 0.0 and r["back_to_backs_last_14_days"] == 0
-    assert r["avg_minutes_per_game_last_7"] is None
-    assert r["avg_usage_rate_last_7_games"] is None and r["projected_usage_rate"] is None
-    assert r["team_pace_last_10"] is None and r["pace_differential"] is None
-    assert r["star_teammates_out"] == 0 and r["is_production_ready"] is False
+    # opening night 04-12: nothing before D this season (A's last game was 3 days earlier): the pre-game
+    # universe of opening night is empty, no row (leaking A's games: a row with days_rest 3, 5 games /
+    # 200 minutes in [04-05, 04-12), usage 0.5, pace 80 - 120 = -40)
+    assert out.filter(pl.col("game_date") == UP_B[0]).is_empty()
 
     # night 2 (04-13): one B game the night before
     # (leaking: 5 games in [04-06, 04-13) with 190 minutes, 4+ back-to-backs, usage (6 x 0.5 + 0.1) / 7)
@@ -391,9 +385,9 @@ def test_upcoming_context_rest_load_usage_stars_and_pace_restart_on_opening_nigh
     assert r["back_to_backs_last_14_days"] == 0  # the 04-12 game is B's first: no pair
     assert r["avg_usage_rate_last_7_games"] == pytest.approx(0.1)
     assert r["projected_usage_rate"] == pytest.approx(0.1)
-    # stars out: player 2 averages 5 this season (30 in A) -> not a star; player 3 averages 25 -> a star
-    # (leaking: player 2 at (10 x 30 + 5) / 11 = 27.7 also counts -> 2)
-    assert r["star_teammates_out"] == 1
+    # stars out: nobody has the 5 played games of this season a star needs yet (leaking A: player 2, 30 a
+    # game over 10 games, did not play AAA's last game -> 1)
+    assert r["star_teammates_out"] == 0
     # pace: B games only: AAA 100, BBB 96 -> +4 (leaking: (9 x 80 + 100) / 10 = 82 vs 117.6 -> -35.6)
     assert (r["team_pace_last_10"], r["opponent_pace_last_10"]) == (pytest.approx(100.0), pytest.approx(96.0))
     assert r["pace_differential"] == pytest.approx(4.0)
@@ -407,6 +401,9 @@ def test_upcoming_context_rest_load_usage_stars_and_pace_restart_on_opening_nigh
     assert r["avg_usage_rate_last_7_games"] == pytest.approx(0.3)
     assert r["projected_usage_rate"] == pytest.approx(2.5 / 9)
     assert r["games_in_last_7_days"] == 7 and r["back_to_backs_last_14_days"] == 8
+    # AAA's stars this season: player 1 only (9 games); players 2 and 3 have 1 B game each (< 5), so
+    # nobody is out (leaking A: player 2, 30 a game, sat out AAA's last game -> 1)
+    assert r["star_teammates_out"] == 0
 
 
 def test_pcf_usage_fatigue_and_zone_factor_use_this_season_only():
@@ -572,11 +569,13 @@ def test_expected_entities_and_band_are_per_season():
     # 04-09 (A, week 25): teams with an A game before D: AAA, BBB; players: 1, 2
     # 10-24 (B's opening night, week 1): nobody has a B game before D (leaking: 3 teams, 3 players)
     # 10-25: AAA, BBB / player 1; 10-26: AAA, BBB, CCC, DDD / players 1, 4 (5 only sat: not counted)
-    # players who played on D: 1 and 3 on 04-09, 1 on 10-24, 4 on 10-25 (5 sat), nobody on 10-26
+    # pre-game universe (last played game within 30 days, for a team playing on D): nobody on 04-09
+    # (player 1's last game is 173 days old), on 10-24 (opening night) or 10-25 (CCC, DDD have no B game
+    # yet); 10-26 (AAA-DDD): 1 (AAA on 10-24) and 4 (DDD on 10-25)
     assert exp.get_column("season_week").to_list() == [25, 1, 1, 1]
     assert exp.get_column("teams_before").to_list() == [2, 0, 2, 4]
     assert exp.get_column("players_before").to_list() == [2, 0, 1, 2]
-    assert exp.get_column("upcoming_players").to_list() == [2, 1, 1, 0]
+    assert exp.get_column("upcoming_players").to_list() == [0, 0, 0, 2]
 
     # PSZA on B's first nights: every expected player below the 10-game minimum (rate 1.0). Week 1's
     # band allows 100 %; counted from A's opening (week 54) the band would be 25 % and this a WARN.
