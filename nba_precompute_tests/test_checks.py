@@ -6,8 +6,8 @@ days and through Dagster), the per-partition plot metadata, and the UI's partiti
 import dataclasses
 import datetime as dt
 
-import pytest
 import polars as pl
+import pytest
 from dagster import (
     AssetCheckKey,
     AssetCheckSeverity,
@@ -42,7 +42,6 @@ from nba_precompute.transforms.quality import bands, daily_check_results
 from nba_precompute_tests.conftest import DEC_END
 from nba_precompute_tests.dagster_helpers import (
     PSZA_KEY,
-    TDZA_KEY,
     assets_def,
     check_records,
     copy_warehouse,
@@ -87,7 +86,10 @@ def test_every_phase4_asset_has_four_partitioned_checks():
 D_AT, D_ABOVE, D_BELOW, D_GONE = (dt.date(2022, 12, d) for d in (19, 20, 21, 22))
 
 
-def _results(band_list=bands((1, 8, 1.0), (9, None, 0.25))):
+WEEK9_BANDS = bands((1, 8, 1.0), (9, None, 0.25))
+
+
+def _results(band_list=WEEK9_BANDS):
     """Four week-9 PSZA days (band: 25 %): 2 of 8 below the minimum (0.25, at the edge), 4 of 10
     (0.40, above), 1 of 10 (0.10, below), and a day the asset never materialised."""
     days = pl.DataFrame({"analysis_date": [D_AT, D_ABOVE, D_BELOW, D_GONE], "season_week": [9] * 4,

@@ -226,9 +226,11 @@ def incomplete_rate(incomplete: pl.Expr, total: pl.Expr) -> pl.Expr:
     return pl.when(total > 0).then(incomplete / total).otherwise(0.0)
 
 
-def above_band(rate: pl.Expr = pl.col("incomplete_rate"), upper: pl.Expr = pl.col("band_upper")) -> pl.Expr:
+def above_band(rate: pl.Expr | None = None, upper: pl.Expr | None = None) -> pl.Expr:
     """The ``incomplete_rate_within_band`` verdict: the rate is strictly above the band's upper edge
     (at the edge is within; no band is never above). Shared by the check and the validation report."""
+    rate = pl.col("incomplete_rate") if rate is None else rate
+    upper = pl.col("band_upper") if upper is None else upper
     return (upper.is_not_null() & (rate > upper)).fill_null(False)
 
 
