@@ -58,6 +58,7 @@ from nba_precompute.schemas import (
     PRECOMPUTE_FAILURES,
     TableSpec,
 )
+from nba_precompute.transforms.phase3 import PREVIOUS_SEASON_DAYS
 from nba_precompute.transforms.validation import (
     INCOMPLETE_RATE_WITHIN_BAND,
     PHASE3,
@@ -153,7 +154,10 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
     failures = warehouse.read(PRECOMPUTE_FAILURES, start, end, columns=[
         "processor", "analysis_date", "entity_id", "entity_name", "failure_category", "is_failure"])
 
-    expected = expected_entities(parts, schedule, player_games)
+    # a team's opening-night universe is its roster at the end of the previous season (pregame_universe)
+    previous = warehouse.read(PLAYER_GAME_SUMMARY, history_start - dt.timedelta(days=PREVIOUS_SEASON_DAYS),
+                              history_start - dt.timedelta(days=1), columns=player_games.columns)
+    expected = expected_entities(parts, schedule, pl.concat([previous, player_games], how="vertical_relaxed"))
     phase4 = phase4_report(parts, schedule, expected, log, counts, failures, report4, existing)
     phase3 = phase3_report(parts, schedule, pl.concat(team_rows).unique(), log, counts, report3, existing)
     coverage = shot_chart_coverage(in_range, parts.get_column("season_year").drop_nulls().unique().to_list(),

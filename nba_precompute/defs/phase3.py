@@ -184,8 +184,11 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
         wh = warehouse.get()
         schedule, history_start = read_season_schedule(wh, start, end)
         last_box_score_day = end - dt.timedelta(days=1)
+        # from the previous season's opening night: a team's opening-night universe is its roster at
+        # the end of the previous season (transforms.phase3.pregame_universe)
+        previous_start = history_start - dt.timedelta(days=phase3.PREVIOUS_SEASON_DAYS)
         rows = phase3.build_upcoming_player_game_context(
-            wh.read(PLAYER_GAME_SUMMARY, history_start, last_box_score_day),
+            wh.read(PLAYER_GAME_SUMMARY, previous_start, last_box_score_day),
             wh.read(TEAM_OFFENSE_GAME_SUMMARY, history_start, last_box_score_day),
             schedule, start, end)
         # teams scheduled on D whose pre-game universe is empty (opening night, a team's first game):

@@ -322,6 +322,9 @@ def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end
 
 
 UNIVERSE_DAYS = 30
+# how far before a season's opening night the rows of its previous season are read (the opening-night
+# universe, :func:`_previous_season_roster`): a season and an off-season are about six months each
+PREVIOUS_SEASON_DAYS = 366
 STAR_COUNT = 3
 STAR_MIN_GAMES = 5
 
@@ -383,7 +386,9 @@ def pregame_universe(player_games: pl.DataFrame, schedule: pl.DataFrame, start: 
     What it cannot know: a debut (no earlier played game: absent), a trade made since the player's last
     game (he is listed with his old team), a player back from more than 30 days out (absent), an injury
     or rest decision on D (listed: a morning run does not know who will sit). A team with no earlier
-    game this season (opening night) has nobody.
+    game this season (its opening night) takes its roster from the end of the previous season when
+    ``player_games`` holds it (:func:`_previous_season_roster`: an off-season signing or trade is not
+    known), else has nobody.
 
     Returns ``player_id``, ``analysis_date``, ``game_id``, ``season_year``, ``team_abbr``,
     ``opponent_team_abbr``, ``home_game``, ``opponent_days_rest``, ``last_game_date`` and
@@ -391,11 +396,34 @@ def pregame_universe(player_games: pl.DataFrame, schedule: pl.DataFrame, start: 
     """
     team_games = _scheduled_team_games(schedule, start, end)
     last = _last_played_team(player_games, team_games, end)
-    return last.filter(
+    in_season = last.filter(
         pl.col("last_game_date") >= pl.col("analysis_date") - pl.duration(days=UNIVERSE_DAYS)
     ).join(team_games, left_on=["season_year", "analysis_date", "last_team_abbr"],
            right_on=["season_year", "analysis_date", "team_abbr"], how="inner").rename(
         {"last_team_abbr": "team_abbr"}).drop("team_games_for", "team_points_for")
+    fallback = _previous_season_roster(player_games, team_games, end)
+    return pl.concat([in_season, fallback.select(in_season.columns)], how="vertical_relaxed")
+
+
+def _previous_season_roster(player_games: pl.DataFrame, team_games: pl.DataFrame, end: dt.date) -> pl.DataFrame:
+    """The universe of a team scheduled on D that has played no game this season before D (its opening
+    night): the players whose most recent played game of the previous season was for that team and who
+    have played no game this season before D. Their rows carry no game of this season (features at
+    their defaults; PDC and PSZA record INCOMPLETE_DATA). Empty when ``player_games`` holds no row of
+    the previous season. Columns as :func:`pregame_universe`."""
+    played = player_games.filter((pl.col("game_date") < end) & (pl.col("minutes_played").fill_null(0) > 0))
+    lookup = [pl.col("player_lookup")] if "player_lookup" in played.columns else []
+    first_team = played.group_by("team_abbr", "season_year").agg(pl.col("game_date").min().alias("__team_first"))
+    opening = team_games.join(first_team, on=["team_abbr", "season_year"], how="left").filter(
+        pl.col("__team_first").is_null() | (pl.col("__team_first") >= pl.col("analysis_date"))).drop("__team_first")
+    previous = played.sort("player_id", "season_year", "game_date").group_by(
+        "player_id", "season_year", maintain_order=True).last().select(
+        "player_id", (pl.col("season_year") + 1).alias("season_year"), pl.col("game_date").alias("last_game_date"),
+        pl.col("team_abbr"), *lookup)
+    first_player = played.group_by("player_id", "season_year").agg(pl.col("game_date").min().alias("__first"))
+    return opening.join(previous, on=["season_year", "team_abbr"], how="inner").join(
+        first_player, on=["player_id", "season_year"], how="left").filter(
+        pl.col("__first").is_null() | (pl.col("__first") >= pl.col("analysis_date"))).drop("__first")
 
 
 def _star_teammates_out(player_games: pl.DataFrame, team_games: pl.DataFrame, universe: pl.DataFrame,

@@ -372,9 +372,13 @@ def test_upcoming_context_rest_load_usage_stars_and_pace_restart_on_opening_nigh
     out = build_upcoming_player_game_context(pg, team, sched, UP_B[0], UP_B[-1]).filter(pl.col("player_id") == 1)
 
     # opening night 04-12: nothing before D this season (A's last game was 3 days earlier): the pre-game
-    # universe of opening night is empty, no row (leaking A's games: a row with days_rest 3, 5 games /
-    # 200 minutes in [04-05, 04-12), usage 0.5, pace 80 - 120 = -40)
-    assert out.filter(pl.col("game_date") == UP_B[0]).is_empty()
+    # universe is the team's roster at the end of season A, and the row holds nothing of season A
+    # (leaking A's games: days_rest 3, 5 games / 200 minutes in [04-05, 04-12), usage 0.5, pace 80 - 120 = -40)
+    r = row_of(out, game_date=UP_B[0])
+    assert r["days_rest"] is None and r["back_to_back"] is False
+    assert (r["games_in_last_7_days"], r["minutes_in_last_7_days"]) in ((0, 0.0), (0, None), (None, None))
+    assert r["avg_usage_rate_last_7_games"] is None and r["projected_usage_rate"] is None
+    assert r["pace_differential"] is None and r["star_teammates_out"] == 0
 
     # night 2 (04-13): one B game the night before
     # (leaking: 5 games in [04-06, 04-13) with 190 minutes, 4+ back-to-backs, usage (6 x 0.5 + 0.1) / 7)
@@ -569,13 +573,15 @@ def test_expected_entities_and_band_are_per_season():
     # 04-09 (A, week 25): teams with an A game before D: AAA, BBB; players: 1, 2
     # 10-24 (B's opening night, week 1): nobody has a B game before D (leaking: 3 teams, 3 players)
     # 10-25: AAA, BBB / player 1; 10-26: AAA, BBB, CCC, DDD / players 1, 4 (5 only sat: not counted)
-    # pre-game universe (last played game within 30 days, for a team playing on D): nobody on 04-09
-    # (player 1's last game is 173 days old), on 10-24 (opening night) or 10-25 (CCC, DDD have no B game
-    # yet); 10-26 (AAA-DDD): 1 (AAA on 10-24) and 4 (DDD on 10-25)
+    # pre-game universe (last played game within 30 days, for a team playing on D; a team without a game
+    # this season yet takes its roster at the end of the previous season): nobody on 04-09 (player 1's
+    # last game is 173 days old; CCC's first A game, no season before A); 10-24 (opening night AAA-BBB):
+    # 1 and 2, their teams at the end of A; 10-25 (CCC-DDD, no B game yet): 3 (CCC at the end of A);
+    # 10-26 (AAA-DDD): 1 (AAA on 10-24) and 4 (DDD on 10-25)
     assert exp.get_column("season_week").to_list() == [25, 1, 1, 1]
     assert exp.get_column("teams_before").to_list() == [2, 0, 2, 4]
     assert exp.get_column("players_before").to_list() == [2, 0, 1, 2]
-    assert exp.get_column("upcoming_players").to_list() == [0, 0, 0, 2]
+    assert exp.get_column("upcoming_players").to_list() == [0, 2, 1, 2]
 
     # PSZA on B's first nights: every expected player below the 10-game minimum (rate 1.0). Week 1's
     # band allows 100 %; counted from A's opening (week 54) the band would be 25 % and this a WARN.
