@@ -49,18 +49,20 @@ from nba_precompute.console import FAST_COMMANDS
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
-from nba_precompute.partitions import GameCalendar, game_calendar, season_label
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar, season_label
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
 from nba_precompute.schemas import (
     PHASE3_TABLES,
     PLAYER_GAME_SUMMARY,
     PRECOMPUTE_FAILURES,
+    UPCOMING_PLAYER_GAME_CONTEXT,
     TableSpec,
 )
 from nba_precompute.transforms.phase3 import PREVIOUS_SEASON_DAYS
 from nba_precompute.transforms.validation import (
     INCOMPLETE_RATE_WITHIN_BAND,
+    MIN_SLATE_PLAYERS,
     PHASE3,
     Phase3ReportTable,
     ReportTable,
@@ -73,6 +75,7 @@ from nba_precompute.transforms.validation import (
     problem_groups,
     season_summary,
     shot_chart_coverage,
+    slate_readiness,
     summary,
     weekly_incomplete,
 )
@@ -118,7 +121,8 @@ def _logs(warehouse: Warehouse, specs: Sequence[TableSpec], start: dt.date, end:
 def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.DataFrame,
                  chart_seasons: Sequence[int] = (), last_published: int = LAST_PUBLISHED_SHOT_CHART_SEASON,
                  tables: Sequence[Phase4Table] = PHASE4_TABLES,
-                 phase3_tables: Sequence[TableSpec] = PHASE3_TABLES) -> dict[str, object]:
+                 phase3_tables: Sequence[TableSpec] = PHASE3_TABLES,
+                 tonight: dt.date | None = None) -> dict[str, object]:
     """Read the warehouse through the :class:`~nba_precompute.warehouse.base.Warehouse` interface and
     compute the report over the partitions ``days``.
 
@@ -127,6 +131,8 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
         seasons: ``season_year``, ``season_start_date`` of every season (``GameCalendar.seasons``).
         chart_seasons: seasons whose shot-chart file is in the raw data; ``last_published`` the last
             season the shot-chart source published.
+        tonight: tonight's slate (``GameCalendar.tonight``): its box-score tables are not expected yet,
+            and when it is among ``days`` the report has a ``slate`` frame (:func:`slate_readiness`).
 
     Returns a dict of frames (``partitions``, ``phase4``, ``phase3``, ``warnings``, ``weekly``,
     ``coverage``, ``seasons``, ``problems``, ``fixes``) and the ``summary`` dict. Raises :class:`WarehouseError`
@@ -160,6 +166,15 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
     expected = expected_entities(parts, schedule, pl.concat([previous, player_games], how="vertical_relaxed"))
     phase4 = phase4_report(parts, schedule, expected, log, counts, failures, report4, existing)
     phase3 = phase3_report(parts, schedule, pl.concat(team_rows).unique(), log, counts, report3, existing)
+    slate = None
+    if tonight is not None and tonight in set(days):
+        # tonight's box scores are not in yet: its box-score partitions are not expected
+        box = [f"{k.replace('/', '.')}" for k in BOX_SCORE_TABLES]
+        phase3 = phase3.filter(~((pl.col("date") == tonight) & pl.col("table").is_in(box)))
+        upcoming = (warehouse.read(UPCOMING_PLAYER_GAME_CONTEXT, tonight, tonight, columns=["game_date", "team_abbr"])
+                    if warehouse.exists(UPCOMING_PLAYER_GAME_CONTEXT) else
+                    pl.DataFrame(schema={"game_date": pl.Date, "team_abbr": pl.String}))
+        slate = slate_readiness(tonight, schedule, upcoming)
     coverage = shot_chart_coverage(in_range, parts.get_column("season_year").drop_nulls().unique().to_list(),
                                    chart_seasons, last_published)
     labels = {t.qualified_name: t.short for t in report4}
@@ -170,6 +185,7 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
         "warnings": band_warnings(phase4), "weekly": weekly_incomplete(phase4, report4), "coverage": coverage,
         "seasons": season_summary(phase4, phase3, coverage), "summary": summary(phase4, phase3),
         "problems": problems, "fixes": fix_commands(problems, keys, PHASE3_SELECTION),
+        "tonight": tonight if slate is not None else None, "slate": slate,
     }
 
 
@@ -178,8 +194,8 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
 
 def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.date | None,
                       season: str | None) -> list[dt.date]:
-    """The partitions to report: every one (no date, no season), a season's, one date's or those in
-    [start, end].
+    """The game dates to report: every one (no date, no season), a season's, one date's or those in
+    [start, end] (days without games are empty partitions by construction and are not reported).
 
     Raises:
         UsageError: dates together with ``season``, END before START, a single date that is not a
@@ -188,9 +204,15 @@ def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.dat
     if season is not None and start is not None:
         raise UsageError("give either dates or --season, not both")
     try:
-        return calendar.select(start, end, season)[0]
+        days = calendar.select(start, end, season)[0]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    # days without games are empty partitions by construction: the report covers the game dates
+    games = set(calendar.game_dates)
+    on_game_days = [d for d in days if d in games]
+    if not on_game_days:
+        raise UsageError(f"{days[0]}..{days[-1]} holds no game date: nothing to validate")
+    return on_game_days
 
 
 def _warehouse_help() -> str:
@@ -354,6 +376,7 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
         lines.append("Problems: none (every partition materialised and whole, no true failure)")
     lines.append("")
     lines += _warning_lines(report["warnings"], report["phase4"], labels, details)  # type: ignore[arg-type]
+    lines += _slate_lines(report.get("tonight"), report.get("slate"))  # type: ignore[arg-type]
     lines += [
         "", "Summary:",
         f"  Phase 4: {s['rows_written']:,} rows written, {s['expected']:,} entities expected, "
@@ -385,6 +408,25 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     return "\n".join(lines)
 
 
+def _slate_lines(tonight: dt.date | None, slate: pl.DataFrame | None) -> list[str]:
+    """Tonight's readiness: games, teams, players per team, and the teams below the minimum."""
+    if tonight is None or slate is None:
+        return []
+    games = slate.get_column("game_id").n_unique()
+    per_team = ", ".join(f"{r['team_abbr']} {r['players']}" for r in slate.iter_rows(named=True))
+    lines = ["", f"Tonight's slate {tonight}: {games} game(s), {slate.height} team(s); players in the pre-game "
+             f"universe per team: {per_team or 'none'}"]
+    low = slate.filter(pl.col("below_minimum"))
+    for r in low.iter_rows(named=True):
+        lines.append(f"  WARNING: {r['team_abbr']} (vs {r['opponent_team_abbr']}, {r['game_id']}) has "
+                     f"{r['players']} player(s) in its pre-game universe (fewer than {MIN_SLATE_PLAYERS})"
+                     + ("; the slate is not materialised yet: nba-precompute launch " + str(tonight)
+                        if r["players"] == 0 else ""))
+    if not low.height:
+        lines.append(f"  every scheduled team has at least {MIN_SLATE_PLAYERS} players")
+    return lines
+
+
 def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> str:
     """Everything as one JSON document: ``summary``, ``seasons``, ``shot_chart_coverage``,
     ``problems``, ``fix_commands``, ``incomplete_rate_within_band`` (the WARN (date, table) days, the
@@ -398,6 +440,8 @@ def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> st
         "start": report["start"], "end": report["end"], "warehouse": warehouse, "exit_code": exit_code,
         "summary": report["summary"], "seasons": rows("seasons"), "shot_chart_coverage": rows("coverage"),
         "problems": rows("problems"), "fix_commands": rows("fixes"),
+        "tonight": report.get("tonight"),
+        "slate": report["slate"].to_dicts() if report.get("slate") is not None else None,  # type: ignore[union-attr]
         INCOMPLETE_RATE_WITHIN_BAND: rows("warnings"), "weekly_incomplete": rows("weekly"),
         "dates": rows("phase4"), "phase3_dates": rows("phase3"),
     }, indent=2, default=str)
@@ -416,7 +460,8 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         warehouse.check_readable()
-        report = build_report(warehouse, days, calendar.seasons, shot_chart_seasons(config.raw_data_dir()))
+        report = build_report(warehouse, days, calendar.seasons, shot_chart_seasons(config.raw_data_dir()),
+                              tonight=calendar.tonight)
     except WarehouseLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_WAREHOUSE

@@ -692,3 +692,26 @@ def fix_commands(groups: pl.DataFrame, asset_keys: Mapping[str, str], phase3_sel
            .otherwise(pl.format("--partition-range {}...{}", pl.col("start"), pl.col("end"))))
     return per.with_columns(pl.format("dg launch --assets '{}' {}", pl.col("assets"), rng).alias("command")).select(
         "phase", "season_year", "start", "end", "assets", "command").sort(pl.col("phase") == PHASE4, "season_year")
+
+
+MIN_SLATE_PLAYERS = 8  # a scheduled team with fewer players in its pre-game universe is worth a look
+
+
+def slate_readiness(tonight: dt.date, schedule: pl.DataFrame, upcoming: pl.DataFrame,
+                    min_players: int = MIN_SLATE_PLAYERS) -> pl.DataFrame:
+    """Tonight's slate, one row per scheduled team: ``team_abbr``, ``opponent_team_abbr``, ``game_id``,
+    ``players`` (rows of ``upcoming_player_game_context`` for tonight: the team's pre-game universe;
+    0 when the slate was not materialised) and ``below_minimum`` (fewer than ``min_players``: a warning,
+    not a failure). ``schedule``: ``nba_schedule`` rows; ``upcoming``: ``game_date``, ``team_abbr``."""
+    games = expected_games(schedule).filter(pl.col("game_date") == tonight)
+    teams = pl.concat([
+        games.select("game_id", pl.col("home_team_abbr").alias("team_abbr"),
+                     pl.col("away_team_abbr").alias("opponent_team_abbr")),
+        games.select("game_id", pl.col("away_team_abbr").alias("team_abbr"),
+                     pl.col("home_team_abbr").alias("opponent_team_abbr")),
+    ])
+    counts = upcoming.filter(pl.col("game_date") == tonight).group_by("team_abbr").agg(
+        pl.len().cast(pl.Int64).alias("players"))
+    return teams.join(counts, on="team_abbr", how="left").with_columns(
+        pl.col("players").fill_null(0)).with_columns(
+        (pl.col("players") < min_players).alias("below_minimum")).sort("game_id", "team_abbr")
