@@ -94,12 +94,14 @@ class DagsterServices:
     ``dagster_home`` must contain a ``dagster.yaml`` (``prepare_home`` copies the project's);
     ``env`` is added to the subprocesses' environment (e.g. ``NBA_PRECOMPUTE_DUCKDB_PATH``).
     Logs go to ``log_dir``. ``stop()`` terminates both process groups (always call it).
+    ``daemon=False`` starts the webserver alone (nothing is launched: reading the UI only).
     """
 
     dagster_home: Path
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    daemon: bool = True
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -120,11 +122,12 @@ class DagsterServices:
         self.processes.append(proc)
 
     def start(self, timeout: float = 120.0) -> DagsterServices:
-        """Start both processes and wait until the webserver answers and the code location is loaded."""
+        """Start the processes and wait until the webserver answers and the code location is loaded."""
         workspace = str(REPO_ROOT / "workspace.yaml")
         self._spawn("webserver", [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
                                   "-w", workspace])
-        self._spawn("daemon", [_bin("dagster-daemon"), "run", "-w", workspace])
+        if self.daemon:
+            self._spawn("daemon", [_bin("dagster-daemon"), "run", "-w", workspace])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
@@ -164,11 +167,11 @@ class DagsterServices:
 
     # -- GraphQL ---------------------------------------------------------------------------------
 
-    def graphql(self, query: str, variables: dict | None = None) -> dict:
+    def graphql(self, query: str, variables: dict | None = None, timeout: float = 60.0) -> dict:
         """POST a GraphQL document to ``/graphql``; returns ``data``, raises on transport or GraphQL errors."""
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         req = urllib.request.Request(f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             payload = json.loads(r.read())
         if payload.get("errors"):
             raise ServiceError(f"GraphQL errors: {payload['errors']}")
