@@ -53,7 +53,7 @@ PSZA = ("nba_precompute", "player_shot_zone_analysis")
 MLFS = ("nba_predictions", "ml_feature_store_v2")
 ASSETS = {"PSZA": PSZA, "MLFS": MLFS}
 CHECK = "minimum_games"
-CHECKS = ("minimum_games", "upstream_complete", "valid_values")
+CHECKS = ("minimum_games", "incomplete_rate_within_band", "upstream_complete", "valid_values")
 CHROMIUM = os.environ.get("NBA_UI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
