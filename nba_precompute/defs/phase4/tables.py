@@ -180,9 +180,9 @@ PDC = Phase4Table(
     group=PRECOMPUTE_GROUP,
     universe=UPCOMING_PLAYERS,
     minimum_games=pdc.MIN_GAMES,
-    # derived from the real 2022-23 season: week 1 34-100 %, week 2 12-30 %, weeks 3-8 <= 8 %,
-    # week 9 on <= 4 %
-    bands=bands((1, 1, 1.00), (2, 2, 0.35), (3, 8, 0.10), (9, None, 0.05)),
+    # derived from the real 2022-23 season with the pre-game universe (its day maxima: week 1 37 %,
+    # week 2 36 %, week 3 18 %, weeks 4-5 13 %, weeks 6-8 7 %, week 9 on 5 %), with head-room
+    bands=bands((1, 1, 1.00), (2, 2, 0.45), (3, 3, 0.25), (4, 5, 0.15), (6, 8, 0.10), (9, None, 0.06)),
     ranges=ranges("true shooting definition", {"ts_pct_last_10": (0, 1.5)}),
 )
 
