@@ -69,3 +69,34 @@ def test_launch_tonight_writes_the_slate_of_eight_teams_and_validate_reports_it(
     out = capsys.readouterr().out
     assert "Tonight's slate 2026-02-10: 4 game(s), 8 team(s)" in out
     assert "every scheduled team has at least 8 players" in out
+
+
+def test_a_schedule_row_of_tonight_for_a_team_that_does_not_exist_is_rejected_and_nothing_is_written(tmp_path,
+                                                                                                     raw_data_dir):
+    """A schedule row of tonight's slate naming a franchise that does not exist: the run fails with the file,
+    line and value, and the warehouse is left as it was."""
+    from nba_precompute_tests.raw_copies import HOOPR, _read, _write, season_copy
+    from nba_precompute_tests.table_fingerprints import fingerprints
+
+    raw = tmp_path / "raw"
+    season_copy(raw_data_dir, raw, 2025, TONIGHT)
+    db = tmp_path / "w.duckdb"
+    ok = materialize_range("2026-02-09", "2026-02-09", duckdb_path=str(db), raw_dir=str(raw),
+                           selection="nba_analytics/nba_schedule", instance=DagsterInstance.ephemeral())
+    assert ok.success
+    before = fingerprints(str(db))
+    path = raw / HOOPR / "schedule.csv.gz"
+    sched = _read(path)
+    _write(sched.with_columns(pl.when((pl.col("game_date") == str(TONIGHT)) & (pl.col("home_team_tricode") == "NYK"))
+                              .then(pl.lit("XYZ")).otherwise(pl.col("home_team_tricode")).alias("home_team_tricode")),
+           path)
+    bad = materialize_range("2026-02-10", "2026-02-10", duckdb_path=str(db), raw_dir=str(raw),
+                            selection="group:phase3_analytics", instance=DagsterInstance.ephemeral(),
+                            raise_on_error=False)
+    assert not bad.success
+    messages = "\n".join(str(e.event_specific_data.error.cause.message if e.event_specific_data.error.cause else
+                             e.event_specific_data.error.message)
+                         for e in bad.all_events if e.is_step_failure)
+    assert "schedule.csv.gz: 1 row(s) break the rule 'team tricode is an NBA franchise of the season'" in messages
+    assert "home_team_tricode = 'XYZ' (not an NBA franchise tricode in 2025-26)" in messages
+    assert fingerprints(str(db)) == before
