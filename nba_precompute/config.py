@@ -13,12 +13,15 @@
 | ``NBA_PRECOMPUTE_BQ_STAGING_DATASET`` | the ``nba_processing`` dataset | where load jobs stage rows before the swap |
 | ``NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS`` | (none: Application Default Credentials) | base64 service-account key, as ``dagster_gcp.BigQueryResource.gcp_credentials`` |
 | ``NBA_PRECOMPUTE_BQ_API_ENDPOINT`` | (none) | emulator URL only (anonymous credentials), e.g. ``http://127.0.0.1:9050`` |
+| ``NBA_PRECOMPUTE_TODAY`` | (none: the clock, US Eastern) | the product's today, ISO date: replays the raw data as of that morning (Dagster's calendar ends a week after it; the sensor words its ticks by it) |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 DEFAULT_RAW_DATA_DIR = "../shared/data/nba"
 CREDENTIALS_VAR = "NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS"
@@ -29,6 +32,27 @@ WAREHOUSE_KINDS = ("duckdb", "bigquery")
 def raw_data_dir() -> Path:
     """Directory of the raw NBA files (env ``NBA_RAW_DATA_DIR``)."""
     return Path(os.environ.get("NBA_RAW_DATA_DIR", DEFAULT_RAW_DATA_DIR))
+
+
+def today_setting() -> dt.date | None:
+    """``NBA_PRECOMPUTE_TODAY`` as a date, or ``None`` when it is not set (the clock decides).
+
+    Raises:
+        ValueError: the variable is set but not a date.
+    """
+    value = os.environ.get("NBA_PRECOMPUTE_TODAY", "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"NBA_PRECOMPUTE_TODAY={value!r}: expected a date YYYY-MM-DD") from None
+
+
+def today() -> dt.date:
+    """The product's today: ``NBA_PRECOMPUTE_TODAY`` or the current date in US Eastern time (the timezone
+    the NBA dates games in)."""
+    return today_setting() or dt.datetime.now(ZoneInfo("America/New_York")).date()
 
 
 def duckdb_path() -> str:

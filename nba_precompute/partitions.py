@@ -270,7 +270,7 @@ class GameCalendar:
     def partitions_definition(self) -> DailyPartitionsDefinition:
         """The daily partitions: from the first opening night, no end date (today included), no
         exclusions (see the module docstring)."""
-        return daily_partitions_from(self.first)
+        return daily_partitions_from(self.first, config.today_setting())
 
 
 def season_label(season_year: int) -> str:
@@ -309,11 +309,23 @@ def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
     return _calendar(path, raw_fingerprint(path))
 
 
+# with NBA_PRECOMPUTE_TODAY set (a replay of the raw data as of that morning), Dagster's calendar ends this
+# many days after it instead of at the clock's today
+REPLAY_DAYS_AHEAD = 7
+
+
 @functools.cache
-def daily_partitions_from(first: dt.date) -> DailyPartitionsDefinition:
+def daily_partitions_from(first: dt.date, today: dt.date | None = None) -> DailyPartitionsDefinition:
+    """Daily partitions from ``first``: up to the clock's today (no end date, ``end_offset=1``), or, for a
+    replay (``today`` given: ``NBA_PRECOMPUTE_TODAY``), up to :data:`REPLAY_DAYS_AHEAD` days after it, so
+    the UI's newest partitions (its plots draw the newest 120) are the replayed season's."""
     from dagster import DailyPartitionsDefinition
 
-    return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE, end_offset=1)
+    if today is None:
+        return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE, end_offset=1)
+    end = today + dt.timedelta(days=REPLAY_DAYS_AHEAD + 1)  # exclusive
+    return DailyPartitionsDefinition(start_date=first.isoformat(), end_date=end.isoformat(),
+                                     timezone=PARTITIONS_TIMEZONE)
 
 
 def daily_partitions(raw_dir: str | Path | None = None) -> DailyPartitionsDefinition:

@@ -20,9 +20,9 @@ still missing on the next tick and is requested again, however late. A failed ru
 or in progress the tick waits. Every skipped tick says why in the UI (Automation -> the sensor -> its
 ticks).
 
-``NBA_PRECOMPUTE_TODAY`` (ISO date; default: today in US Eastern time) is the product's "today": it only
-decides how a tick words tonight (a slate of today or later, or box scores that are late); what runs
-follows from the raw data alone.
+``NBA_PRECOMPUTE_TODAY`` (ISO date; default: today in US Eastern time, :func:`nba_precompute.config.today`)
+is the product's "today": a tick words tonight by it (a slate of today or later, or box scores that are
+late); what runs follows from the raw data alone.
 
 The sensor is created STOPPED (a UI opened for exploring should not start a catch-up of every season):
 start it once with ``dagster sensor start morning_slate_sensor -w workspace.yaml`` or in the UI; the
@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import time
-from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetKey,
@@ -53,8 +51,9 @@ from dagster import (
     sensor,
 )
 
+from nba_precompute import config
 from nba_precompute.defs.resources import RawDataResource
-from nba_precompute.partitions import BOX_SCORE_TABLES, PARTITIONS_TIMEZONE, GameCalendar
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import raw_fingerprint
 
@@ -74,21 +73,6 @@ slate_job = define_asset_job(
     description="Every table asset (Phase 3, Phase 4, MLFS) with its checks; the morning sensor runs it over "
                 "the nights that arrived and tonight's slate.",
 )
-
-
-def today() -> dt.date:
-    """The product's today: ``NBA_PRECOMPUTE_TODAY`` (ISO date) or the current date in US Eastern time.
-
-    Raises:
-        ValueError: the variable is set but not a date.
-    """
-    value = os.environ.get("NBA_PRECOMPUTE_TODAY", "").strip()
-    if value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"NBA_PRECOMPUTE_TODAY={value!r}: expected a date YYYY-MM-DD") from None
-    return dt.datetime.now(ZoneInfo(PARTITIONS_TIMEZONE)).date()
 
 
 def _spans(days: list[dt.date]) -> list[list[dt.date]]:
@@ -170,7 +154,7 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     keys = [AssetKey(list(k.asset_key_path)) for k in _table_assets()]
     materialized = {k.to_user_string(): set(instance.get_materialized_partitions(k)) for k in keys}
     runs = plan(calendar, materialized)
-    day = today()
+    day = config.today()
     if not runs:
         return SkipReason(f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
     requests = []

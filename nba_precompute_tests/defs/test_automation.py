@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, describe_wait, plan, today
-from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar
+from nba_precompute.config import today
+from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, describe_wait, plan
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, daily_partitions, game_calendar
 from nba_precompute_tests.raw_copies import season_copy
 
 D = dt.date
@@ -50,9 +51,14 @@ def test_plan_requests_missing_nights_oldest_first_and_tonight_without_box_score
     assert "are late" in describe_wait(cal, D(2025, 10, 28))
 
 
-def test_today_is_a_product_setting(monkeypatch):
+def test_today_is_a_product_setting(monkeypatch, raw_data_dir):
+    monkeypatch.delenv("NBA_PRECOMPUTE_TODAY", raising=False)
+    assert daily_partitions(raw_data_dir).end is None  # the clock: no end date
     monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "2026-02-09")
     assert today() == D(2026, 2, 9)
+    # a replay: Dagster's calendar ends a week after the product's today (the UI's newest partitions,
+    # which its plots draw, are the replayed season's)
+    assert daily_partitions(raw_data_dir).get_last_partition_key() == "2026-02-16"
     monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "Feb 9")
     with pytest.raises(ValueError, match="NBA_PRECOMPUTE_TODAY='Feb 9': expected a date YYYY-MM-DD"):
         today()
@@ -82,16 +88,17 @@ def _checked(instance: DagsterInstance, day: str) -> set[str]:
 
 @pytest.mark.real_data
 def test_daemon_materialises_a_new_night_and_the_next_slate_without_reload(tmp_path, raw_data_dir, monkeypatch):
-    """2025-26 with the box scores of 2026-02-09 onward held back, today = 2026-02-09: the daemon's sensor
-    catches the season up and builds tonight's slate; then the night of 2026-02-09 lands, and within a
-    bounded wait its box-score partitions and the slate of 2026-02-10 are materialised and checked."""
+    """2025-26 with the box scores of 2026-02-09 onward held back, the product's today 2026-02-10 (a replay:
+    Dagster's calendar ends a week later): the daemon's sensor catches the season up and builds the slate
+    of 2026-02-09 (its box scores are late); then the night of 2026-02-09 lands, and within a bounded wait
+    its box-score partitions and today's slate, 2026-02-10, are materialised and checked."""
     raw = tmp_path / "raw"
     season_copy(raw_data_dir, raw, 2025, D(2026, 2, 9))
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw),
-           "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "NBA_PRECOMPUTE_TODAY": "2026-02-09",
+           "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "NBA_PRECOMPUTE_TODAY": "2026-02-10",
            "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # the project's storage locates its files through it
     bin_dir = Path(sys.executable).parent
