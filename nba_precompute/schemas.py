@@ -767,7 +767,11 @@ PLAYER_DAILY_CACHE = TableSpec(
         _c("primary_scoring_zone", "STRING", "PSZA copy: paint / mid_range / perimeter / balanced"),
         _c("paint_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
         _c("three_pt_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
-        _c("shot_zone_data_available", "BOOL", "A PSZA row exists for the player and D"),
+        _c("shot_zone_data_available", "BOOL", "The zone split is known: a PSZA row exists for the player "
+           "and D AND its season has a shot chart (PSZA has_shot_chart). False without a PSZA row, and in a "
+           "season without a shot chart, whose PSZA row has the three-point share only (paint rate, primary "
+           "zone NULL). The reference's 'a PSZA row existed' meant the same in its shot-chart-only world; "
+           "what holds here is its rule that false means the shot-zone fields are NULL"),
         _c("early_season_flag", "BOOL", "Fewer than 10 played games this season before D"),
         _c("insufficient_data_reason", "STRING", "'Only N games played, need 10 minimum' when flagged"),
         _c("expected_games_count", "INT64", "L5 window: the team's last 5 scheduled games before D", "games"),
