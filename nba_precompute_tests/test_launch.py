@@ -120,3 +120,18 @@ def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
     bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2021-12-01"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: 2021-12-01: no season of the raw data covers")
+
+
+def test_a_bare_year_is_refused_naming_both_seasons(capsys, monkeypatch, raw_data_dir):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    # the shot files name seasons by their end year, the partitions by the start year: 2023 is either
+    assert console_main(["launch", "--season", "2023", "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: season '2023' is ambiguous: 2022-23 or 2023-24?")
+    assert "--season 2023-24" in line
+    assert console_main(["launch", "--season", "2023-24", "--dry-run"]) == 0
+    assert "--partition-range 2023-10-24..." in capsys.readouterr().out
