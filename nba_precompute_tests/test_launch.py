@@ -87,7 +87,7 @@ def test_seasons_lists_partitions_shot_charts_and_tonight(capsys, monkeypatch, r
 
 def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr("nba_precompute.launch.subprocess.call",
+    monkeypatch.setattr("nba_precompute.launch.run_in_own_session",
                         lambda cmd, env: calls.append((cmd, env)) or 0)
     (tmp_path / ".dagster_home").mkdir()
     (tmp_path / ".dagster_home" / "dagster.yaml").write_text("{}\n")
