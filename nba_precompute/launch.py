@@ -127,11 +127,43 @@ def plan_runs(calendar: GameCalendar, days: Sequence[dt.date], assets: str) -> l
     return runs
 
 
+def check_asset_selection(selection: str) -> None:
+    """Refuse, before ``dg`` starts, an ``--assets`` selection that does not parse or selects no asset to
+    materialise, naming the problem and the asset groups. Loads the definitions (Dagster imported here
+    only, so the default ``'*'`` keeps the launcher's fast start).
+
+    Raises:
+        LaunchError: one line.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Dagster's BetaWarning of the selection parser
+        from dagster import AssetSelection
+        from dagster._core.errors import DagsterError
+
+        from nba_precompute.definitions import defs
+
+        graph = defs().resolve_asset_graph()
+        groups = sorted({n.group_name for n in graph.asset_nodes if n.is_materializable})
+        hint = ("asset groups: " + ", ".join(f"group:{g}" for g in groups)
+                + "; e.g. --assets 'group:phase4_precompute or group:phase4_predictions'")
+        try:
+            keys = AssetSelection.from_string(selection).resolve(graph, allow_missing=True)
+        except DagsterError as exc:
+            reason = " ".join(str(exc).split())
+            raise LaunchError(f"--assets {selection!r} is not an asset selection ({reason}); {hint}") from None
+    if not any(graph.get(k).is_materializable for k in keys):
+        raise LaunchError(f"--assets {selection!r} selects no asset to materialise; {hint}")
+
+
 def launch(args: argparse.Namespace) -> int:
     """``nba-precompute launch``: see the module docstring. Returns the exit status (2: usage)."""
     try:
         calendar = _calendar()
         days, note = partition_range(calendar, args.start, args.end, args.season, args.all_seasons)
+        if args.assets.strip() != "*":
+            check_asset_selection(args.assets)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -135,3 +135,33 @@ def test_a_bare_year_is_refused_naming_both_seasons(capsys, monkeypatch, raw_dat
     assert "--season 2023-24" in line
     assert console_main(["launch", "--season", "2023-24", "--dry-run"]) == 0
     assert "--partition-range 2023-10-24..." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("assets", "problem"), [
+    ("nosuch*", "selects no asset to materialise"),
+    ("group:phase4_precomput", "selects no asset to materialise"),  # a mistyped group
+    ("group:raw", "selects no asset to materialise"),  # the raw files: external, never materialised
+    ("key:\"x", "is not an asset selection (Invalid selection string"),
+])
+def test_an_asset_selection_that_matches_nothing_is_a_usage_error(capsys, monkeypatch, raw_data_dir, assets,
+                                                                   problem):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    started = []
+    monkeypatch.setattr("nba_precompute.launch.subprocess.call", lambda cmd, env: started.append(cmd) or 1)
+    assert console_main(["launch", "--assets", assets, "2023-01-05"]) == 2
+    assert started == []  # refused before dg starts
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: --assets {assets!r} {problem}")
+    assert "asset groups: group:phase3_analytics, group:phase4_precompute, group:phase4_predictions" in line
+
+
+def test_a_valid_asset_selection_is_launched(capsys, monkeypatch, raw_data_dir):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    assert console_main(["launch", "--dry-run", "--assets", "nba_precompute/player_daily_cache*", "2023-01-05"]) == 0
+    assert "dg launch --assets 'nba_precompute/player_daily_cache*' --partition 2023-01-05" in capsys.readouterr().out
