@@ -61,6 +61,7 @@ FEATURE_VERSION = "v3_60features_typed"
 PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING = "phase4", "phase3", "calculated", "default", "missing"
 SOURCE_TAGS = (PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING)
 WEIGHTS = {PHASE4: 1.0, PHASE3: 0.87, CALCULATED: 1.0, DEFAULT: 0.40, MISSING: 0.0}
+WEIGHT_HUNDREDTHS = {tag: round(w * 100) for tag, w in WEIGHTS.items()}  # exact integer sums (add_quality)
 DEFAULTED = (DEFAULT, MISSING)
 CAP_MANY_DEFAULTS = 0.49
 CAP_ANY_DEFAULT = 0.69
@@ -262,9 +263,12 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     no_chart = (~pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in df.columns
                 else pl.lit(False))
     # per-feature weights and inclusion flags are materialised once as temporary columns: referencing
-    # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees)
+    # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees).
+    # Weights are exact integers (hundredths): Polars adds the columns of a horizontal sum in a parallel
+    # reduction whose grouping depends on the thread pool, so a sum of FLOAT weights could differ in its
+    # last bit between runs; integer sums are exact in any order, and each mean is one final division.
     df = df.with_columns(
-        *[_src(f).replace_strict(WEIGHTS, return_dtype=pl.Float64).alias(f"__w_{f.name}") for f in FEATURES],
+        *[_src(f).replace_strict(WEIGHT_HUNDREDTHS, return_dtype=pl.Int64).alias(f"__w_{f.name}") for f in FEATURES],
         *[(no_chart if f.name in SHOT_CHART_FEATURES else pl.lit(False)).alias(f"__na_{f.name}") for f in FEATURES],
     ).with_columns(
         *[((pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) & ~pl.col(f"__na_{f.name}"))
@@ -273,8 +277,8 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     weight = {f.name: pl.col(f"__w_{f.name}") for f in FEATURES}
     included = {f.name: pl.col(f"__in_{f.name}") for f in FEATURES}
     applicable = {f.name: ~pl.col(f"__na_{f.name}") for f in FEATURES}
-    mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0.0) for n in FEATURE_NAMES])
-              / pl.sum_horizontal(*[included[n].cast(pl.Float64) for n in FEATURE_NAMES]))
+    mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0) for n in FEATURE_NAMES])
+              / (100 * pl.sum_horizontal(*[included[n].cast(pl.Int64) for n in FEATURE_NAMES])))
     req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required) & applicable[f.name])
                                        .cast(pl.Int64) for f in FEATURES])
     counts = {tag: pl.sum_horizontal(*[(_src(f) == tag).cast(pl.Int64) for f in FEATURES]) for tag in SOURCE_TAGS}
@@ -282,13 +286,13 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
 
     def category_quality(idx: tuple[int, ...]) -> pl.Expr:
         names = [FEATURES[i].name for i in idx]
-        every = pl.sum_horizontal(*[weight[m] for m in names]) / len(names)
+        every = pl.sum_horizontal(*[weight[m] for m in names]) / (100 * len(names))
         if not set(names) & set(SHOT_CHART_FEATURES):
             return every
         # only rows with a not-applicable feature take the narrower mean, so a season with a chart keeps
         # the plain mean to the last bit
-        narrow = (pl.sum_horizontal(*[pl.when(applicable[m]).then(weight[m]).otherwise(0.0) for m in names])
-                  / pl.sum_horizontal(*[applicable[m].cast(pl.Float64) for m in names]))
+        narrow = (pl.sum_horizontal(*[pl.when(applicable[m]).then(weight[m]).otherwise(0) for m in names])
+                  / (100 * pl.sum_horizontal(*[applicable[m].cast(pl.Int64) for m in names])))
         return pl.when(pl.any_horizontal(*[~applicable[m] for m in names])).then(narrow).otherwise(every)
 
     out = df.with_columns(
