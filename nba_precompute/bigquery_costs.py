@@ -83,15 +83,18 @@ class RecordingWarehouse:
                              "bytes": logical_bytes(df) + (len(table.qualified_name) + 2) * df.height})
         return df
 
+    def exists(self, table: TableSpec) -> bool:
+        return self.inner.exists(table)
+
     def replace_partitions(self, writes: Sequence[PartitionWrite], start: dt.date, end: dt.date,
-                           run_id: str | None = None) -> dict[str, int]:
+                           run_id: str | None = None, days: Sequence[dt.date] | None = None) -> dict[str, int]:
         for w in writes:
             old = self.inner.read(w.table, start, end)
             self.records.append({"op": "delete", "table": w.table.qualified_name, "start": start, "end": end,
                                  "rows": old.height, "bytes": logical_bytes(old)})
             self.records.append({"op": "insert", "table": w.table.qualified_name, "start": start, "end": end,
                                  "rows": w.rows.height, "bytes": logical_bytes(w.rows)})
-        return self.inner.replace_partitions(writes, start, end, run_id)
+        return self.inner.replace_partitions(writes, start, end, run_id, days)
 
     def row_counts(self, table: TableSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
         return self.inner.row_counts(table, start, end)

@@ -29,6 +29,7 @@ import datetime as dt
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -126,11 +127,43 @@ def plan_runs(calendar: GameCalendar, days: Sequence[dt.date], assets: str) -> l
     return runs
 
 
+def check_asset_selection(selection: str) -> None:
+    """Refuse, before ``dg`` starts, an ``--assets`` selection that does not parse or selects no asset to
+    materialise, naming the problem and the asset groups. Loads the definitions (Dagster imported here
+    only, so the default ``'*'`` keeps the launcher's fast start).
+
+    Raises:
+        LaunchError: one line.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Dagster's BetaWarning of the selection parser
+        from dagster import AssetSelection
+        from dagster._core.errors import DagsterError
+
+        from nba_precompute.definitions import defs
+
+        graph = defs().resolve_asset_graph()
+        groups = sorted({n.group_name for n in graph.asset_nodes if n.is_materializable})
+        hint = ("asset groups: " + ", ".join(f"group:{g}" for g in groups)
+                + "; e.g. --assets 'group:phase4_precompute or group:phase4_predictions'")
+        try:
+            keys = AssetSelection.from_string(selection).resolve(graph, allow_missing=True)
+        except DagsterError as exc:
+            reason = " ".join(str(exc).split())
+            raise LaunchError(f"--assets {selection!r} is not an asset selection ({reason}); {hint}") from None
+    if not any(graph.get(k).is_materializable for k in keys):
+        raise LaunchError(f"--assets {selection!r} selects no asset to materialise; {hint}")
+
+
 def launch(args: argparse.Namespace) -> int:
     """``nba-precompute launch``: see the module docstring. Returns the exit status (2: usage)."""
     try:
         calendar = _calendar()
         days, note = partition_range(calendar, args.start, args.end, args.season, args.all_seasons)
+        if args.assets.strip() != "*":
+            check_asset_selection(args.assets)
     except LaunchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -183,7 +216,83 @@ def ui(args: argparse.Namespace) -> int:
     cmd = [dg_executable(), "dev", *(["--port", str(args.port)] if args.port else [])]
     print(f"{shlex.join(['dg', *cmd[1:]])}" + (f"   (DAGSTER_HOME={home})" if home else ""), file=sys.stderr)
     sys.stderr.flush()
-    return subprocess.call(cmd, env=env)
+    return run_in_own_session(cmd, env)
+
+
+STOP_GRACE_SECONDS = 20.0  # after a stop signal, how long dg dev and its processes get to exit before SIGKILL
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def session_processes(sid: int) -> list[int]:
+    """The processes of session ``sid`` still alive (zombies excluded), from ``/proc`` (Linux); where there
+    is no ``/proc``, ``[sid]`` while the process group ``sid`` exists."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(sid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [sid]
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp session ...
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _signal_session(sid: int, signum: int) -> None:
+    """Send ``signum`` to the process group ``sid`` and to every other process left in session ``sid``."""
+    for target in (sid, *session_processes(sid)):
+        try:
+            (os.killpg if target == sid else os.kill)(target, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def run_in_own_session(cmd: Sequence[str], env: dict[str, str], grace: float = STOP_GRACE_SECONDS) -> int:
+    """Run ``cmd`` (``dg dev``: it starts the webserver, the daemon and the code server) in a session and
+    process group of its own, and stop all of them with it.
+
+    SIGTERM, SIGINT and SIGHUP received here are forwarded to the whole group (a terminal's Ctrl-C no
+    longer reaches it directly: it is in another session). After a stop signal, or when ``cmd`` exits,
+    what is left of the session gets ``grace`` seconds to exit and is then killed (SIGKILL). Returns the
+    exit status of ``cmd`` (128 + signal number when a forwarded signal stopped it, as a shell says).
+    """
+    proc = subprocess.Popen(list(cmd), env=env, start_new_session=True)
+    stopped: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        _signal_session(proc.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in FORWARDED_SIGNALS}
+    try:
+        kill_at = None
+        while True:
+            try:
+                code = proc.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped and kill_at is None:
+                    kill_at = time.monotonic() + grace
+                if kill_at is not None and time.monotonic() > kill_at:
+                    _signal_session(proc.pid, signal.SIGKILL)
+        deadline = kill_at if kill_at is not None else time.monotonic() + grace
+        while session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if session_processes(proc.pid):
+            _signal_session(proc.pid, signal.SIGKILL)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 + stopped[0] if stopped and code < 0 else code
 
 
 def seasons(args: argparse.Namespace) -> int:

@@ -279,15 +279,22 @@ def season_label(season_year: int) -> str:
 
 
 def parse_season(label: str) -> int:
-    """``"2023-24"`` or ``"2023"`` -> 2023.
+    """``"2023-24"`` -> 2023 (the start year).
+
+    A bare year is refused: the shot-chart files name a season by its END year and the partitions by
+    its start year, so ``2023`` could be 2022-23 or 2023-24.
 
     Raises:
-        ValueError: any other form.
+        ValueError: any other form (one line; for a bare year, naming the two seasons it could mean).
     """
     text = label.strip()
     head, _, tail = text.partition("-")
-    if head.isdigit() and len(head) == 4 and (not tail or (tail.isdigit() and int(tail) == (int(head) + 1) % 100)):
+    if head.isdigit() and len(head) == 4 and tail.isdigit() and len(tail) == 2 and int(tail) == (int(head) + 1) % 100:
         return int(head)
+    if head.isdigit() and len(head) == 4 and not tail:
+        year = int(head)
+        raise ValueError(f"season {text!r} is ambiguous: {season_label(year - 1)} or {season_label(year)}? "
+                         f"give the season as start year and the end's two digits, e.g. --season {season_label(year)}")
     raise ValueError(f"season {label!r}: expected the start year and the end's two digits, e.g. 2023-24")
 
 

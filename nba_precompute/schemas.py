@@ -767,7 +767,11 @@ PLAYER_DAILY_CACHE = TableSpec(
         _c("primary_scoring_zone", "STRING", "PSZA copy: paint / mid_range / perimeter / balanced"),
         _c("paint_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
         _c("three_pt_rate_last_10", "FLOAT64", "PSZA copy", FRACTION),
-        _c("shot_zone_data_available", "BOOL", "A PSZA row exists for the player and D"),
+        _c("shot_zone_data_available", "BOOL", "The zone split is known: a PSZA row exists for the player "
+           "and D AND its season has a shot chart (PSZA has_shot_chart). False without a PSZA row, and in a "
+           "season without a shot chart, whose PSZA row has the three-point share only (paint rate, primary "
+           "zone NULL). The reference's 'a PSZA row existed' meant the same in its shot-chart-only world; "
+           "what holds here is its rule that false means the shot-zone fields are NULL"),
         _c("early_season_flag", "BOOL", "Fewer than 10 played games this season before D"),
         _c("insufficient_data_reason", "STRING", "'Only N games played, need 10 minimum' when flagged"),
         _c("expected_games_count", "INT64", "L5 window: the team's last 5 scheduled games before D", "games"),
@@ -852,9 +856,10 @@ FEATURES: tuple[Feature, ...] = (
     _f(26, "vegas_opening_line", None, (0, 80), "points", "No source: NULL"),
     _f(27, "vegas_line_move", None, (-15, 15), "points", "No source: NULL"),
     _f(28, "has_vegas_line", 0.0, (0, 1), "flag", "0.0: no line source exists here (calculated)"),
-    _f(29, "avg_points_vs_opponent", 10.0, (0, 70), "points per game", "Mean points vs this opponent this "
-       "season before D; else the season average (calculated); else 10"),
-    _f(30, "games_vs_opponent", 0.0, (0, 100), "games", "Played games vs this opponent this season"),
+    _f(29, "avg_points_vs_opponent", 10.0, (0, 70), "points per game", "Mean points vs this opponent over "
+       "the played games in [D - 365 days, D), any season; else the season average (calculated); else 10"),
+    _f(30, "games_vs_opponent", 0.0, (0, 100), "games", "Played games vs this opponent in [D - 365 days, D), "
+       "any season"),
     _f(31, "minutes_avg_last_10", 28.0, (0, 48), "minutes per game", "Mean minutes, last 10 played games"),
     _f(32, "ppm_avg_last_10", 0.4, (0, 1.5), "points per minute", "Mean per-game points / minutes, last 10"),
     _f(33, "dnp_rate", 0.0, (0, 1), "fraction 0-1", "DNP rows / box-score rows, last 10 rows (needs 3)"),

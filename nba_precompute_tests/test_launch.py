@@ -87,7 +87,7 @@ def test_seasons_lists_partitions_shot_charts_and_tonight(capsys, monkeypatch, r
 
 def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr("nba_precompute.launch.subprocess.call",
+    monkeypatch.setattr("nba_precompute.launch.run_in_own_session",
                         lambda cmd, env: calls.append((cmd, env)) or 0)
     (tmp_path / ".dagster_home").mkdir()
     (tmp_path / ".dagster_home" / "dagster.yaml").write_text("{}\n")
@@ -120,3 +120,48 @@ def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
     bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2021-12-01"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: 2021-12-01: no season of the raw data covers")
+
+
+def test_a_bare_year_is_refused_naming_both_seasons(capsys, monkeypatch, raw_data_dir):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    # the shot files name seasons by their end year, the partitions by the start year: 2023 is either
+    assert console_main(["launch", "--season", "2023", "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: season '2023' is ambiguous: 2022-23 or 2023-24?")
+    assert "--season 2023-24" in line
+    assert console_main(["launch", "--season", "2023-24", "--dry-run"]) == 0
+    assert "--partition-range 2023-10-24..." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("assets", "problem"), [
+    ("nosuch*", "selects no asset to materialise"),
+    ("group:phase4_precomput", "selects no asset to materialise"),  # a mistyped group
+    ("group:raw", "selects no asset to materialise"),  # the raw files: external, never materialised
+    ("key:\"x", "is not an asset selection (Invalid selection string"),
+])
+def test_an_asset_selection_that_matches_nothing_is_a_usage_error(capsys, monkeypatch, raw_data_dir, assets,
+                                                                   problem):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    started = []
+    monkeypatch.setattr("nba_precompute.launch.subprocess.call", lambda cmd, env: started.append(cmd) or 1)
+    assert console_main(["launch", "--assets", assets, "2023-01-05"]) == 2
+    assert started == []  # refused before dg starts
+    out, err = capsys.readouterr()
+    assert out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: --assets {assets!r} {problem}")
+    assert "asset groups: group:phase3_analytics, group:phase4_precompute, group:phase4_predictions" in line
+
+
+def test_a_valid_asset_selection_is_launched(capsys, monkeypatch, raw_data_dir):
+    from nba_precompute.console import main as console_main
+
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    assert console_main(["launch", "--dry-run", "--assets", "nba_precompute/player_daily_cache*", "2023-01-05"]) == 0
+    assert "dg launch --assets 'nba_precompute/player_daily_cache*' --partition 2023-01-05" in capsys.readouterr().out

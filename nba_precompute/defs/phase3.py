@@ -86,6 +86,17 @@ def _consumers(context: AssetExecutionContext) -> tuple[str, list[str]]:
     return context.asset_key.to_user_string(), sorted(in_run)
 
 
+def shot_zone_disagreement_message(flagged: pl.DataFrame, shown: int = 5) -> str:
+    """The warning about ``player_game_summary`` rows whose shot chart and box score disagree: how many,
+    and each of them (``game_id player_lookup: issues``) when there are at most ``shown``, else the
+    first ``shown`` (in game and player order) saying so."""
+    first = flagged.sort("game_id", "player_lookup").head(shown)
+    listed = "; ".join(f"{r['game_id']} {r['player_lookup']}: {', '.join(r['data_quality_issues'])}"
+                       for r in first.iter_rows(named=True))
+    return (f"{flagged.height} player-game(s) where the shot chart and the box score disagree (kept, "
+            f"has_complete_shot_zones = false)" + (f"; first {shown}: " if flagged.height > shown else ": ") + listed)
+
+
 def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: str) -> list[AssetsDefinition]:
     """The six Phase 3 assets for ``partitions_def``, with kinds ``polars`` + ``warehouse_kind``."""
 
@@ -128,12 +139,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
             context.log.info("no shot chart for season(s) " + ", ".join(season_label(y) for y in no_chart)
                              + ": paint and mid-range columns NULL (has_complete_shot_zones = false)")
         if flagged.height:
-            context.log.warning(
-                f"{flagged.height} player-game(s) where the shot chart and the box score disagree (kept, "
-                f"has_complete_shot_zones = false): "
-                + "; ".join(f"{r['game_id']} {r['player_lookup']}: {', '.join(r['data_quality_issues'])}"
-                            for r in flagged.head(5).iter_rows(named=True))
-            )
+            context.log.warning(shot_zone_disagreement_message(flagged))
         daily = rows.group_by(pl.col("game_date").alias("day")).agg(
             pl.col("is_dnp").sum().cast(pl.Int64).alias("dnp_rows"),
             (~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null()).sum().cast(pl.Int64)

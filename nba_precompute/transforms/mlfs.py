@@ -20,8 +20,7 @@ missing 0; caps 0.49 with >= 5 required defaults and 0.69 with >= 1; tiers gold 
 0.85, bronze >= 0.70, poor >= 0.50, else critical).
 
 Deviations from the reference, on purpose: "last 10 games" windows are the last 10 *played* games this
-season (legacy: last 10 rows of any status, or 30 days: B22); ``avg_points_vs_opponent`` looks at this
-season's games (the warehouse holds one season of history per run); ``has_vegas_line`` is 0.0
+season (legacy: last 10 rows of any status, or 30 days: B22); ``has_vegas_line`` is 0.0
 ``calculated`` (there is no line); ``injury_risk`` maps an empty status to 0 as the reference does
 (there is no injury source: a universe player may still sit on D, which no morning run can know).
 """
@@ -62,6 +61,7 @@ FEATURE_VERSION = "v3_60features_typed"
 PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING = "phase4", "phase3", "calculated", "default", "missing"
 SOURCE_TAGS = (PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING)
 WEIGHTS = {PHASE4: 1.0, PHASE3: 0.87, CALCULATED: 1.0, DEFAULT: 0.40, MISSING: 0.0}
+WEIGHT_HUNDREDTHS = {tag: round(w * 100) for tag, w in WEIGHTS.items()}  # exact integer sums (add_quality)
 DEFAULTED = (DEFAULT, MISSING)
 CAP_MANY_DEFAULTS = 0.49
 CAP_ANY_DEFAULT = 0.69
@@ -69,6 +69,8 @@ MANY_DEFAULTS = 5
 TIERS = ((0.95, "gold"), (0.85, "silver"), (0.70, "bronze"), (0.50, "poor"))
 HIGH_DEFAULT_RATE = 0.20
 RECENT_DAYS = 60
+# features 29/30 (games and points vs this opponent): played games in [D - OPPONENT_DAYS, D), any season
+OPPONENT_DAYS = 365
 STRUCTURAL_GAP_DAYS = 14
 STRUCTURAL_CAP = 30
 # The columns MLFS reads from the Phase 4 tables of D (the key columns first): the declaration of the
@@ -162,7 +164,7 @@ def _candidates(w: pl.DataFrame) -> dict[str, list[tuple[str, pl.Expr]]]:
         "team_win_pct": [(CALCULATED, pl.when(c("team_games_season") >= 5).then(
             c("team_wins_season") / c("team_games_season")))],
         "has_vegas_line": [(CALCULATED, pl.lit(0.0))],
-        "avg_points_vs_opponent": [(PHASE3, safe_div(c("cum_points_vs_opp"), c("games_vs_opp"))),
+        "avg_points_vs_opponent": [(PHASE3, safe_div(c("sum_points_vs_opp"), c("games_vs_opp"))),
                                    (CALCULATED, season)],
         "games_vs_opponent": [(PHASE3, c("games_vs_opp"))],
         "minutes_avg_last_10": [(PHASE4, c("pdc_minutes_avg_last_10")), (PHASE3, c("p3_minutes_avg_last_10"))],
@@ -261,9 +263,12 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     no_chart = (~pl.col("season_has_shot_chart").fill_null(True) if "season_has_shot_chart" in df.columns
                 else pl.lit(False))
     # per-feature weights and inclusion flags are materialised once as temporary columns: referencing
-    # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees)
+    # them by name keeps the horizontal sums below cheap (one pass each, no repeated expression trees).
+    # Weights are exact integers (hundredths): Polars adds the columns of a horizontal sum in a parallel
+    # reduction whose grouping depends on the thread pool, so a sum of FLOAT weights could differ in its
+    # last bit between runs; integer sums are exact in any order, and each mean is one final division.
     df = df.with_columns(
-        *[_src(f).replace_strict(WEIGHTS, return_dtype=pl.Float64).alias(f"__w_{f.name}") for f in FEATURES],
+        *[_src(f).replace_strict(WEIGHT_HUNDREDTHS, return_dtype=pl.Int64).alias(f"__w_{f.name}") for f in FEATURES],
         *[(no_chart if f.name in SHOT_CHART_FEATURES else pl.lit(False)).alias(f"__na_{f.name}") for f in FEATURES],
     ).with_columns(
         *[((pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) & ~pl.col(f"__na_{f.name}"))
@@ -272,8 +277,8 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     weight = {f.name: pl.col(f"__w_{f.name}") for f in FEATURES}
     included = {f.name: pl.col(f"__in_{f.name}") for f in FEATURES}
     applicable = {f.name: ~pl.col(f"__na_{f.name}") for f in FEATURES}
-    mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0.0) for n in FEATURE_NAMES])
-              / pl.sum_horizontal(*[included[n].cast(pl.Float64) for n in FEATURE_NAMES]))
+    mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0) for n in FEATURE_NAMES])
+              / (100 * pl.sum_horizontal(*[included[n].cast(pl.Int64) for n in FEATURE_NAMES])))
     req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required) & applicable[f.name])
                                        .cast(pl.Int64) for f in FEATURES])
     counts = {tag: pl.sum_horizontal(*[(_src(f) == tag).cast(pl.Int64) for f in FEATURES]) for tag in SOURCE_TAGS}
@@ -281,13 +286,13 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
 
     def category_quality(idx: tuple[int, ...]) -> pl.Expr:
         names = [FEATURES[i].name for i in idx]
-        every = pl.sum_horizontal(*[weight[m] for m in names]) / len(names)
+        every = pl.sum_horizontal(*[weight[m] for m in names]) / (100 * len(names))
         if not set(names) & set(SHOT_CHART_FEATURES):
             return every
         # only rows with a not-applicable feature take the narrower mean, so a season with a chart keeps
         # the plain mean to the last bit
-        narrow = (pl.sum_horizontal(*[pl.when(applicable[m]).then(weight[m]).otherwise(0.0) for m in names])
-                  / pl.sum_horizontal(*[applicable[m].cast(pl.Float64) for m in names]))
+        narrow = (pl.sum_horizontal(*[pl.when(applicable[m]).then(weight[m]).otherwise(0) for m in names])
+                  / (100 * pl.sum_horizontal(*[applicable[m].cast(pl.Int64) for m in names])))
         return pl.when(pl.any_horizontal(*[~applicable[m] for m in names])).then(narrow).otherwise(every)
 
     out = df.with_columns(
@@ -388,7 +393,10 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
     """One row per UPCG player and D with every input a feature needs (Phase 4 columns prefixed
     ``pdc_`` / ``pcf_`` / ``psza_`` / ``tdza_``, Phase 3 history computed as of D)."""
     u = upcg.filter(on_dates("game_date", start, end, dates))
-    hist_games = player_games.filter(pl.col("game_date") < end)
+    # every game before ``end`` (the opponent window reaches into earlier seasons); the season-keyed
+    # windows only need the seasons of the rows computed
+    all_games = player_games.filter(pl.col("game_date") < end)
+    hist_games = all_games.join(u.select("season_year").unique(), on="season_year", how="semi")
     keys = u.select("player_id", "season_year", "game_date")
 
     # played-game windows (Phase 3)
@@ -414,12 +422,12 @@ def build_working_frame(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFrame
                       PLAYER_BY, ["dnp", "row"], 10).select(
         *PLAYER_BY, "game_date", pl.col("sum_dnp_last_10").alias("dnp_last_10"),
         pl.col("games_last_10").alias("rows_last_10"))
-    # games vs this opponent (this season)
+    # games vs this opponent: played games in [D - 365 days, D), across seasons (reference §8.4, 29/30)
     opp_by = [*PLAYER_BY, "opponent_team_abbr"]
-    onum = number_games(played_games(hist_games), opp_by, ["points"])
-    o = state_before(u.select(*opp_by, "game_date"), onum, opp_by, ["points"], key_date="game_date").select(
-        *opp_by, "game_date", pl.col("game_number").alias("games_vs_opp"),
-        pl.col("cum_points").alias("cum_points_vs_opp"))
+    onum = number_games(played_games(all_games), ["player_id", "opponent_team_abbr"], ["points"])
+    o = day_window(u.select(*opp_by, "game_date"), onum, ["player_id", "opponent_team_abbr"], ["points"],
+                   OPPONENT_DAYS, key_date="game_date", name="vs_opp").select(
+        *opp_by, "game_date", "games_vs_opp", "sum_points_vs_opp")
     # 60-day played-game window
     pnum = number_games(played_games(hist_games), PLAYER_BY, ["points", "points_sq"])
     r60 = day_window(keys, pnum, PLAYER_BY, ["points", "points_sq"], RECENT_DAYS, key_date="game_date",
@@ -484,7 +492,9 @@ def build_ml_feature_store(upcg: pl.DataFrame, pdc: pl.DataFrame, pcf: pl.DataFr
         upcg: ``upcoming_player_game_context`` rows for D (the universe: every row is written).
         pdc, pcf, psza, tdza: the Phase 4 rows for the same dates (PSZA / PDC / PCF matched on the
             player, TDZA on the **opponent**).
-        player_games, team_offense: Phase 3 history from the season start up to ``end``.
+        player_games, team_offense: Phase 3 history from the season start up to ``end``
+            (``player_games`` from ``OPPONENT_DAYS`` before ``start`` when that is earlier: the
+            games vs this opponent cross seasons).
 
     Returns ``(rows, failures)``. A row whose ``fatigue_score`` lies outside 0-100 (critical range,
     reference §8.6) is not written and becomes a ``PROCESSING_ERROR`` failure; other out-of-range

@@ -279,7 +279,8 @@ def build_player_daily_cache(upcg: pl.DataFrame, player_games: pl.DataFrame, tea
     zones = psza.select(
         "player_id", pl.col("analysis_date").alias("cache_date"), "primary_scoring_zone",
         "paint_rate_last_10", "three_pt_rate_last_10",
-        # a PSZA row of a season without a shot chart has the three-point share only
+        # zones known (schemas: shot_zone_data_available): a PSZA row of a season without a shot chart
+        # has the three-point share only, so it says false like a missing PSZA row (fill_null below)
         (pl.col("has_shot_chart") if "has_shot_chart" in psza.columns else pl.lit(True))
         .alias("shot_zone_data_available"))
     load = u.select("player_id", "cache_date", "game_id", "games_in_last_7_days", "games_in_last_14_days",

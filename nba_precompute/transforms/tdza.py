@@ -91,10 +91,16 @@ def league_averages(team_defense: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFr
             safe_div(pl.col(f"sum_opp_{z}_makes_league"), pl.col(f"sum_opp_{z}_attempts_league"))).alias(z)
         for z in LEAGUE_DEFAULTS
     )
-    # the mean of each day is summed in team order: same input, same bits (a parallel group-by would
-    # otherwise add the teams in a varying order)
+    # the mean of each day is one running sum in team order, then one division: same input, same bits.
+    # A group-by mean() (or sum()) adds per chunk or per thread partition and then adds the partial sums,
+    # so its last bit depends on the frame's chunking and on the thread pool; a cumulative sum is one
+    # sequential pass over the group's rows in their (sorted) order.
+    def team_order_mean(z: str) -> pl.Expr:
+        values = pl.col(z).drop_nulls()
+        return values.cum_sum().last() / values.len()
+
     agg = per_team.sort("analysis_date", "team_abbr").group_by("analysis_date", maintain_order=True).agg(
-        *[pl.col(z).mean().alias(f"__{z}") for z in LEAGUE_DEFAULTS],
+        *[team_order_mean(z).alias(f"__{z}") for z in LEAGUE_DEFAULTS],
         *[pl.col(z).count().alias(f"__n_{z}") for z in LEAGUE_DEFAULTS],
         pl.len().cast(pl.Int64).alias("league_avg_teams"),
     )

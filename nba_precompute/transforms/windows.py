@@ -25,7 +25,9 @@ def number_games(games: pl.DataFrame, by: Sequence[str], cum_cols: Sequence[str]
     values. Input must hold at most one row per (``by``, ``date_col``).
     """
     by = list(by)
-    return games.sort([*by, date_col]).with_columns(
+    # the running float sums are sequential in this order (deterministic); a stable sort keeps it
+    # deterministic even for input breaking the one-row-per-(by, date) rule
+    return games.sort([*by, date_col], maintain_order=True).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(by).alias(GAME_NO),
         *[pl.col(c).fill_null(0).cast(pl.Float64).cum_sum().over(by).alias(f"cum_{c}") for c in cum_cols],
     )

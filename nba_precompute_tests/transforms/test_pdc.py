@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from nba_precompute.schemas import (
+    PLAYER_DAILY_CACHE,
     PLAYER_GAME_SUMMARY,
     PLAYER_SHOT_ZONE_ANALYSIS,
     TEAM_OFFENSE_GAME_SUMMARY,
@@ -102,6 +103,40 @@ def test_player_daily_cache_windows_and_failures():
     assert f["3"]["failure_category"] == "STALE_DATA" and f["3"]["games_found"] == 4
     assert not any(row["is_failure"] for row in f.values())
     assert all(row["processor"] == "player_daily_cache" and row["games_required"] == 3 for row in f.values())
+
+
+def test_shot_zone_data_available_means_zones_known():
+    # three players with the same 12 played games: a PSZA row with a shot chart, a PSZA row of a season
+    # without one (three-point share only), no PSZA row
+    sched = _schedule(12, NOV1)
+    pts = list(range(5, 29, 2))
+    games = frame_of(PLAYER_GAME_SUMMARY, [g for p in (1, 2, 3) for g in _player_games(sched, p, pts, [30.0] * 12)])
+    team = frame_of(TEAM_OFFENSE_GAME_SUMMARY, [
+        {"game_id": r["game_id"], "game_date": r["game_date"], "season_year": 2022, "team_abbr": "AAA",
+         "pace": 100.0, "offensive_rating": 110.0, "win_flag": True, "margin_of_victory": 3}
+        for r in sched.head(12).iter_rows(named=True)])
+    upcg = frame_of(UPCOMING_PLAYER_GAME_CONTEXT, [
+        {"player_id": p, "player_lookup": f"p{p}", "game_id": sched["game_id"][-1], "game_date": D, "season_year": 2022,
+         "team_abbr": "AAA", "games_in_last_7_days": 0} for p in (1, 2, 3)])
+    psza = frame_of(PLAYER_SHOT_ZONE_ANALYSIS, [
+        {"player_id": 1, "player_lookup": "p1", "analysis_date": D, "season_year": 2022, "paint_rate_last_10": 0.5,
+         "three_pt_rate_last_10": 0.25, "primary_scoring_zone": "paint", "has_shot_chart": True},
+        {"player_id": 2, "player_lookup": "p2", "analysis_date": D, "season_year": 2022, "paint_rate_last_10": None,
+         "three_pt_rate_last_10": 0.4, "primary_scoring_zone": None, "has_shot_chart": False}])
+    rows, _ = pdc.build_player_daily_cache(upcg, games, team, psza, sched, D, D)
+    got = {r["player_id"]: r for r in rows.iter_rows(named=True)}
+    assert set(got) == {1, 2, 3}
+    assert got[1]["shot_zone_data_available"] is True and got[1]["paint_rate_last_10"] == 0.5
+    # a PSZA row without zones: the three-point share is copied, the flag says the zones are unknown
+    assert got[2]["shot_zone_data_available"] is False
+    assert got[2]["three_pt_rate_last_10"] == 0.4 and got[2]["paint_rate_last_10"] is None
+    assert got[3]["shot_zone_data_available"] is False and got[3]["three_pt_rate_last_10"] is None
+    # false <=> the zone fields are NULL, on every row; and the description says so
+    for r in got.values():
+        assert r["shot_zone_data_available"] == (r["paint_rate_last_10"] is not None
+                                                 and r["primary_scoring_zone"] is not None)
+    desc = PLAYER_DAILY_CACHE.column("shot_zone_data_available").description
+    assert "has_shot_chart" in desc and "without a shot chart" in desc
 
 
 def test_multi_window_completeness_counts_missing_games_and_break_days():

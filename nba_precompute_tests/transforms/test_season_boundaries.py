@@ -498,11 +498,12 @@ def test_mlfs_season_features_use_this_season_only():
         frame_of(PLAYER_SHOT_ZONE_ANALYSIS, []), frame_of(TEAM_DEFENSE_ZONE_ANALYSIS, []), pg, team, d, d)
     assert failures.is_empty()
     r = row_of(rows, player_id=1)
-    # B before D: 10 (vs BBB) and 20 (vs CCC)
-    # (leaking: season (400 + 30) / 12 = 35.8; vs BBB (400 + 10) / 11 = 37.3 over 11 games)
+    # B before D: 10 (vs BBB) and 20 (vs CCC) (leaking: season (400 + 30) / 12 = 35.8)
     assert (r["points_avg_season"], r["points_avg_season_source"]) == (pytest.approx(15.0), "phase3")
-    assert (r["avg_points_vs_opponent"], r["avg_points_vs_opponent_source"]) == (pytest.approx(10.0), "phase3")
-    assert (r["games_vs_opponent"], r["games_vs_opponent_source"]) == (1.0, "phase3")
+    # the games vs this opponent are the last 365 days, across seasons (reference §8.4, 29/30): A's 10
+    # games vs BBB (40 each) and B's 10 -> (400 + 10) / 11 (test_mlfs_games_vs_opponent_... below)
+    assert (r["avg_points_vs_opponent"], r["avg_points_vs_opponent_source"]) == (pytest.approx(410 / 11), "phase3")
+    assert (r["games_vs_opponent"], r["games_vs_opponent_source"]) == (11.0, "phase3")
     assert r["points_avg_last_10"] == pytest.approx(15.0)
     assert r["points_avg_last_3"] == pytest.approx(15.0)  # (leaking: (40 + 10 + 20) / 3 = 23.3)
     # Phase 3's last-5 mean needs 5 games: 2 this season -> the default (leaking: 5 games, 30.0)
@@ -525,6 +526,34 @@ def test_mlfs_season_features_use_this_season_only():
     assert (r["pct_mid_range"], r["pct_mid_range_source"]) == (None, "missing")
     assert (r["shot_zone_mismatch_score"], r["shot_zone_mismatch_score_source"]) == (None, "missing")
     assert (r["pct_three"], r["pct_three_source"]) == (pytest.approx(0.5), "phase3")
+
+
+# A (2022-23) and B (2023-24), D = 2023-11-10, D - 365 days = 2022-11-10: player 1 (AAA) vs BBB scores 40 on
+# 2022-11-09 (one day too old), 30 on 2022-11-10 (the window's first day), 20 on 2023-03-01; 50 vs CCC on
+# 2023-03-02 (another opponent); in B 10 vs BBB on 2023-11-01, then 99 vs BBB on D itself (never used for D).
+OPP_GAMES = [(D(2022, 11, 9), "BBB", A, 40), (D(2022, 11, 10), "BBB", A, 30), (D(2023, 3, 1), "BBB", A, 20),
+             (D(2023, 3, 2), "CCC", A, 50), (D(2023, 11, 1), "BBB", B, 10), (D(2023, 11, 10), "BBB", B, 99)]
+
+
+def test_mlfs_games_vs_opponent_are_the_365_days_before_d_across_seasons():
+    sched = schedule_of([(d, "AAA", opp, season) for d, opp, season, _ in OPP_GAMES])
+    pg = player_games([{"player_id": 1, "team_abbr": "AAA", "game_date": d, "points": p}
+                       for d, _, _, p in OPP_GAMES], sched)
+    team = team_offense([{"team_abbr": "AAA", "game_date": d, "pace": 100.0, "offensive_rating": 110.0}
+                         for d, *_ in OPP_GAMES], sched)
+    d = OPP_GAMES[-1][0]
+    upcg = build_upcoming_player_game_context(pg, team, sched, d, d)
+    rows, failures = build_ml_feature_store(
+        upcg, frame_of(PLAYER_DAILY_CACHE, []), frame_of(PLAYER_COMPOSITE_FACTORS, []),
+        frame_of(PLAYER_SHOT_ZONE_ANALYSIS, []), frame_of(TEAM_DEFENSE_ZONE_ANALYSIS, []), pg, team, d, d)
+    assert failures.is_empty()
+    r = row_of(rows, player_id=1)
+    # in [2022-11-10, 2023-11-10) vs BBB: 30, 20 (season A) and 10 (season B) -> 3 games, mean 20
+    # (this season only: 1 game, 10; the 40 of 2022-11-09 is 366 days before D; 50 was vs CCC)
+    assert (r["games_vs_opponent"], r["games_vs_opponent_source"]) == (3.0, "phase3")
+    assert (r["avg_points_vs_opponent"], r["avg_points_vs_opponent_source"]) == (pytest.approx(20.0), "phase3")
+    # the season features still restart on opening night: one B game before D
+    assert r["points_avg_season"] == pytest.approx(10.0) and r["games_played_season"] == 1
 
 
 # ------------------------------------------------------------------ season week, expected band, universes

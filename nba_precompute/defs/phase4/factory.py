@@ -4,7 +4,8 @@ The asset of a declaration, for a run over the partitions [start, end]:
 
 1. reads the season schedule (from the opening night of the season containing ``start``) and every
    declared upstream over its window: ``same_day`` -> [start, end], ``before`` / ``through`` ->
-   [opening night, end] (the transform applies the as-of rule ``game_date < D`` itself);
+   [opening night, end] (the transform applies the as-of rule ``game_date < D`` itself), or from
+   ``lookback_days`` before ``start`` when the declaration asks for more than the season;
 2. calls the transform once for the whole range (one vectorised Polars pass);
 3. withholds rows that break a value rule (``PROCESSING_ERROR``), adds ``MISSING_DEPENDENCY``
    DATE_LEVEL rows for upstream partitions the window needs that were never materialised;
@@ -83,6 +84,8 @@ def read_inputs(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, histo
             inputs[u.param] = schedule
             continue
         first = start if u.window == SAME_DAY else history_start
+        if u.window != SAME_DAY and u.lookback_days is not None:
+            first = min(first, start - dt.timedelta(days=u.lookback_days))
         inputs[u.param] = wh.read(u.table, first, end, columns=list(u.columns) if u.columns else None)
     return inputs
 

@@ -54,13 +54,16 @@ class Upstream:
 
     ``window`` is one of :data:`WINDOWS`; ``param`` the transform parameter that receives the rows
     (``None``: a declared dependency the transform does not read, e.g. the schedule for MLFS);
-    ``columns`` an optional projection of the read.
+    ``columns`` an optional projection of the read. ``lookback_days``: a ``before`` / ``through``
+    window that reaches further back than the season's opening night, to ``lookback_days`` before the
+    run's first day (MLFS's games vs this opponent: the 365 days before D, across seasons).
     """
 
     table: TableSpec
     window: str
     param: str | None
     columns: tuple[str, ...] | None = None
+    lookback_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.window not in WINDOWS:
@@ -195,7 +198,7 @@ MLFS = Phase4Table(
               Upstream(PLAYER_SHOT_ZONE_ANALYSIS, SAME_DAY, "psza", columns=mlfs.PSZA_INPUT),
               Upstream(TEAM_DEFENSE_ZONE_ANALYSIS, SAME_DAY, "tdza", columns=mlfs.TDZA_INPUT),
               Upstream(UPCOMING_PLAYER_GAME_CONTEXT, SAME_DAY, "upcg"),
-              Upstream(PLAYER_GAME_SUMMARY, BEFORE, "player_games"),
+              Upstream(PLAYER_GAME_SUMMARY, BEFORE, "player_games", lookback_days=mlfs.OPPONENT_DAYS),
               Upstream(TEAM_OFFENSE_GAME_SUMMARY, BEFORE, "team_offense"),
               Upstream(NBA_SCHEDULE, THROUGH, None)),
     group=PREDICTIONS_GROUP,
