@@ -14,8 +14,6 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
-    DagsterError,
-    DagsterRun,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -79,17 +77,6 @@ def table_asset_kwargs(table: TableSpec, *, deps: Sequence[AssetDep | object], g
     }
 
 
-def current_run(context: AssetExecutionContext) -> DagsterRun | None:
-    """The run executing the step, or ``None`` when the body is called outside a run: the benchmark's
-    plain Python driver (``nba_precompute.bench_plain``: its context's ``run`` is ``None``) or Dagster's
-    direct invocation (``build_asset_context``: ``context.run`` raises). The partition log then records
-    a NULL ``run_id``."""
-    try:
-        return context.run
-    except DagsterError:  # DagsterInvalidPropertyError: "not set on the context when ... directly invoked"
-        return None
-
-
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """The run's partition range as inclusive dates [start, end] (one day for a single partition)."""
     keys = context.partition_keys
@@ -144,10 +131,8 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day.
     """
     writes = [PartitionWrite(table, rows), *extra_writes]
-    run = current_run(context)
     days = partition_days(context)
-    warehouse.get().replace_partitions(writes, start, end, run_id=run.run_id if run is not None else None,
-                                       days=days)
+    warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id, days=days)
     played = game_dates(schedule)
     counts = dict(rows.group_by(table.partition_column).len().iter_rows())
     extra = ({r.pop("day"): r for r in daily_metadata.iter_rows(named=True)}

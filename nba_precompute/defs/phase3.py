@@ -23,7 +23,6 @@ from dagster import (
 
 from nba_precompute import config
 from nba_precompute.defs.common import (
-    current_run,
     partition_dates,
     read_season_schedule,
     require_ready,
@@ -74,14 +73,13 @@ RAW_READING = (NBA_SCHEDULE, PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEA
 def _consumers(context: AssetExecutionContext) -> tuple[str, list[str]]:
     """This asset and every raw-reading asset of the run (for ``RawDataResource.phase3_inputs``).
 
-    Without a selection to go by - no run (the asset invoked directly), or a run whose
-    ``asset_selection`` is empty (Python's ``materialize()`` stores ``frozenset()`` for its ephemeral
-    job) - every raw-reading asset counts: the parsed files are then kept until the last of them has
-    been served (at worst until the run ends), never released after the first one and parsed again.
+    Without a selection to go by - a run whose ``asset_selection`` is empty (Python's ``materialize()``
+    stores ``frozenset()`` for its ephemeral job) or ``None`` - every raw-reading asset counts: the
+    parsed files are then kept until the last of them has been served (at worst until the run ends),
+    never released after the first one and parsed again.
     """
     names = {"/".join(t.asset_key_path) for t in RAW_READING}
-    run = current_run(context)
-    selection = run.asset_selection if run is not None else None
+    selection = context.run.asset_selection
     in_run = {k.to_user_string() for k in selection} & names if selection else names
     return context.asset_key.to_user_string(), sorted(in_run)
 

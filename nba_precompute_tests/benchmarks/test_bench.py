@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from dagster import AssetChecksDefinition, AssetsDefinition
 
-from nba_precompute import bench
+from benchmarks import bench
 from nba_precompute.transforms.psza import build_player_shot_zone_analysis
 from nba_precompute_tests.table_fingerprints import fingerprints
 
@@ -167,7 +167,7 @@ def dagster_and_plain(raw_data_dir, tmp_path_factory):
     driver; each into its own DuckDB file."""
     from dagster import DagsterInstance
 
-    from nba_precompute.bench_plain import run_plain
+    from benchmarks.bench_plain import run_plain
     from nba_precompute.pipeline import materialize_range
 
     tmp = tmp_path_factory.mktemp("bench_plain")
@@ -197,7 +197,7 @@ def test_plain_driver_writes_what_a_dagster_run_writes(dagster_and_plain):
 
 
 def test_plain_driver_order_and_schema_counter(dagster_and_plain):
-    from nba_precompute.bench_plain import _SchemaSetupCounter, execution_order
+    from benchmarks.bench_plain import _SchemaSetupCounter, execution_order
     from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
     from nba_precompute_tests.dagster_helpers import loaded_definitions
 
@@ -245,7 +245,7 @@ def test_transform_inputs_are_what_the_assets_compute(dagster_and_plain, raw_dat
 
 
 def _floor_defs(tmp_path):
-    from nba_precompute.bench_floor import MODULE_NAME, write_floor_module
+    from benchmarks.bench_floor import MODULE_NAME, write_floor_module
     from nba_precompute_tests.dagster_helpers import loaded_definitions
 
     path = write_floor_module(tmp_path, loaded_definitions())
@@ -298,6 +298,32 @@ def test_floor_runs_through_dagster_and_the_run_is_summarised(tmp_path):
     assert summary["run_s"] > 0 and summary["run_start_s"] > 0 and summary["steps_s"] > 0
 
 
+def test_several_runs_of_one_command_are_summed_and_listed(tmp_path):
+    """``nba-precompute launch --all-seasons`` makes several ``dg launch`` runs: the summary of a command
+    covers every run it added (not only the newest), sums their events and durations, and lists each."""
+    from dagster import DagsterInstance, materialize
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    floor = _floor_defs(tmp_path)
+    instance = DagsterInstance.ephemeral()
+    ranges = [(FIRST, "2022-10-19"), ("2022-10-20", LAST), (LAST, LAST)]
+    for first, last in ranges:
+        assert materialize([*floor.assets, *floor.asset_checks], instance=instance,
+                           tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}).success
+    before = {instance.get_runs()[-1].run_id}  # the first run was there before the "command"
+    summary = bench.instance_run_summary(instance, launched_at=0.0, known=before)
+    assert summary["runs"] == 2 and summary["run_status"] == "SUCCESS"
+    assert [r["partition_range"] for r in summary["per_run"]] == [list(r) for r in ranges[1:]]
+    assert summary["materializations"] == 11 * (2 + 1) == sum(r["materializations"] for r in summary["per_run"])
+    assert summary["check_evaluations"] == 20 * 3
+    assert summary["events"] == sum(r["events"] for r in summary["per_run"])
+    assert summary["run_s"] == pytest.approx(sum(r["run_s"] for r in summary["per_run"]))
+    assert summary["runs_span_s"] >= summary["run_s"] > 0
+    assert summary["run_start_s"] == pytest.approx(summary["per_run"][0]["started_at"])  # launched at 0
+    every = bench.instance_run_summary(instance)
+    assert every["runs"] == 3 and every["materializations"] == 11 * 5
+
+
 # ---------------------------------------------------------------------------------- report and command line
 
 
@@ -340,6 +366,24 @@ def test_report_gives_every_figure_with_its_target():
     assert "[0.1, 0.2, 0.3]" in text and "[1.5, 0.9, 0.4]" in text  # load at the start and at the end
     assert "14.0 / 16.0 / 14.5 s" in text and "**not met**" in text
     assert "| 6 |" not in text  # skipped items have no row
+
+
+def test_report_labels_a_command_of_several_runs():
+    per_run = [{"partition_range": ["2020-12-22", "2021-05-16"], "run_s": 10.0},
+               {"partition_range": ["2022-10-18", "2026-02-09"], "run_s": 40.0},
+               {"partition_range": ["2026-02-10", "2026-02-10"], "run_s": 2.0}]
+    r = _fake_results(all_seasons=[{"wall_s": 70.0, "runs": 3, "run_s": 52.0, "runs_span_s": 60.0,
+                                    "per_run": per_run}] * 3)
+    r["scope"].update(all_last="2026-02-10", all_partitions=1358, tonight="2026-02-10")
+    (row,) = bench.summarize(r)
+    assert "1,358 partitions" in row["what"] and "3 runs)" in row["what"]
+    assert "3 Dagster runs" in row["what"] and "52.0 s summed" in row["what"]
+    assert "2020-12-22...2021-05-16 10.0 s; 2022-10-18...2026-02-09 40.0 s; 2026-02-10 2.00 s" in row["what"]
+    assert "by the 3 runs" in row["what"]
+    r = _fake_results(one_date_newest=[{"wall_s": 3.0}])
+    r["scope"].update(all_last="2026-02-10", tonight="2026-02-10")
+    (row,) = bench.summarize(r)
+    assert "tonight's slate" in row["what"] and "one run" not in row["what"]
 
 
 def test_command_line_plan():

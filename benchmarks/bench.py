@@ -1,12 +1,13 @@
 """Benchmark: the main command side by side with what it is made of, and PSZA three ways.
 
-Run from the repository root (``NBA_RAW_DATA_DIR`` set, or the raw data at ``../shared/data/nba``)::
+Run from the repository root with the ``dev`` extra installed (``NBA_RAW_DATA_DIR`` set, or the raw
+data at ``../shared/data/nba``); ``python -m benchmarks.bench`` is the same command::
 
-    python -m nba_precompute.bench                     # 3 runs of everything, Markdown table on stdout
-    python -m nba_precompute.bench --runs 5 --json bench.json
-    python -m nba_precompute.bench --quick             # 1 run, 4 legacy dates, transforms on one season only
-    python -m nba_precompute.bench --skip-all-seasons  # everything but the ~736-partition runs
-    python -m nba_precompute.bench --from-json bench.json   # the report of saved results, nothing measured
+    python benchmarks/bench.py                     # 3 runs of everything, Markdown table on stdout
+    python benchmarks/bench.py --runs 5 --json bench.json
+    python benchmarks/bench.py --quick             # 1 run, 4 legacy dates, transforms on one season only
+    python benchmarks/bench.py --skip-all-seasons  # everything but the all-seasons runs (1,358 partitions)
+    python benchmarks/bench.py --from-json bench.json   # the report of saved results, nothing measured
 
 Slow parts can be skipped one by one: ``--skip-season``, ``--skip-all-seasons``, ``--skip-one-date``,
 ``--skip-plain``, ``--skip-floor``, ``--skip-transforms``, ``--skip-legacy``, ``--skip-duckdb``
@@ -18,23 +19,29 @@ the different items interleaved (run 1 of every item, then run 2, ...) so that a
 machine's load hits them alike:
 
 1. **Main command, 2022-23 season**: ``nba-precompute launch --season 2022-23`` (``dg launch --assets
-   '*'`` over the season's 164 partitions: every asset and check, one run), in a subprocess started in
+   '*'`` over the season's 371 partitions, every calendar day from opening night to the day before the
+   next season's: every asset and check, one run), in a subprocess started in
    the repository root (so that ``.env`` applies, as for a user) with a fresh ``DAGSTER_HOME`` holding a
    copy of ``.dagster_home/dagster.yaml`` and a fresh DuckDB file. Figures: wall time, the time until
-   Dagster's ``RUN_START`` event and the run's own duration (``RUN_START`` to ``RUN_SUCCESS``, both read
-   from the instance's event log afterwards), the events the run stored, and the peak RSS of the process
-   tree (psutil, every 50 ms).
-2. **Main command, all seasons**: ``nba-precompute launch --all-seasons``, same figures.
+   Dagster's first ``RUN_START`` event and the runs' own durations (``RUN_START`` to ``RUN_SUCCESS``, read
+   from the instance's event log afterwards), the events the runs stored, and the peak RSS of the process
+   tree (psutil, every 50 ms). A command may make several ``dg launch`` runs (:func:`instance_run_summary`:
+   every run the command added to the instance counts; events and durations are summed over them, and
+   each run's own figures are kept under ``per_run``).
+2. **Main command, all seasons**: ``nba-precompute launch --all-seasons``, same figures: 1,358 partitions
+   in 3 runs (the raw data lacks 2021-22, which splits the range, and tonight's slate is a run of its
+   own without the box-score tables).
 3. **One date** (the nightly case), ``nba-precompute launch <date>``: 2023-02-01 on the warehouse and
-   instance left by run 1, and the newest partition on those left by run 2.
-4. **Plain Python driver** (:mod:`nba_precompute.bench_plain`): the same asset and check bodies over the
+   instance left by run 1, and the newest partition (tonight's slate when the raw data has one: its
+   pre-game tables only) on those left by run 2.
+4. **Plain Python driver** (:mod:`benchmarks.bench_plain`): the same asset and check bodies over the
    2022-23 season in topological order without Dagster's run machinery, into a fresh DuckDB file, in a
-   fresh process (``python -m nba_precompute.bench --plain-worker``): wall time of the process, peak RSS,
+   fresh process (``benchmarks/bench.py --plain-worker``): wall time of the process, peak RSS,
    and inside it the time to load the definitions and the time of the bodies. Then one date (2023-02-01)
    on the warehouse it wrote, which also counts the DuckDB schema set-ups a run makes on an existing
    warehouse (``DuckDBWarehouse._ensure`` calls). The ratio main command / plain driver is what Dagster's
    bookkeeping costs.
-5. **Framework floor** (:mod:`nba_precompute.bench_floor`): the same graph with no-op bodies, generated
+5. **Framework floor** (:mod:`benchmarks.bench_floor`): the same graph with no-op bodies, generated
    as a module in a temp directory and launched with ``dg launch --assets '*' --partition-range ... -f
    <module>`` over the 2022-23 season, like item 1 (fresh ``DAGSTER_HOME``, repository root): what
    Dagster costs with zero work.
@@ -48,9 +55,9 @@ machine's load hits them alike:
    one season vs ~4.5 seasons of rows shows the scaling as well.
 7. **Legacy PSZA**: per date, a rank-<=20 extract of the player's played games, then a Python loop over
    the players computing the zone metrics with pandas (:func:`legacy_psza_for_date`), on sampled dates;
-   the mean per date times the game dates of the season is the season estimate (the legacy backfill ran
-   one date per game date). One process.
-8. **DuckDB SQL PSZA** (:data:`DUCKDB_PSZA_SQL`), the season's game dates.
+   the mean per date times the game dates of the season (164, not its 371 partitions) is the season
+   estimate (the legacy backfill ran one date per game date). One process.
+8. **DuckDB SQL PSZA** (:data:`DUCKDB_PSZA_SQL`), the season's partitions.
 
 Items 6, 7 and 8 must agree on PSZA (same keys and INCOMPLETE_DATA players, numbers within 1e-9, labels
 exactly). The report gives the machine, the library versions and the load average at the start and
@@ -77,16 +84,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-import polars as pl
-import psutil
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages, and benchmarks/
+    sys.path.insert(0, str(REPO_ROOT))
 
-from nba_precompute import config
-from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.launch import dg_executable, venv_executable
-from nba_precompute.partitions import game_calendar
-from nba_precompute.schemas import (
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+import polars as pl  # noqa: E402
+import psutil  # noqa: E402
+
+from nba_precompute import config  # noqa: E402
+from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table  # noqa: E402
+from nba_precompute.launch import dg_executable, venv_executable  # noqa: E402
+from nba_precompute.partitions import game_calendar  # noqa: E402
+from nba_precompute.schemas import (  # noqa: E402
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
     TEAM_DEFENSE_GAME_SUMMARY,
@@ -95,9 +106,9 @@ from nba_precompute.schemas import (
     UPCOMING_TEAM_GAME_CONTEXT,
     is_regular_season,
 )
-from nba_precompute.transforms import phase3
-from nba_precompute.transforms.common import season_calendar
-from nba_precompute.transforms.psza import (
+from nba_precompute.transforms import phase3  # noqa: E402
+from nba_precompute.transforms.common import season_calendar  # noqa: E402
+from nba_precompute.transforms.psza import (  # noqa: E402
     MIN_GAMES,
     MIN_GAMES_20,
     PRIMARY_MID,
@@ -107,7 +118,7 @@ from nba_precompute.transforms.psza import (
     WINDOW_20,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_SCRIPT = Path(__file__).resolve()  # this file: the workers of items 4 and 6 run it in a fresh process
 BENCH_SEASON = "2022-23"  # the season of items 1, 4, 5, 6, 7, 8 (box scores and shot chart)
 NIGHTLY_DATE = "2023-02-01"  # the one-date run on the season's warehouse (item 3)
 TOLERANCE = 1e-9
@@ -228,9 +239,10 @@ def run_measured(cmd: Sequence[str], env: dict[str, str], log_path: Path, cwd: P
 
     Returns ``wall_s``, ``peak_rss_bytes`` (sum over the tree), ``peak_rss_single_bytes``,
     ``load_average`` (when it started) and, when ``home`` is the run's ``DAGSTER_HOME``, the figures of
-    :func:`run_summary` (``run_start_s`` measured from the launch). Raises RuntimeError when the command
-    fails.
+    :func:`run_summary` over every run the command added to that instance (``run_start_s`` measured
+    from the launch). Raises RuntimeError when the command fails.
     """
+    known = run_ids(home) if home is not None else set()
     load = load_average()
     launched_at = time.time()
     t0 = time.perf_counter()
@@ -246,7 +258,7 @@ def run_measured(cmd: Sequence[str], env: dict[str, str], log_path: Path, cwd: P
     out: dict[str, object] = {"wall_s": wall, "peak_rss_bytes": mem.peak, "peak_rss_single_bytes": mem.peak_single,
                               "load_average": load}
     if home is not None:
-        out.update(run_summary(home, launched_at, ended_at))
+        out.update(run_summary(home, launched_at, ended_at, known=known))
     return out
 
 
@@ -265,32 +277,38 @@ def _dagster_home(home: Path) -> Iterator[None]:
             os.environ["DAGSTER_HOME"] = before
 
 
-def run_summary(home: Path, launched_at: float | None = None, ended_at: float | None = None) -> dict[str, object]:
-    """Figures of the newest run of the instance in ``home``, from its event log.
-
-    ``run_status``, ``events`` (every event the run stored), ``materializations``,
-    ``check_evaluations``, ``run_s`` (``RUN_START`` to ``RUN_SUCCESS`` / ``RUN_FAILURE``), ``steps_s``
-    (sum of the steps' ``STEP_START`` to ``STEP_SUCCESS`` / ``STEP_FAILURE``) and, given the command's
-    start and end (epoch seconds), ``run_start_s`` (seconds from the launch to ``RUN_START``) and
-    ``after_run_s`` (from the run's end to the command's exit).
-    """
+@contextlib.contextmanager
+def _instance(home: Path) -> Iterator[object]:
+    """The :class:`dagster.DagsterInstance` of ``home`` for the block (disposed after it)."""
     from dagster import DagsterInstance
 
     with _dagster_home(home):
         instance = DagsterInstance.from_config(str(home))
         try:
-            return instance_run_summary(instance, launched_at, ended_at=ended_at)
+            yield instance
         finally:
             instance.dispose()
 
 
-def instance_run_summary(instance, launched_at: float | None = None,
-                         ended_at: float | None = None) -> dict[str, object]:
-    """:func:`run_summary` for a :class:`dagster.DagsterInstance` (its newest run)."""
-    runs = instance.get_runs(limit=1)
-    if not runs:
-        raise RuntimeError("no run in the instance")
-    run = runs[0]
+def run_ids(home: Path) -> set[str]:
+    """The ids of every run in the instance of ``home``; none, without opening it, when it holds no run
+    storage yet (a fresh home: opening it would create the storage outside the measured command)."""
+    if not (home / "history").exists():
+        return set()
+    with _instance(home) as instance:
+        return {r.run_id for r in instance.get_runs()}
+
+
+def run_summary(home: Path, launched_at: float | None = None, ended_at: float | None = None,
+                known: set[str] | frozenset[str] = frozenset()) -> dict[str, object]:
+    """:func:`instance_run_summary` of the instance in ``home``: the figures of its runs not in ``known``
+    (the runs one command made, given the ids that were there before it)."""
+    with _instance(home) as instance:
+        return instance_run_summary(instance, launched_at, ended_at=ended_at, known=known)
+
+
+def _one_run(instance, run) -> dict[str, object]:
+    """Figures of one run from its event log (see :func:`instance_run_summary`)."""
     first: dict[str, float] = {}
     counts: dict[str, int] = {}
     step_start: dict[str, float] = {}
@@ -308,17 +326,62 @@ def instance_run_summary(instance, launched_at: float | None = None,
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in step_start:
             steps_s += entry.timestamp - step_start.pop(entry.step_key)
     end = first.get("RUN_SUCCESS", first.get("RUN_FAILURE"))
-    out: dict[str, object] = {
+    start = first.get("RUN_START")
+    return {
+        "run_id": run.run_id,
         "run_status": run.status.value,
+        # a range run (``--partition-range``) has the range tags, a one-partition run (``--partition``) the other
+        "partition_range": [run.tags.get("dagster/asset_partition_range_start", run.tags.get("dagster/partition")),
+                            run.tags.get("dagster/asset_partition_range_end", run.tags.get("dagster/partition"))],
         "events": events,
         "materializations": counts.get("ASSET_MATERIALIZATION", 0),
         "check_evaluations": counts.get("ASSET_CHECK_EVALUATION", 0),
-        "run_s": (end - first["RUN_START"]) if end is not None and "RUN_START" in first else None,
+        "run_s": (end - start) if end is not None and start is not None else None,
         "steps_s": steps_s,
+        "started_at": start,
+        "ended_at": end,
+    }
+
+
+def instance_run_summary(instance, launched_at: float | None = None, ended_at: float | None = None,
+                         known: set[str] | frozenset[str] = frozenset()) -> dict[str, object]:
+    """Figures of the runs of a :class:`dagster.DagsterInstance` whose ids are not in ``known`` (every run
+    of the instance when ``known`` is empty): what one command made, which may be several ``dg launch``
+    runs (``nba-precompute launch --all-seasons``: 3).
+
+    Totals over those runs: ``runs`` (how many), ``run_status`` (``SUCCESS`` when every run succeeded,
+    else the first other status), ``events`` (every event the runs stored), ``materializations``,
+    ``check_evaluations``, ``run_s`` (sum over the runs of ``RUN_START`` to ``RUN_SUCCESS`` /
+    ``RUN_FAILURE``; ``None`` when a run has no such pair), ``steps_s`` (sum over every step of
+    ``STEP_START`` to ``STEP_SUCCESS`` / ``STEP_FAILURE``), ``runs_span_s`` (first ``RUN_START`` to the
+    last run's end: the runs' durations plus the time between them, from one run's end to the next
+    ``dg launch``'s ``RUN_START``) and, given the command's start and end (epoch seconds),
+    ``run_start_s`` (seconds from the launch to the first ``RUN_START``) and ``after_run_s`` (from the
+    last run's end to the command's exit). ``per_run``: the same figures of each run, oldest first
+    (``run_id``, ``partition_range``, ``run_status``, ``events``, ``run_s``...).
+    """
+    runs = [r for r in reversed(instance.get_runs()) if r.run_id not in known]  # oldest first
+    if not runs:
+        raise RuntimeError("no new run in the instance")
+    per_run = [_one_run(instance, run) for run in runs]
+    starts = [x["started_at"] for x in per_run if x["started_at"] is not None]
+    ends = [x["ended_at"] for x in per_run if x["ended_at"] is not None]
+    durations = [x["run_s"] for x in per_run]
+    not_ok = [x["run_status"] for x in per_run if x["run_status"] != "SUCCESS"]
+    out: dict[str, object] = {
+        "runs": len(per_run),
+        "run_status": not_ok[0] if not_ok else "SUCCESS",
+        "events": sum(x["events"] for x in per_run),
+        "materializations": sum(x["materializations"] for x in per_run),
+        "check_evaluations": sum(x["check_evaluations"] for x in per_run),
+        "run_s": sum(durations) if None not in durations else None,
+        "steps_s": sum(x["steps_s"] for x in per_run),
+        "runs_span_s": (max(ends) - min(starts)) if starts and ends else None,
+        "per_run": per_run,
     }
     if launched_at is not None:
-        out["run_start_s"] = first["RUN_START"] - launched_at if "RUN_START" in first else None
-        out["after_run_s"] = (ended_at if ended_at is not None else time.time()) - end if end is not None else None
+        out["run_start_s"] = min(starts) - launched_at if starts else None
+        out["after_run_s"] = ((ended_at if ended_at is not None else time.time()) - max(ends)) if ends else None
     return out
 
 
@@ -359,10 +422,20 @@ def floor_command(module: Path, first: str, last: str) -> list[str]:
             "-f", str(module)]
 
 
+def _dagster_runs_note(r: dict) -> str:
+    """The Dagster figures of one measured command: one run, or several (durations summed, each listed)."""
+    start = _fmt_s(r.get("run_start_s"))
+    if r.get("runs", 1) == 1:
+        return f"RUN_START after {start}, run {_fmt_s(r.get('run_s'))}, {r['events']} events"
+    each = " + ".join(_fmt_s(x["run_s"]).removesuffix(" s") for x in r.get("per_run", []))
+    return (f"{r['runs']} Dagster runs: first RUN_START after {start}, runs {_fmt_s(r.get('run_s'))} summed "
+            f"({each} s), {r['events']} events in all")
+
+
 def _note(item: str, i: int, runs: int, r: dict) -> None:
     parts = [f"{r['wall_s']:.1f} s"]
     if r.get("run_start_s") is not None:
-        parts.append(f"RUN_START after {r['run_start_s']:.1f} s, run {r['run_s']:.1f} s, {r['events']} events")
+        parts.append(_dagster_runs_note(r))
     if "bodies_s" in r:
         parts.append(f"definitions {r['definitions_s']:.1f} s, bodies {r['bodies_s']:.1f} s")
     parts.append(f"peak RSS {r['peak_rss_bytes'] / 1e9:.2f} GB, load {r['load_average'][0]}")
@@ -370,9 +443,8 @@ def _note(item: str, i: int, runs: int, r: dict) -> None:
 
 
 def plain_worker_command(first: str, last: str, duckdb_path: Path, report: Path) -> list[str]:
-    """``python -m nba_precompute.bench --plain-worker FIRST LAST DUCKDB REPORT`` (item 4)."""
-    return [sys.executable, "-m", "nba_precompute.bench", "--plain-worker", first, last, str(duckdb_path),
-            str(report)]
+    """``python benchmarks/bench.py --plain-worker FIRST LAST DUCKDB REPORT`` (item 4)."""
+    return [sys.executable, str(BENCH_SCRIPT), "--plain-worker", first, last, str(duckdb_path), str(report)]
 
 
 def run_plain_measured(first: str, last: str, duckdb_path: Path, raw_dir: Path, log_path: Path) -> dict[str, object]:
@@ -406,26 +478,33 @@ class Plan:
 
 @dataclass
 class Scope:
-    """The partitions of the benchmark: the season's and all of them."""
+    """The partitions of the benchmark: the season's and all of them (every calendar day a partition;
+    ``*_game_dates``: how many of them have a regular-season game; ``tonight``: tonight's slate, the
+    newest partition, when the raw data has one)."""
 
     season: tuple[str, str]
     season_partitions: int
     all_first: str
     all_last: str
     all_partitions: int
+    season_game_dates: int | None = None
+    all_game_dates: int | None = None
+    tonight: str | None = None
 
     @classmethod
     def of(cls, raw_dir: Path) -> Scope:
         cal = game_calendar(raw_dir)
         days, _ = cal.select(season=BENCH_SEASON)
+        games = set(cal.game_dates)
         return cls((days[0].isoformat(), days[-1].isoformat()), len(days), cal.first.isoformat(),
-                   cal.last.isoformat(), len(cal.game_dates))
+                   cal.last.isoformat(), len(cal.partition_days), sum(d in games for d in days), len(games),
+                   cal.tonight.isoformat() if cal.tonight else None)
 
 
 def bench_launched(plan: Plan, scope: Scope, raw_dir: Path, workdir: Path) -> dict[str, list[dict]]:
     """Items 1-5, ``plan.runs`` times, interleaved; every Dagster run with a fresh ``DAGSTER_HOME``
     (items 3 reuse the instance and warehouse of items 1 and 2), every plain run in a fresh process."""
-    from nba_precompute.bench_floor import write_floor_module
+    from benchmarks.bench_floor import write_floor_module
 
     out: dict[str, list[dict]] = {k: [] for k in ("season", "one_date_season", "all_seasons", "one_date_newest",
                                                   "plain", "plain_one_date", "floor")}
@@ -585,10 +664,10 @@ def transforms_worker(raw_dir: Path, scope: str, runs: int) -> dict[str, object]
 
 
 def run_transforms_measured(raw_dir: Path, scope: str, runs: int) -> dict[str, object]:
-    """:func:`transforms_worker` in its own ``python -m nba_precompute.bench --transforms-worker``
-    process (memory measured at one scope is not memory the allocator kept from another)."""
+    """:func:`transforms_worker` in its own ``python benchmarks/bench.py --transforms-worker`` process
+    (memory measured at one scope is not memory the allocator kept from another)."""
     env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_dir.resolve())}
-    proc = subprocess.run([sys.executable, "-m", "nba_precompute.bench", "--transforms-worker", scope, str(runs)],
+    proc = subprocess.run([sys.executable, str(BENCH_SCRIPT), "--transforms-worker", scope, str(runs)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"transforms worker ({scope}) failed:\n{proc.stderr[-3000:]}")
@@ -952,7 +1031,10 @@ def bench_psza(plan: Plan, raw_dir: Path, season_transforms: dict | None) -> dic
         wall, _mem, (psza_rows, psza_failures) = timed(lambda: PSZA.transform(**kwargs))
         psza_times.append(wall)
     ours_s = _median(season_transforms["transforms"]["PSZA"]["times_s"] if season_transforms else psza_times)
-    out: dict[str, object] = {"game_dates": len(days), "player_game_rows": player_games.height,
+    # the legacy backfill ran one date per game date: the season's game dates, not its partitions (every day)
+    game_dates = (schedule.filter(is_regular_season(pl.col("game_id")) & pl.col("game_date").is_between(first, last))
+                  .get_column("game_date").n_unique())
+    out: dict[str, object] = {"game_dates": game_dates, "partitions": len(days), "player_game_rows": player_games.height,
                               "psza_rows": psza_rows.height, "psza_s": ours_s}
     agreement: dict[str, object] = {}
     if plan.legacy:
@@ -962,7 +1044,7 @@ def bench_psza(plan: Plan, raw_dir: Path, season_transforms: dict | None) -> dic
         legacy_runs = [run_legacy(player_games, schedule, dates) for _ in range(min(plan.runs, 3))]
         per_date = [_median([r["times_s"][i] for r in legacy_runs]) for i in range(len(dates))]
         legacy = legacy_runs[0]
-        season_s = statistics.fmean(per_date) * len(days)
+        season_s = statistics.fmean(per_date) * game_dates
         out["legacy"] = {"dates": [d.isoformat() for d in dates], "seconds_per_date": per_date,
                          "season_estimate_s": season_s, "speedup": season_s / ours_s, "rows": legacy["rows"].height}
         vs_legacy = compare_psza(psza_rows.filter(on_dates), legacy["rows"])
@@ -1028,10 +1110,32 @@ def _memory(rs: Sequence[dict]) -> str:
 
 
 def _dagster_detail(rs: Sequence[dict]) -> str:
+    """The Dagster figures of a measured command (medians over the measurements). A command that made
+    several ``dg launch`` runs: the first ``RUN_START``, the runs' durations summed and each run's
+    (in launch order), the events of all its runs."""
     if not rs or rs[0].get("run_start_s") is None:
         return ""
-    return (f"; `RUN_START` after {_fmt_s(_med(rs, 'run_start_s'))}, run {_fmt_s(_med(rs, 'run_s'))} "
-            f"(steps {_fmt_s(_med(rs, 'steps_s'))}), {int(_med(rs, 'events')):,} events stored")
+    n = rs[0].get("runs", 1)
+    if n == 1:
+        return (f"; `RUN_START` after {_fmt_s(_med(rs, 'run_start_s'))}, run {_fmt_s(_med(rs, 'run_s'))} "
+                f"(steps {_fmt_s(_med(rs, 'steps_s'))}), {int(_med(rs, 'events')):,} events stored")
+    each = []
+    for i in range(n):
+        per = [x["per_run"][i] for x in rs if len(x.get("per_run", ())) == n]
+        span = (per[0].get("partition_range") or [None, None]) if per else [None, None]
+        where = f"{span[0]}...{span[1]} " if span[0] and span[0] != span[1] else f"{span[0]} " if span[0] else ""
+        each.append(f"{where}{_fmt_s(_med(per, 'run_s'))}")
+    return (f"; {n} Dagster runs: first `RUN_START` after {_fmt_s(_med(rs, 'run_start_s'))}, runs "
+            f"{_fmt_s(_med(rs, 'run_s'))} summed ({'; '.join(each)}), first `RUN_START` to last run's end "
+            f"{_fmt_s(_med(rs, 'runs_span_s'))} (steps {_fmt_s(_med(rs, 'steps_s'))} summed), "
+            f"{int(_med(rs, 'events')):,} events stored by the {n} runs")
+
+
+def _runs_count(rs: Sequence[dict]) -> str:
+    """How many Dagster runs the command made ("one run", "3 runs"; "one run" for results saved before
+    the count was recorded)."""
+    counts = sorted({x.get("runs", 1) for x in rs})
+    return "one run" if counts == [1] else " / ".join(map(str, counts)) + " runs"
 
 
 def summarize(r: dict) -> list[dict[str, object]]:
@@ -1054,7 +1158,7 @@ def summarize(r: dict) -> list[dict[str, object]]:
     if season:
         wall = _med(season, "wall_s")
         add("1", f"main command, {r['season']} season: `nba-precompute launch --season {r['season']}` "
-            f"({season_n} partitions, every asset and check, one run){_dagster_detail(season)}", season,
+            f"({season_n} partitions, every asset and check, {_runs_count(season)}){_dagster_detail(season)}", season,
             memory=_memory(season),
             target=f"<= {t['season_wall_s']:g} s", met=wall <= t["season_wall_s"])
     if season and plain:
@@ -1067,15 +1171,18 @@ def summarize(r: dict) -> list[dict[str, object]]:
     if alls:
         wall = _med(alls, "wall_s")
         rss = max(x["peak_rss_bytes"] for x in alls)
-        add("2", f"main command, all seasons: `nba-precompute launch --all-seasons` ({scope['all_partitions']} "
-            f"partitions, {scope['all_first']}...{scope['all_last']}){_dagster_detail(alls)}", alls,
+        add("2", f"main command, all seasons: `nba-precompute launch --all-seasons` ({scope['all_partitions']:,} "
+            f"partitions, {scope['all_first']}...{scope['all_last']}, {_runs_count(alls)}){_dagster_detail(alls)}",
+            alls,
             memory=_memory(alls), target=f"<= {t['all_seasons_wall_s']:g} s, <= {t['all_seasons_peak_rss_gb']:g} GB",
             met=wall <= t["all_seasons_wall_s"] and rss / 1e9 <= t["all_seasons_peak_rss_gb"],
             why=("" if (wall <= t["all_seasons_wall_s"]) == (rss / 1e9 <= t["all_seasons_peak_rss_gb"])
                  else "time met, peak RSS not" if wall <= t["all_seasons_wall_s"] else "peak RSS met, time not"))
+    newest = ("tonight's slate (pre-game tables only)" if scope.get("tonight") == scope["all_last"]
+              else "the newest partition")
     for key, day, where in (("one_date_season", r["nightly_date"], "on the warehouse and instance of item 1"),
                             ("one_date_newest", scope["all_last"],
-                             "the newest partition, on the warehouse and instance of item 2")):
+                             f"{newest}, on the warehouse and instance of item 2")):
         rs = launched.get(key, [])
         if rs:
             wall = _med(rs, "wall_s")
@@ -1153,7 +1260,7 @@ def render_markdown(r: dict) -> str:
         (f"Load average (1, 5, 15 min) at the start: {r['load_average_start']}, at the end: "
          f"{r.get('load_average_end', '-')}. Medians of {r['runs']} run(s), every run listed. {r['season']}: "
          f"{scope['season_partitions']} partitions ({scope['season'][0]}...{scope['season'][1]}); all seasons: "
-         f"{scope['all_partitions']} partitions. Generated {r['generated_at']}."),
+         f"{scope['all_partitions']:,} partitions. Generated {r['generated_at']}."),
         "",
         "| # | measurement | median | runs | memory | target | |",
         "|---|---|---|---|---|---|---|",
@@ -1208,7 +1315,7 @@ def render_markdown(r: dict) -> str:
 
 def _plain_worker(first: str, last: str, duckdb_path: str, report: str) -> int:
     """Item 4 inside its fresh process: the plain driver, its figures written to ``report`` (JSON)."""
-    from nba_precompute.bench_plain import run_plain
+    from benchmarks.bench_plain import run_plain
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     result = run_plain(first, last, duckdb_path, config.raw_data_dir())
@@ -1217,7 +1324,7 @@ def _plain_worker(first: str, last: str, duckdb_path: str, report: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, Plan | None]:
-    parser = argparse.ArgumentParser(prog="python -m nba_precompute.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported; default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="1 run, 4 legacy dates, item 6 on the season only")

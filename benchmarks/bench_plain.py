@@ -1,5 +1,5 @@
 """The benchmark's plain Python driver: the code location's asset and check bodies over a partition
-range, in topological order, without Dagster's run machinery (no run, no plan, no event log).
+range, in topological order, without Dagster's run machinery (no stored run, no plan, no event log).
 
 What it does is what one Dagster run of every asset does, minus Dagster's bookkeeping: load the
 definitions (``nba_precompute.definitions.defs()``: the same factories, the same partitions read from
@@ -13,8 +13,10 @@ invocation cannot run these bodies. ``DirectAssetExecutionContext.add_asset_meta
 (``AttributeError: ... no attribute '_step_execution_context'``; the bodies attach each partition's own
 metadata with it), and ``build_asset_check_context`` takes no partition key range (the check bodies
 read ``context.op_execution_context.partition_keys``). So :class:`PlainContext` offers exactly what the
-bodies use of a context - ``partition_keys``, ``asset_key``, ``run`` (``None``: no run; the partition
-log's ``run_id`` is NULL), ``add_asset_metadata`` (kept in memory), ``log``, and for the checks
+bodies use of a context - ``partition_keys``, ``asset_key``, ``run`` (a :class:`dagster.DagsterRun`
+built here and stored nowhere, as a ``dg launch --assets '*'`` run would be: its ``run_id`` goes to the
+partition log, its ``asset_selection`` is every executable asset), ``add_asset_metadata`` (kept in
+memory), ``log``, and for the checks
 ``op_execution_context``, ``selected_asset_check_keys`` and ``instance`` (an ephemeral instance: the
 checks find no materialisation to point their evaluations at) - and the driver calls
 ``assets_def.op.compute_fn.decorated_fn``, the function Dagster calls inside a step.
@@ -39,6 +41,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     DagsterInstance,
+    DagsterRun,
     Definitions,
     PartitionKeyRange,
     build_resources,
@@ -49,12 +52,12 @@ LOGGER_NAME = "nba_precompute.plain_driver"
 
 class PlainContext:
     """What the asset and check bodies of this project use of Dagster's execution context, for a call
-    outside any run (see the module docstring)."""
-
-    run = None  # no Dagster run: defs.common.current_run() returns None
+    outside any run (see the module docstring). ``run``: the :class:`dagster.DagsterRun` the bodies see
+    (one per plain run, stored in no instance)."""
 
     def __init__(self, partition_keys: Sequence[str], asset_key: AssetKey, log: logging.Logger,
-                 instance: DagsterInstance | None = None, check_keys: Iterable = ()):
+                 instance: DagsterInstance | None = None, check_keys: Iterable = (), run: DagsterRun | None = None):
+        self.run = run
         self.partition_keys = list(partition_keys)
         self.asset_key = asset_key
         self.log = log
@@ -184,6 +187,10 @@ def run_plain(start: str, end: str, duckdb_path: str | Path, raw_dir: str | Path
     order = execution_order(loaded)
     first = next(d for d in order if isinstance(d, AssetsDefinition))
     keys = list(first.partitions_def.get_partition_keys_in_range(PartitionKeyRange(start, end)))
+    # what the bodies read of their run: its id (the partition log's run_id) and the selection (every
+    # executable asset, as ``dg launch --assets '*'``)
+    run = DagsterRun(job_name=LOGGER_NAME.replace(".", "_"),
+                     asset_selection=frozenset(d.key for d in order if not isinstance(d, AssetChecksDefinition)))
     t1 = time.perf_counter()
     steps: list[StepTiming] = []
     instance = DagsterInstance.ephemeral()
@@ -195,11 +202,11 @@ def run_plain(start: str, end: str, duckdb_path: str | Path, raw_dir: str | Path
             s0 = time.perf_counter()
             if isinstance(d, AssetChecksDefinition):
                 target = next(iter(d.check_keys)).asset_key
-                ctx = PlainContext(keys, target, log, instance, d.check_keys)
+                ctx = PlainContext(keys, target, log, instance, d.check_keys, run=run)
                 _, n = _call(d, ctx, resources)
                 steps.append(StepTiming(d.node_def.name, "checks", time.perf_counter() - s0, evaluations=n))
             else:
-                ctx = PlainContext(keys, d.key, log, instance)
+                ctx = PlainContext(keys, d.key, log, instance, run=run)
                 _call(d, ctx, resources)
                 steps.append(StepTiming(d.key.to_user_string(), "asset", time.perf_counter() - s0,
                                         metadata_partitions=len([k for k in ctx.metadata if k is not None])))
