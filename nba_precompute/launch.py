@@ -139,8 +139,7 @@ def check_asset_selection(selection: str) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Dagster's BetaWarning of the selection parser
-        from dagster import AssetSelection
-        from dagster._core.errors import DagsterError
+        from dagster import AssetSelection, DagsterError
 
         from nba_precompute.definitions import defs
 

@@ -393,8 +393,10 @@ def test_real_phase3_tables_build_with_flags(real):
         assert to.get_column(col).null_count() == 2160
     assert td.get_column("opponent_pace").null_count() == 2160
     assert up.get_column("pace_differential").null_count() == up.height
-    # no DNP rows in the source: who sat out is unknown, so no "0 stars out"
-    assert up.height == 23054 and up.get_column("star_teammates_out").null_count() == up.height
+    # the pre-game universe (players whose last played game, within 30 days, was for a team playing on D),
+    # not the 23,054 player-games that were played: 32,400 rows (measured); star_teammates_out needs no DNP
+    # rows (a star is out when he missed the team's last game or is not in the universe), so it has values
+    assert up.height == 32400 and up.get_column("star_teammates_out").null_count() == 0
 
 
 # --------------------------------------------------------------------- malformed input: mutated real copies
