@@ -54,7 +54,8 @@ class PlainContext:
     run = None  # no Dagster run: defs.common.current_run() returns None
 
     def __init__(self, partition_keys: Sequence[str], asset_key: AssetKey, log: logging.Logger,
-                 instance: DagsterInstance | None = None, check_keys: Iterable = ()):
+                 instance: DagsterInstance | None = None, check_keys: Iterable = (), resources: object = None):
+        self.resources = resources  # the run's resources (write_range takes raw_data from them)
         self.partition_keys = list(partition_keys)
         self.asset_key = asset_key
         self.log = log
@@ -199,7 +200,7 @@ def run_plain(start: str, end: str, duckdb_path: str | Path, raw_dir: str | Path
                 _, n = _call(d, ctx, resources)
                 steps.append(StepTiming(d.node_def.name, "checks", time.perf_counter() - s0, evaluations=n))
             else:
-                ctx = PlainContext(keys, d.key, log, instance)
+                ctx = PlainContext(keys, d.key, log, instance, resources=resources)
                 _call(d, ctx, resources)
                 steps.append(StepTiming(d.key.to_user_string(), "asset", time.perf_counter() - s0,
                                         metadata_partitions=len([k for k in ctx.metadata if k is not None])))
