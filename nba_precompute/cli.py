@@ -452,9 +452,13 @@ def _refresh(args: argparse.Namespace) -> int:
     """``nba-precompute refresh``: see :mod:`nba_precompute.refresh`."""
     try:
         calendar = game_calendar()
+    except RawDataError as exc:
+        print(f"error: refresh refused, nothing written: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
         days = refresh.season_days(calendar, args.season)
         warehouse, where = _open_warehouse(args.duckdb_path)
-    except (UsageError, RawDataError, ValueError) as exc:
+    except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
