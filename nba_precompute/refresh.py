@@ -250,8 +250,9 @@ def describe(plan: RefreshPlan) -> list[str]:
         lines.append(text)
     orphan = stale.filter(pl.col("night").is_null() & (pl.col("reason") != UNVERSIONED))
     if orphan.height:
-        lines.append(f"  {orphan.height} partition(s) whose own inputs changed (schedule of the day): "
-                     + _ranges(orphan.get_column("partition_date").unique().to_list()))
+        lines.append(f"  {orphan.height} pre-game partition(s) of {_names(orphan)} whose inputs changed since they were "
+                     "written (a night before them whose box-score tables are already refreshed, e.g. after a failed "
+                     f"refresh run, or their day's schedule) on {_ranges(orphan.get_column('partition_date').unique().to_list())}")
     old = stale.filter(pl.col("reason") == UNVERSIONED)
     if old.height:
         lines.append(f"  {old.height:,} partition(s) written before data versions existed (no stored input version), "
