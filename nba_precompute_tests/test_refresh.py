@@ -16,6 +16,8 @@ from dagster import DagsterInstance
 
 from nba_precompute import refresh
 from nba_precompute.cli import main as cli_main
+from nba_precompute.defs.automation import stale_runs
+from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.raw.readers import RawDataError
@@ -94,7 +96,19 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
                      | {(t, d) for t in PRE_GAME_TABLES for d in (D(2026, 1, 26), D(2026, 1, 27))})
     assert plan.changed_nights() == [NIGHT]
     assert [set(tables) for tables, _ in plan.runs] == [set(BOX_VERSION_TABLES), set(PRE_GAME_TABLES)]
-    refresh.execute_in_process(plan, raw, str(db))
+    # the morning sensor requests the same runs
+    sensor_runs, note = stale_runs(game_calendar(raw), RawDataResource(directory=str(raw)),
+                                   WarehouseResource(kind="duckdb", duckdb_path=str(db)), DagsterInstance.ephemeral(),
+                                   "test")
+    assert note == "" and sensor_runs == [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days)
+                                          for tables, days in plan.runs]
+    # the box-score run alone (as if the pre-game run had failed): the pre-game partitions stay stale
+    refresh.execute_in_process(refresh.RefreshPlan(plan.stale, plan.runs[:1]), raw, str(db))
+    again = refresh.plan_refresh(wh, raw, game_calendar(raw))
+    assert {(t, d) for t, d in again.stale.select("table_name", "partition_date").iter_rows()} == {
+        (t, d) for t in PRE_GAME_TABLES for d in (D(2026, 1, 26), D(2026, 1, 27))}
+    assert "pre-game partition(s)" in "\n".join(refresh.describe(again))
+    refresh.execute_in_process(again, raw, str(db))
 
     assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
     corrected = wh.read(refresh.SPECS["nba_analytics.player_game_summary"], NIGHT, NIGHT).filter(
