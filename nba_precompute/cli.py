@@ -1,5 +1,7 @@
 """The ``nba-precompute`` console command: ``launch`` and ``seasons`` (:mod:`nba_precompute.launch`: runs
-over seasons or dates through ``dg launch``) and ``validate``.
+over seasons or dates through ``dg launch``), ``validate`` and ``refresh`` (:mod:`nba_precompute.refresh`:
+rematerialise the partitions whose raw inputs changed; ``validate`` lists them and exits 1 while any
+exist).
 
 ``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
 [--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
