@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nba_precompute.partitions import GameCalendar, season_label
+from nba_precompute.partitions import GameCalendar
 from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, VERSIONED_TABLES
 from nba_precompute.schemas import (
     INPUT_VERSIONS,
@@ -107,10 +107,11 @@ def plan_runs(stale: pl.DataFrame) -> list[tuple[list[str], list[dt.date]]]:
         part = stale.filter(pl.col("table_name").is_in(group))
         per_day = {d: tuple(sorted(t, key=VERSIONED_TABLES.index)) for d, t in part.group_by("partition_date").agg(
             pl.col("table_name").unique()).iter_rows()}
+        first = len(runs)  # a run of this group extends only a run of this group
         for day in sorted(per_day):
-            if runs and runs[-1][0] == list(per_day[day]) and runs[-1][1][-1] + dt.timedelta(days=1) == day \
-                    and runs[-1][0][0] in group:
-                runs[-1][1].append(day)
+            last = runs[-1] if len(runs) > first else None
+            if last and last[0] == list(per_day[day]) and last[1][-1] + dt.timedelta(days=1) == day:
+                last[1].append(day)
             else:
                 runs.append((list(per_day[day]), [day]))
     return runs
@@ -310,4 +311,4 @@ def season_days(calendar: GameCalendar, season: str | None) -> list[dt.date]:
     return list(calendar.select(None, None, season)[0])
 
 
-__all__ = ["MissingNightError", "RefreshPlan", "describe", "plan_refresh", "season_label"]
+__all__ = ["MissingNightError", "RefreshPlan", "describe", "plan_refresh"]

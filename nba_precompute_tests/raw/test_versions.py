@@ -97,3 +97,15 @@ def test_rewriting_or_touching_the_real_files_changes_nothing(tmp_path, raw_data
         os.utime(f, (1_700_000_000, 1_700_000_000))
     after = raw_night_versions(RawSources(tmp_path), [2025], with_2020=False)
     assert after.equals(before)
+
+
+def test_refresh_runs_box_score_tables_first_one_run_per_contiguous_range_of_the_same_tables():
+    from nba_precompute.refresh import plan_runs
+
+    sched, pgs, pdc = "nba_analytics.nba_schedule", "nba_analytics.player_game_summary", \
+        "nba_precompute.player_daily_cache"
+    stale = pl.DataFrame({"table_name": [pdc, pdc, sched, pgs, sched, sched],
+                          "partition_date": [D(2026, 1, 2), D(2026, 1, 3), D(2026, 1, 1), D(2026, 1, 1),
+                                             D(2026, 1, 2), D(2026, 1, 5)]})
+    assert plan_runs(stale) == [([sched, pgs], [D(2026, 1, 1)]), ([sched], [D(2026, 1, 2)]),
+                                ([sched], [D(2026, 1, 5)]), ([pdc], [D(2026, 1, 2), D(2026, 1, 3)])]
