@@ -56,8 +56,10 @@ class PlainContext:
     (one per plain run, stored in no instance)."""
 
     def __init__(self, partition_keys: Sequence[str], asset_key: AssetKey, log: logging.Logger,
-                 instance: DagsterInstance | None = None, check_keys: Iterable = (), run: DagsterRun | None = None):
+                 instance: DagsterInstance | None = None, check_keys: Iterable = (), run: DagsterRun | None = None,
+                 resources: object = None):
         self.run = run
+        self.resources = resources  # the run's resources (write_range takes raw_data from them)
         self.partition_keys = list(partition_keys)
         self.asset_key = asset_key
         self.log = log
@@ -206,7 +208,7 @@ def run_plain(start: str, end: str, duckdb_path: str | Path, raw_dir: str | Path
                 _, n = _call(d, ctx, resources)
                 steps.append(StepTiming(d.node_def.name, "checks", time.perf_counter() - s0, evaluations=n))
             else:
-                ctx = PlainContext(keys, d.key, log, instance, run=run)
+                ctx = PlainContext(keys, d.key, log, instance, run=run, resources=resources)
                 _call(d, ctx, resources)
                 steps.append(StepTiming(d.key.to_user_string(), "asset", time.perf_counter() - s0,
                                         metadata_partitions=len([k for k in ctx.metadata if k is not None])))

@@ -1,5 +1,7 @@
 """The ``nba-precompute`` console command: ``launch`` and ``seasons`` (:mod:`nba_precompute.launch`: runs
-over seasons or dates through ``dg launch``) and ``validate``.
+over seasons or dates through ``dg launch``), ``validate`` and ``refresh`` (:mod:`nba_precompute.refresh`:
+rematerialise the partitions whose raw inputs changed; ``validate`` lists them and exits 1 while any
+exist).
 
 ``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
 [--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
@@ -44,7 +46,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nba_precompute import config, launch
+from nba_precompute import config, launch, refresh
 from nba_precompute.console import FAST_COMMANDS
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
@@ -397,8 +399,14 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
                      "so they are lower bounds until Phase 3 is fixed")
     if s["tables_missing_from_warehouse"]:
         lines.append("  tables not in the warehouse: " + ", ".join(s["tables_missing_from_warehouse"]))
-    if s["ok"]:
+    stale = report.get("stale") or []
+    if stale:
+        lines += ["", *stale]  # type: ignore[list-item]
+    if s["ok"] and not stale:
         lines.append(f"Result: OK (exit {EXIT_OK})")
+    elif s["ok"]:
+        lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): stale partitions (see above); "
+                     "fix: nba-precompute refresh")
     else:
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): {s['phase4_problem_pairs']:,} Phase 4 and "
                      f"{s['phase3_problem_pairs']:,} Phase 3 (date, table) pairs MISSING / FAILED / PHASE3_HOLE")
@@ -443,7 +451,7 @@ def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> st
         "tonight": report.get("tonight"),
         "slate": report["slate"].to_dicts() if report.get("slate") is not None else None,  # type: ignore[union-attr]
         INCOMPLETE_RATE_WITHIN_BAND: rows("warnings"), "weekly_incomplete": rows("weekly"),
-        "dates": rows("phase4"), "phase3_dates": rows("phase3"),
+        "dates": rows("phase4"), "phase3_dates": rows("phase3"), "stale": report.get("stale") or [],
     }, indent=2, default=str)
 
 
@@ -470,7 +478,8 @@ def _validate(args: argparse.Namespace) -> int:
                    if where.startswith("DuckDB") else f"cannot read the warehouse ({where}): {exc}")
         print(f"error: {message}", file=sys.stderr)
         return EXIT_WAREHOUSE
-    code = EXIT_OK if report["summary"]["ok"] else EXIT_PROBLEMS  # type: ignore[index]
+    report["stale"] = _stale_lines(warehouse, calendar, days)
+    code = EXIT_OK if report["summary"]["ok"] and not report["stale"] else EXIT_PROBLEMS  # type: ignore[index]
     text = render_json(report, where, code) if args.format == "json" else render_terminal(report, where, args.details)
     try:
         print(text)
@@ -478,6 +487,61 @@ def _validate(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `| head`: the reader left, the verdict is the exit status
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
+
+
+def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt.date]) -> list[str]:
+    """The report's lines on stale partitions (issue 18: raw inputs changed since the write; empty when
+    none); a raw night gone from the files or unreadable raw files are reported here too."""
+    try:
+        plan = refresh.plan_refresh(warehouse, config.raw_data_dir(), calendar, days, validate_raw=False)
+    except (RawDataError, refresh.MissingNightError) as exc:
+        return [f"Data versions: cannot compare the partitions with the raw data: {exc}"]
+    return refresh.stale_summary_lines(plan)
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    """``nba-precompute refresh``: see :mod:`nba_precompute.refresh`."""
+    try:
+        calendar = game_calendar()
+    except RawDataError as exc:
+        print(f"error: refresh refused, nothing written: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        days = refresh.season_days(calendar, args.season)
+        warehouse, where = _open_warehouse(args.duckdb_path)
+    except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        warehouse.check_readable()
+        plan = refresh.plan_refresh(warehouse, config.raw_data_dir(), calendar, days)
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WAREHOUSE
+    except (RawDataError, refresh.MissingNightError) as exc:
+        print(f"error: refresh refused, nothing written: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"refresh ({where}; raw data {config.raw_data_dir().resolve()}):")
+    for line in refresh.describe(plan):
+        print(line)
+    if plan.up_to_date:
+        return EXIT_OK
+    runs = refresh.run_lines(plan)
+    for _, _, text in runs:
+        print(text)
+    if args.dry_run:
+        print("dry run: nothing launched")
+        return EXIT_OK
+    env, _ = launch.project_env()
+    if args.duckdb_path:
+        env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(Path(args.duckdb_path).resolve())
+        env["NBA_PRECOMPUTE_WAREHOUSE"] = "duckdb"
+    sys.stdout.flush()
+    code = launch.run_commands([(sel, span) for sel, span, _ in runs], env)
+    verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
+    print(f"refresh of {plan.stale.height} partition(s) in {len(runs)} run(s): {verdict}; check with: "
+          "nba-precompute validate", file=sys.stderr)
+    return EXIT_OK if code == 0 else EXIT_PROBLEMS
 
 
 DESCRIPTION = """\
@@ -512,10 +576,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal")
     v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
+    r = sub.add_parser("refresh", help="rematerialise the partitions whose raw inputs changed (corrections)",
+                       description=refresh.__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--season", help="only the partitions of one season, e.g. 2025-26")
+    r.add_argument("--dry-run", action="store_true", help="print the plan (what is stale and why), launch nothing")
+    r.add_argument("--duckdb-path", default=None, help=_warehouse_help())
     launch.add_parsers(sub)
     args = parser.parse_args(argv)
     if args.command in FAST_COMMANDS:
         return launch.run(parser, args)
+    if args.command == "refresh":
+        return _refresh(args)
     if args.all_seasons and args.start is not None:
         parser.error("--all-seasons takes no dates")
     return _validate(args)

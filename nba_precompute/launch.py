@@ -184,17 +184,24 @@ def launch(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     started = time.perf_counter()
-    code = 0
-    for assets, span in runs:
-        code = subprocess.call(dg_command(assets, span), env=env)
-        if code != 0:
-            break
+    code = run_commands(runs, env)
     verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
     scope = ("" if args.all_seasons else f" --season {args.season}" if args.season
              else f" {days[0]}" if len(days) == 1 else f" {days[0]} {days[-1]}")
     print(f"{len(days)} partition(s) {days[0]}...{days[-1]} in {len(runs)} run(s): {verdict} in "
           f"{time.perf_counter() - started:.0f} s; check the result with: nba-precompute validate{scope}",
           file=sys.stderr)
+    return code
+
+
+def run_commands(runs: Sequence[tuple[str, Sequence[dt.date]]], env: dict[str, str]) -> int:
+    """Run ``dg launch`` for each ``(assets, days)`` in order, stopping at the first failure; returns
+    the exit status of the last command run (0 when every run succeeded)."""
+    code = 0
+    for assets, span in runs:
+        code = subprocess.call(dg_command(assets, span), env=env)
+        if code != 0:
+            break
     return code
 
 

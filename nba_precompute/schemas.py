@@ -1033,6 +1033,26 @@ PARTITION_LOG = TableSpec(
     enforce_key=True,
 )
 
+# The input version each table partition was computed from (issue 18: ``nba_precompute.raw.versions``),
+# written in the same transaction as the partition's rows, one scoped write per table.
+INPUT_VERSIONS = TableSpec(
+    schema="nba_processing",
+    name="input_versions",
+    description="One row per materialised (table, day): the data version of the raw rows the partition "
+    "was computed from (nba_precompute.raw.versions). `nba-precompute refresh` rematerialises the "
+    "partitions whose version in the raw data now differs.",
+    columns=(
+        _c("table_name", "STRING", "Qualified table name", nullable=False),
+        _c("partition_date", "DATE", "The partition (day)", nullable=False),
+        _c("input_version", "STRING", "md5 data version of the partition's raw inputs", nullable=False),
+        _c("run_id", "STRING", "Dagster run id of the write"),
+        _c("created_at", "TIMESTAMP", "When the row was written (UTC)", nullable=False),
+    ),
+    key=("table_name", "partition_date"),
+    partition_column="partition_date",
+    cluster_by=("table_name",),
+)
+
 # The columns of a failure record as a transform produces it (the writer adds run_id and created_at).
 FAILURE_COLUMNS = tuple(PRECOMPUTE_FAILURES.data_columns)
 
@@ -1053,4 +1073,6 @@ PHASE3_TABLES = (
 PHASE4_TABLES = (TEAM_DEFENSE_ZONE_ANALYSIS, PLAYER_SHOT_ZONE_ANALYSIS, PLAYER_COMPOSITE_FACTORS,
                  PLAYER_DAILY_CACHE, ML_FEATURE_STORE_V2)
 ALL_TABLES = (*PHASE3_TABLES, *PHASE4_TABLES, PRECOMPUTE_FAILURES)  # the data tables (not the partition log)
+# the bookkeeping tables, written by the writer beside the data
+BOOKKEEPING_TABLES = (PARTITION_LOG, INPUT_VERSIONS)
 TABLES_BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -37,3 +37,34 @@ def season_copy(src: Path, dst: Path, season_year: int, box_scores_before: dt.da
     players = _read(src / HOOPR / "player_game_logs1.csv.gz")
     _write(players.filter(pl.col("game_id").is_in(kept.implode())), dst / HOOPR / "player_game_logs1.csv.gz")
     (dst / "shots").mkdir(exist_ok=True)
+
+
+def correct_made_two(dst: Path, game_date: dt.date) -> tuple[str, int]:
+    """A legal stat correction in the copy ``dst``: in the first game of ``game_date`` (by game id), the
+    first player (by id) with a missed field goal gets one more made two (``field_goals_made`` +1,
+    ``points`` +2; made <= attempted still holds), and his team's row of the team game logs the same
+    (``fgm`` +1, ``pts`` +2). The files are rewritten whole. Returns (game_id, player_id)."""
+    schedule = _read(dst / HOOPR / "schedule.csv.gz")
+    game = sorted(schedule.filter(pl.col("game_date").str.to_date() == game_date).get_column("game_id_nba")
+                  .str.zfill(10).to_list())[0]
+    players_path, teams_path = dst / HOOPR / "player_game_logs1.csv.gz", dst / HOOPR / "team_game_logs.csv.gz"
+    players = _read(players_path)
+    num = {c: pl.col(c).cast(pl.Float64).cast(pl.Int64) for c in ("field_goals_made", "field_goals_attempted")}
+    candidates = players.filter(pl.col("game_id_nba").str.zfill(10) == game,
+                                num["field_goals_made"] < num["field_goals_attempted"]).sort("person_id")
+    who = candidates.row(0, named=True)
+    hit = (pl.col("game_id_nba").str.zfill(10) == game) & (pl.col("person_id") == who["person_id"])
+    players = players.with_columns(
+        pl.when(hit).then((num["field_goals_made"] + 1).cast(pl.String)).otherwise(pl.col("field_goals_made"))
+        .alias("field_goals_made"),
+        pl.when(hit).then((pl.col("points").cast(pl.Float64).cast(pl.Int64) + 2).cast(pl.String))
+        .otherwise(pl.col("points")).alias("points"))
+    _write(players, players_path)
+    teams = _read(teams_path)
+    team_hit = (pl.col("game_id").str.zfill(10) == game) & (pl.col("team_id") == who["team_id"])
+    assert teams.filter(team_hit).height == 1
+    teams = teams.with_columns(
+        *[pl.when(team_hit).then((pl.col(c).cast(pl.Float64).cast(pl.Int64) + 2 * (c == "pts") + (c == "fgm"))
+                                 .cast(pl.String)).otherwise(pl.col(c)).alias(c) for c in ("fgm", "pts")])
+    _write(teams, teams_path)
+    return game, int(who["person_id"])

@@ -28,7 +28,6 @@ from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.schemas import (
-    PARTITION_LOG,
     PLAYER_GAME_SUMMARY,
     PLAYER_SHOT_ZONE_ANALYSIS,
     PRECOMPUTE_FAILURES,
@@ -122,7 +121,7 @@ def test_runs_succeed(bq_december):
 
 def test_tables_follow_the_declarations(bq_december):
     wh = bq_december["wh"]
-    for spec in (*schemas.ALL_TABLES, PARTITION_LOG):
+    for spec in (*schemas.ALL_TABLES, *schemas.BOOKKEEPING_TABLES):
         table = wh.client.get_table(wh.table_id(spec))
         assert table.time_partitioning.type_ == "DAY"
         assert table.time_partitioning.field == spec.partition_column
@@ -132,7 +131,7 @@ def test_tables_follow_the_declarations(bq_december):
         assert [f.description for f in table.schema] == [c.full_description for c in spec.columns]
 
 
-@pytest.mark.parametrize("table", schemas.ALL_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", (*schemas.ALL_TABLES, schemas.INPUT_VERSIONS), ids=lambda t: t.name)
 def test_same_rows_as_duckdb(bq_december, december_warehouse, table):
     """Every table equals the DuckDB build row for row (except write timestamps and run ids)."""
     start = dt.date.fromisoformat(HISTORY_START)

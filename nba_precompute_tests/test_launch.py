@@ -116,7 +116,7 @@ def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
     assert "371 partition(s): dg launch --assets '*' --partition-range 2022-10-18...2023-10-23" in out.stdout
     helped = subprocess.run([sys.executable, "-m", "nba_precompute.console", "--help"], env=env,
                             capture_output=True, text=True)
-    assert helped.returncode == 0 and "{validate,launch,seasons,ui}" in helped.stdout
+    assert helped.returncode == 0 and "{validate,refresh,launch,seasons,ui}" in helped.stdout
     bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2021-12-01"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: 2021-12-01: no season of the raw data covers")

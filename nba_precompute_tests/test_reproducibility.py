@@ -16,7 +16,7 @@ def test_a_second_run_writes_the_same_bytes(december_warehouse, raw_data_dir, tm
     assert materialize_range(DEC_START, DEC_END, duckdb_path=db, raw_dir=str(raw_data_dir),
                              selection=PHASE4_SELECTION, instance=instance).success
     first, second = fingerprints(december_warehouse.path), fingerprints(db)
-    assert set(first) == set(second) and len(first) == 13  # 11 tables, the failures and the partition log
+    assert set(first) == set(second) and len(first) == 14  # 11 tables, the failures, the partition log, input versions
     assert all(rows > 0 for rows, _ in first.values())
     differing = [t for t in first if first[t] != second[t]]
     assert not differing, f"tables that differ between two runs of the same input: {differing}"

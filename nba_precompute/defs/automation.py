@@ -8,7 +8,9 @@
 2. asks the instance which partitions of every table asset are materialised
    (``DagsterInstance.get_materialized_partitions``);
 3. requests, oldest first, one run per contiguous range of missing nights (every asset missing a
-   partition there, over that range: the nights whose box scores are in) and one run for tonight's
+   partition there, over that range: the nights whose box scores are in), the runs of ``nba-precompute
+   refresh`` (partitions whose raw inputs changed since they were written: a corrected night's
+   box-score tables, then the later pre-game partitions of its season; issue 18) and one run for tonight's
    slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores).
    The runs queue behind one another (the instance runs one run of the code location at a time), so
    last night's box-score run finishes before tonight's slate reads it.
@@ -52,7 +54,7 @@ from dagster import (
 )
 
 from nba_precompute import config
-from nba_precompute.defs.resources import RawDataResource
+from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import raw_fingerprint
@@ -85,13 +87,18 @@ def _spans(days: list[dt.date]) -> list[list[dt.date]]:
     return out
 
 
-def plan(calendar: GameCalendar, materialized: dict[str, set[str]]) -> list[tuple[list[str], list[dt.date]]]:
+def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
+         stale: list[tuple[list[str], list[dt.date]]] = ()) -> list[tuple[list[str], list[dt.date]]]:
     """The runs that bring the warehouse up to the raw data, oldest first: ``(asset keys, days)``.
 
     ``materialized``: per table asset (``"schema/table"``), its materialised partition keys. Every day
     that may be materialised (:attr:`GameCalendar.partition_days`) and is missing for some asset is due;
     tonight's slate only for the assets that are not box-score tables. Nights are grouped into
     contiguous ranges; each range's run holds the assets missing a day of it.
+
+    ``stale``: the runs of the partitions whose raw inputs changed (``nba_precompute.refresh``: a
+    corrected night's box-score tables, then the later pre-game partitions of its season), requested
+    after the missing nights and before tonight's slate.
     """
     every = [d for d in calendar.partition_days if d != calendar.tonight]
     missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
@@ -100,6 +107,7 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]]) -> list[tupl
         inside = set(span)
         keys = sorted(k for k, days in missing.items() if inside & set(days))
         runs.append((keys, span))
+    runs.extend((list(keys), list(days)) for keys, days in stale)
     if calendar.tonight is not None:
         tonight = calendar.tonight.isoformat()
         keys = sorted(k for k, parts in materialized.items() if k not in BOX_SCORE_TABLES and tonight not in parts)
@@ -131,7 +139,7 @@ def describe_wait(calendar: GameCalendar, day: dt.date) -> str:
     description="Materialises every night whose box scores are in and tonight's slate, as the raw data "
                 "arrives (new nights, late files, a new season's schedule); retries what failed.",
 )
-def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataResource):
+def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataResource, warehouse: WarehouseResource):
     instance = context.instance
     active = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}, statuses=ACTIVE), limit=1)
     if active:
@@ -153,22 +161,58 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
                 f"{dt.datetime.fromtimestamp(retry_at, dt.timezone.utc):%H:%M} UTC or as soon as a raw file changes")
     keys = [AssetKey(list(k.asset_key_path)) for k in _table_assets()]
     materialized = {k.to_user_string(): set(instance.get_materialized_partitions(k)) for k in keys}
-    runs = plan(calendar, materialized)
+    stale, stale_note = stale_runs(calendar, raw_data, warehouse, instance, fingerprint)
+    if stale_note:
+        context.log.error(stale_note)
+    runs = plan(calendar, materialized, stale)
     day = config.today()
     if not runs:
-        return SkipReason(f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+        return SkipReason((f"{stale_note}; " if stale_note else "")
+                          + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
     requests = []
+    stale_spans = {(tuple(k), tuple(d)) for k, d in stale}
     for asset_keys, days in runs:
         tonight = days == [calendar.tonight]
+        refreshing = (tuple(asset_keys), tuple(days)) in stale_spans
         requests.append(RunRequest(
             asset_selection=[AssetKey.from_user_string(k) for k in asset_keys],
             tags={TRIGGER_TAG: SENSOR_NAME, FINGERPRINT_TAG: fingerprint,
                   RANGE_START_TAG: days[0].isoformat(), RANGE_END_TAG: days[-1].isoformat(),
-                  "nba_precompute/what": "tonight's slate (pre-game tables)" if tonight else "nights in the raw data"},
+                  "nba_precompute/what": "refresh: raw inputs changed (corrections)" if refreshing
+                  else "tonight's slate (pre-game tables)" if tonight else "nights in the raw data"},
         ))
     context.log.info("; ".join(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
                                f"{len(k)} asset(s)" for k, d in runs))
     return SensorResult(run_requests=requests)
+
+
+# the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed
+_STALE_CACHE: dict[tuple, tuple[list, str]] = {}
+
+
+def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,
+               fingerprint: str) -> tuple[list[tuple[list[str], list[dt.date]]], str]:
+    """The refresh runs (``nba_precompute.refresh.plan_refresh``) as ``(asset keys, days)``, and a note
+    (empty, or why stale partitions could not be compared: the warehouse locked by another run, a raw
+    night gone from the files, a raw file that breaks a rule). Computed again only when a raw file
+    changed or a run was started or ended since the last tick."""
+    from nba_precompute import refresh
+    from nba_precompute.warehouse.base import WarehouseError
+
+    newest = instance.get_run_records(limit=1)
+    key = (fingerprint, str(raw_data.path), warehouse.kind, warehouse.duckdb_path,
+           (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None)
+    if key not in _STALE_CACHE:
+        try:
+            # the domain rules are left to the runs (a Phase 3 run checks them before it writes): cheaper per tick
+            p = refresh.plan_refresh(warehouse.get(), raw_data.path, calendar, validate_raw=False)
+            runs = [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days) for tables, days in p.runs]
+            result = (runs, "")
+        except (RawDataError, refresh.MissingNightError, WarehouseError) as exc:
+            result = ([], f"stale partitions not checked: {exc}")
+        _STALE_CACHE.clear()
+        _STALE_CACHE[key] = result
+    return _STALE_CACHE[key]
 
 
 def _table_assets():

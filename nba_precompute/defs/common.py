@@ -24,7 +24,8 @@ from dagster import (
 
 from nba_precompute.dagster_storage import add_partition_metadata
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.schemas import NBA_SCHEDULE, TableSpec, is_regular_season
+from nba_precompute.raw.versions import VERSIONED_TABLES, versions_for_days
+from nba_precompute.schemas import INPUT_VERSIONS, NBA_SCHEDULE, TableSpec, is_regular_season
 from nba_precompute.transforms.common import season_calendar
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
@@ -128,10 +129,20 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
     Per-day metadata (``dagster_storage.add_partition_metadata``: what ``context.add_asset_metadata(...,
     partition_key=day)`` records, for every day at once): ``dagster/row_count``
     and ``rows_written`` (that day's rows), ``no_games`` (no regular-season game that day), plus the
-    columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day.
+    columns of ``daily_metadata`` (one row per day, keyed by ``day``) for that day, and ``input_version``
+    (the data version of the raw rows the partition depends on, issue 18).
+
+    The input versions of the days are written to ``nba_processing.input_versions`` (scoped to the
+    table) in the same transaction: ``nba-precompute refresh`` compares them with the raw data's.
     """
-    writes = [PartitionWrite(table, rows), *extra_writes]
     days = partition_days(context)
+    versions = input_versions(context, table, days)
+    writes = [PartitionWrite(table, rows), *extra_writes]
+    if versions is not None:
+        writes.append(PartitionWrite(INPUT_VERSIONS, versions, scope={"table_name": table.qualified_name}))
+        version_of = dict(versions.select("partition_date", "input_version").iter_rows())
+    else:
+        version_of = {}
     warehouse.get().replace_partitions(writes, start, end, run_id=context.run.run_id, days=days)
     played = game_dates(schedule)
     counts = dict(rows.group_by(table.partition_column).len().iter_rows())
@@ -144,6 +155,7 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
             "dagster/row_count": MetadataValue.int(n),
             "rows_written": MetadataValue.int(n),
             "no_games": MetadataValue.bool(day not in played),
+            **({"input_version": MetadataValue.text(version_of[day])} if day in version_of else {}),
             **_metadata_values(extra.get(day, {})),
         }
     add_partition_metadata(context, per_day)
@@ -153,6 +165,21 @@ def write_range(context: AssetExecutionContext, warehouse: WarehouseResource, ta
         f"({len(days)} partition(s), {without_games} without games){summary}"
     )
     return MaterializeResult()
+
+
+def input_versions(context: AssetExecutionContext, table: TableSpec, days: Sequence[dt.date]) -> pl.DataFrame | None:
+    """The rows of ``nba_processing.input_versions`` for ``table`` on ``days`` (``table_name``,
+    ``partition_date``, ``input_version``), from the run's ``raw_data`` resource (computed once per
+    run); ``None`` for a table without input versions or a context without that resource."""
+    raw_data = getattr(getattr(context, "resources", None), "raw_data", None)
+    if table.qualified_name not in VERSIONED_TABLES or raw_data is None:
+        return None
+    versions = versions_for_days(raw_data.input_versions(min(days), max(days)), table.qualified_name, days)
+    missing = set(days) - set(versions.get_column("partition_date").to_list())
+    if missing:  # a day of no season of the raw data: require_ready refuses those before anything is read
+        raise Failure(description=f"{table.qualified_name}: no input version for {sorted(missing)[:3]}",
+                      allow_retries=False)
+    return versions
 
 
 def _metadata_values(values: dict[str, object]) -> dict[str, object]:

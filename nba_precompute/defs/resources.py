@@ -151,11 +151,13 @@ class RawDataResource(ConfigurableResource):
     _sources: RawSources | None = PrivateAttr(default=None)
     _inputs: dict = PrivateAttr(default_factory=dict)
     _served: set = PrivateAttr(default_factory=set)
+    _versions: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._sources = RawSources(self.directory)
         self._inputs = {}
         self._served = set()
+        self._versions = {}
 
     @property
     def path(self) -> Path:
@@ -170,6 +172,27 @@ class RawDataResource(ConfigurableResource):
         if self._sources is None:
             self._sources = RawSources(self.directory)
         return self._sources
+
+    def input_versions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """The input version of every versioned table on every day of the seasons that [start, end]
+        touches (``nba_precompute.raw.versions.partition_versions``: ``table_name``,
+        ``partition_date``, ``input_version``), computed from the raw files once per run and season set
+        (every table asset of a run asks), from this run's parsed files (parsed again when the Phase 3
+        steps have released them).
+
+        Raises:
+            RawDataError: a file is missing or malformed (naming the file, line and value).
+        """
+        calendar = self.calendar()
+        seasons = tuple(calendar.seasons_between(start, end))
+        if seasons not in self._versions:
+            from nba_precompute.raw import versions
+
+            with_2020 = season_2020.SEASON_YEAR in seasons
+            nights = versions.raw_night_versions(self.sources, seasons, with_2020)
+            self._versions[seasons] = versions.partition_versions(
+                nights, calendar.seasons.filter(pl.col("season_year").is_in(list(seasons))))
+        return self._versions[seasons]
 
     def phase3_inputs(self, start: dt.date, end: dt.date, consumer: str | None = None,
                       consumers: Collection[str] = ()) -> Phase3RawInputs:

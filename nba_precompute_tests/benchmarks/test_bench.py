@@ -185,7 +185,7 @@ def test_plain_driver_writes_what_a_dagster_run_writes(dagster_and_plain):
     # the first week: no player or team has reached the PSZA, TDZA or PDC minimum yet (INCOMPLETE_DATA rows)
     empty = {"nba_precompute.player_shot_zone_analysis", "nba_precompute.team_defense_zone_analysis",
              "nba_precompute.player_daily_cache"}
-    assert len(expected) == 13 and {t for t, (rows, _) in expected.items() if rows == 0} == empty
+    assert len(expected) == 14 and {t for t, (rows, _) in expected.items() if rows == 0} == empty  # + input_versions
     assert got == expected, [t for t in expected if expected[t] != got.get(t)]
     # every asset and check body ran, over the four partitions, with every partition's own metadata
     assert result.partitions == 4
@@ -193,7 +193,7 @@ def test_plain_driver_writes_what_a_dagster_run_writes(dagster_and_plain):
     checks = [s for s in result.steps if s.kind == "checks"]
     assert len(assets) == 11 and all(s.metadata_partitions == 4 for s in assets)
     assert len(checks) == 5 and all(s.evaluations == 4 * 4 for s in checks)  # 4 checks x 4 partitions
-    assert result.schema_setups == 12  # 11 tables and precompute_failures, on a fresh file
+    assert result.schema_setups == 13  # 11 tables, precompute_failures and input_versions, on a fresh file
 
 
 def test_plain_driver_order_and_schema_counter(dagster_and_plain):

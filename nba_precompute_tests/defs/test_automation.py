@@ -51,6 +51,18 @@ def test_plan_requests_missing_nights_oldest_first_and_tonight_without_box_score
     assert "are late" in describe_wait(cal, D(2025, 10, 28))
 
 
+def test_plan_requests_stale_partitions_after_missing_nights_and_before_tonight():
+    cal = _calendar(["2025-10-21", "2025-10-22", "2025-10-24"], ["2025-10-25"])
+    keys = ["nba_analytics/player_game_summary", "nba_predictions/ml_feature_store_v2"]
+    done = {k: {f"2025-10-{d}" for d in range(21, 24)} for k in keys}
+    stale = [(["nba_analytics/player_game_summary"], [D(2025, 10, 22)]),
+             (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 23)])]
+    assert plan(cal, done, stale) == [(keys, [D(2025, 10, 24)]), *stale,
+                                      (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
+    done = {k: {f"2025-10-{d}" for d in range(21, 26)} for k in keys}
+    assert plan(cal, done, stale) == stale  # nothing missing: the refresh alone
+
+
 def test_today_is_a_product_setting(monkeypatch, raw_data_dir):
     monkeypatch.delenv("NBA_PRECOMPUTE_TODAY", raising=False)
     assert daily_partitions(raw_data_dir).end is None  # the clock: no end date

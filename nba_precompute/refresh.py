@@ -1,0 +1,314 @@
+"""``nba-precompute refresh [--dry-run] [--season S]``: rematerialise exactly the partitions whose raw
+inputs changed since they were written (issue 18: stat corrections and late box scores).
+
+Every table partition is written with the data version of the raw rows it depends on
+(``nba_processing.input_versions``, :mod:`nba_precompute.raw.versions`). :func:`plan_refresh` compares,
+for every partition the partition log says was materialised, the version stored with it and the
+version the raw data has now:
+
+* a **changed night** D: a box-score table or ``nba_schedule`` of D whose version differs (D's box
+  scores, team logs, shots or schedule rows changed). Its box-score tables and ``nba_schedule`` are
+  rematerialised first, then the pre-game tables (upcoming contexts, Phase 4, MLFS) of every later
+  materialised day of D's season: their windows read D;
+* a partition without a stored version was written before data versions existed: it is listed as
+  such and rematerialised (once; afterwards it carries its version);
+* partitions whose inputs did not change are not rewritten: their rows and partition-log entries stay.
+
+Refused, with nothing written: raw files that do not parse or break a domain rule (the readers' and
+``nba_precompute.raw.domain``'s message: file, line, value); a night materialised with rows whose games
+are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError`, never a silent
+deletion).
+
+The runs are ``dg launch`` runs (:func:`nba_precompute.launch.dg_command`), one per contiguous range
+of days with the same tables. The morning sensor (``defs/automation.py``) requests the same runs and
+``nba-precompute validate`` lists the same stale partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from nba_precompute.partitions import GameCalendar
+from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, VERSIONED_TABLES
+from nba_precompute.schemas import (
+    INPUT_VERSIONS,
+    PHASE3_TABLES,
+    PHASE4_TABLES,
+    PLAYER_GAME_SUMMARY,
+    TEAM_DEFENSE_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    TableSpec,
+)
+from nba_precompute.warehouse.base import Warehouse
+
+SPECS: dict[str, TableSpec] = {t.qualified_name: t for t in (*PHASE3_TABLES, *PHASE4_TABLES)}
+CHANGED, UNVERSIONED, DOWNSTREAM = "changed", "unversioned", "downstream"
+STALE_SCHEMA = {"table_name": pl.String, "partition_date": pl.Date, "reason": pl.String, "night": pl.Date}
+
+
+class MissingNightError(RuntimeError):
+    """A night materialised with rows whose games are no longer in the raw data (MISSING_DEPENDENCY)."""
+
+
+@dataclass
+class RefreshPlan:
+    """What :func:`plan_refresh` found.
+
+    ``stale``: one row per partition to rematerialise: ``table_name``, ``partition_date``, ``reason``
+    (:data:`CHANGED`: its own inputs changed; :data:`UNVERSIONED`: written before data versions; or
+    :data:`DOWNSTREAM`: a pre-game partition after a changed night of its season) and ``night`` (the
+    changed night it depends on, NULL for an unversioned partition).
+    ``runs``: ``(table names, days)`` in order: box-score tables first, then the pre-game tables.
+    ``materialised``: how many versioned partitions were compared.
+    """
+
+    stale: pl.DataFrame
+    runs: list[tuple[list[str], list[dt.date]]] = field(default_factory=list)
+    materialised: int = 0
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.stale.is_empty()
+
+    def changed_nights(self) -> list[dt.date]:
+        """The nights whose raw rows changed, ascending."""
+        return sorted(self.stale.filter(pl.col("reason") == CHANGED, pl.col("table_name").is_in(BOX_VERSION_TABLES))
+                      .get_column("partition_date").unique().to_list())
+
+
+def short_name(table_name: str) -> str:
+    return table_name.split(".")[-1]
+
+
+def _spans(days: Sequence[dt.date]) -> list[list[dt.date]]:
+    out: list[list[dt.date]] = []
+    for d in sorted(days):
+        if out and out[-1][-1] + dt.timedelta(days=1) == d:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
+
+
+def _ranges(days: Sequence[dt.date]) -> str:
+    return ", ".join(f"{s[0]}" if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in _spans(days))
+
+
+def plan_runs(stale: pl.DataFrame) -> list[tuple[list[str], list[dt.date]]]:
+    """The runs of a stale set: box-score tables (and ``nba_schedule``) first, then the pre-game tables;
+    in each, one run per contiguous range of days with the same set of tables."""
+    runs: list[tuple[list[str], list[dt.date]]] = []
+    for group in (BOX_VERSION_TABLES, PRE_GAME_TABLES):
+        part = stale.filter(pl.col("table_name").is_in(group))
+        per_day = {d: tuple(sorted(t, key=VERSIONED_TABLES.index)) for d, t in part.group_by("partition_date").agg(
+            pl.col("table_name").unique()).iter_rows()}
+        first = len(runs)  # a run of this group extends only a run of this group
+        for day in sorted(per_day):
+            last = runs[-1] if len(runs) > first else None
+            if last and last[0] == list(per_day[day]) and last[1][-1] + dt.timedelta(days=1) == day:
+                last[1].append(day)
+            else:
+                runs.append((list(per_day[day]), [day]))
+    return runs
+
+
+def _materialised(warehouse: Warehouse, start: dt.date, end: dt.date) -> pl.DataFrame:
+    frames = [warehouse.partition_log(SPECS[name], start, end).select(
+        pl.lit(name).alias("table_name"), "partition_date", "row_count") for name in VERSIONED_TABLES]
+    return pl.concat(frames)
+
+
+def check_nights_present(warehouse: Warehouse, raw_data, start: dt.date, end: dt.date, with_2020: bool) -> None:
+    """Refuse when a game the box-score tables hold for [start, end] is no longer in the raw team game logs
+    and player box scores (files removed or truncated).
+
+    Raises:
+        MissingNightError: naming each such night and its games, and saying that nothing was written.
+    """
+    held = pl.concat([warehouse.read(t, start, end, columns=["game_id", "game_date"]).unique()
+                      for t in (PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEAM_DEFENSE_GAME_SUMMARY)]).unique()
+    if held.is_empty():
+        return
+    src = raw_data.sources
+    in_raw = (set(src.team_game_logs(with_2020).get_column("game_id").to_list())
+              & set(src.player_boxscores(with_2020).get_column("game_id").to_list()))
+    gone = held.filter(~pl.col("game_id").is_in(list(in_raw))).group_by("game_date").agg(
+        pl.col("game_id").sort()).sort("game_date")
+    if gone.height:
+        nights = "; ".join(f"{r['game_date']}: {len(r['game_id'])} game(s) {', '.join(r['game_id'][:6])}"
+                           + (" ..." if len(r["game_id"]) > 6 else "") for r in gone.iter_rows(named=True))
+        raise MissingNightError(
+            f"MISSING_DEPENDENCY: {gone.height} night(s) materialised with rows are no longer in the raw data "
+            f"(team game logs / player box scores under {src.path}: files removed or truncated?): {nights}. "
+            "Nothing was refreshed or deleted: restore the raw files, then run nba-precompute refresh again")
+
+
+def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalendar,
+                 days: Sequence[dt.date] | None = None, validate_raw: bool = True) -> RefreshPlan:
+    """The partitions to rematerialise among those materialised on ``days`` (default: every partition
+    of the calendar), and their runs (see the module docstring).
+
+    ``validate_raw``: check the raw files against the domain rules first (as a Phase 3 run does).
+
+    Raises:
+        RawDataError: a raw file is missing, does not parse, or breaks a domain rule (file, line, value).
+        MissingNightError: a materialised night's games are no longer in the raw data.
+        WarehouseError: the warehouse cannot be read.
+    """
+    from nba_precompute.defs.resources import RawDataResource
+
+    days = sorted(days if days is not None else calendar.partition_days)
+    empty = RefreshPlan(pl.DataFrame(schema=STALE_SCHEMA))
+    if not days:
+        return empty
+    seasons = calendar.seasons.filter(pl.col("season_year").is_in(calendar.seasons_between(days[0], days[-1])))
+    # the whole of the seasons concerned: a night truncated from the files moves the horizon back
+    start, end = seasons.get_column("season_start_date").min(), seasons.get_column("span_end").max()
+    log = _materialised(warehouse, start, end)
+    if log.is_empty():
+        return empty
+    raw = RawDataResource(directory=str(raw_dir))
+    with_2020 = 2020 in seasons.get_column("season_year").to_list()
+    if validate_raw:
+        raw.phase3_inputs(days[0], days[-1])  # every raw input read and checked: RawDataError names file/line
+    check_nights_present(warehouse, raw, start, end, with_2020)
+    expected = raw.input_versions(days[0], days[-1])
+    stored = warehouse.read(INPUT_VERSIONS, start, end, columns=["table_name", "partition_date", "input_version"])
+    in_days = pl.Series(days, dtype=pl.Date).implode()
+    compared = log.filter(pl.col("partition_date").is_in(in_days)).join(
+        expected, on=["table_name", "partition_date"], how="left").join(
+        stored.rename({"input_version": "stored"}), on=["table_name", "partition_date"], how="left")
+    direct = compared.filter(pl.col("input_version").is_not_null()
+                             & (pl.col("stored").is_null() | (pl.col("stored") != pl.col("input_version"))))
+    direct = direct.select("table_name", "partition_date", pl.when(pl.col("stored").is_null()).then(pl.lit(UNVERSIONED))
+                           .otherwise(pl.lit(CHANGED)).alias("reason"))
+    # the changed nights (a box-score partition whose own raw rows changed) and, per season, every later
+    # materialised pre-game partition (its window reads the night)
+    compared = _with_season(compared, seasons)
+    direct = _with_season(direct, seasons)
+    nights = (direct.filter(pl.col("reason") == CHANGED, pl.col("table_name").is_in(BOX_VERSION_TABLES))
+              .select("season_year", pl.col("partition_date").alias("night")).unique().sort("night"))
+    first_night = nights.group_by("season_year").agg(pl.col("night").min().alias("first_night"))
+    later = (compared.filter(pl.col("table_name").is_in(PRE_GAME_TABLES))
+             .join(first_night, on="season_year").filter(pl.col("partition_date") > pl.col("first_night")))
+    stale = pl.concat([direct.select("table_name", "partition_date", "season_year", "reason"),
+                       later.select("table_name", "partition_date", "season_year", pl.lit(DOWNSTREAM).alias("reason"))])
+    stale = stale.group_by("table_name", "partition_date", "season_year").agg(pl.col("reason").min())
+    # the night each stale partition depends on: its own day (box-score tables, or a pre-game partition
+    # whose day's schedule changed), else the latest changed night of its season before it
+    before = stale.sort("partition_date").join_asof(
+        nights.rename({"night": "__before"}).with_columns(pl.col("__before").alias("__on")).sort("__on"),
+        left_on="partition_date", right_on="__on", by="season_year", strategy="backward", allow_exact_matches=False,
+        check_sortedness=False)  # sorted by date; within each season too
+    own = pl.col("partition_date").is_in(nights.get_column("night").implode())
+    stale = before.with_columns(
+        pl.when(pl.col("reason") == UNVERSIONED).then(pl.lit(None, pl.Date))
+        .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & pl.col("__before").is_null()))
+        .then(pl.col("partition_date")).otherwise(pl.col("__before")).alias("night"),
+    ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
+    return RefreshPlan(stale, plan_runs(stale), compared.height)
+
+
+def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the ``season_year`` whose [opening night, span end] holds its ``partition_date``."""
+    cal = seasons.select("season_year", "season_start_date", "span_end").sort("season_start_date")
+    return frame.sort("partition_date").join_asof(cal, left_on="partition_date", right_on="season_start_date",
+                                                  strategy="backward").drop("season_start_date", "span_end")
+
+
+def selection(tables: Sequence[str]) -> str:
+    """The ``dg launch --assets`` selection of ``tables`` (qualified names)."""
+    return " or ".join(f'key:"{"/".join(SPECS[t].asset_key_path)}"' for t in tables)
+
+
+def _names(stale: pl.DataFrame) -> str:
+    return ", ".join(short_name(t) for t in VERSIONED_TABLES if t in set(stale.get_column("table_name").to_list()))
+
+
+def describe(plan: RefreshPlan) -> list[str]:
+    """What the plan refreshes and why, one line per changed night (and one for the unversioned
+    partitions): the night, the tables and the date ranges."""
+    if plan.up_to_date:
+        return [f"up to date: the {plan.materialised:,} materialised partition(s) compared have the input "
+                "versions of the raw data; nothing to refresh"]
+    stale = plan.stale
+    lines = [f"{stale.height:,} stale partition(s) of {plan.materialised:,} materialised, in {len(plan.runs)} run(s):"]
+    for night in plan.changed_nights():
+        mine = stale.filter(pl.col("night") == night)
+        box = mine.filter(pl.col("table_name").is_in(BOX_VERSION_TABLES))
+        pre = mine.filter(pl.col("table_name").is_in(PRE_GAME_TABLES))
+        text = (f"  night {night}: its raw rows changed (box scores, team logs, shots or schedule) -> "
+                f"box-score tables {_names(box)} "
+                f"on {night}")
+        if pre.height:
+            text += (f"; pre-game tables {_names(pre)}"
+                     f" on {_ranges(pre.get_column('partition_date').unique().to_list())} (their windows read {night})")
+        lines.append(text)
+    orphan = stale.filter(pl.col("night").is_null() & (pl.col("reason") != UNVERSIONED))
+    if orphan.height:
+        lines.append(f"  {orphan.height} pre-game partition(s) of {_names(orphan)} whose inputs changed since they were "
+                     "written (a night before them whose box-score tables are already refreshed, e.g. after a failed "
+                     f"refresh run, or their day's schedule) on {_ranges(orphan.get_column('partition_date').unique().to_list())}")
+    old = stale.filter(pl.col("reason") == UNVERSIONED)
+    if old.height:
+        lines.append(f"  {old.height:,} partition(s) written before data versions existed (no stored input version), "
+                     f"of {old.get_column('table_name').n_unique()} table(s) on "
+                     f"{_ranges(old.get_column('partition_date').unique().to_list())}: rematerialised once to record it")
+    return lines
+
+
+def run_lines(plan: RefreshPlan) -> list[tuple[str, list[dt.date], str]]:
+    """``(selection, days, printable dg command)`` per run."""
+    import shlex
+
+    from nba_precompute.launch import dg_command
+
+    out = []
+    for tables, days in plan.runs:
+        sel = selection(tables)
+        out.append((sel, days, f"{len(tables)} table(s) x {len(days)} partition(s): "
+                               + shlex.join(["dg", *dg_command(sel, days)[1:]])))
+    return out
+
+
+def execute_in_process(plan: RefreshPlan, raw_dir: str | Path, duckdb_path: str, instance=None) -> list:
+    """Run the plan's runs in this process (``nba_precompute.pipeline.materialize_range``, tests and
+    benchmarks); returns the results. Raises on the first failed run."""
+    from dagster import AssetKey, AssetSelection
+
+    from nba_precompute.pipeline import materialize_range
+
+    results = []
+    for tables, days in plan.runs:
+        keys = [AssetKey(SPECS[t].asset_key_path) for t in tables]
+        results.append(materialize_range(days[0].isoformat(), days[-1].isoformat(), raw_dir=str(raw_dir),
+                                         duckdb_path=duckdb_path, selection=AssetSelection.assets(*keys),
+                                         instance=instance))
+    return results
+
+
+def stale_summary_lines(plan: RefreshPlan) -> list[str]:
+    """The validation report's lines on stale partitions (empty when there are none)."""
+    if plan.up_to_date:
+        return []
+    return ["Stale partitions (their raw inputs changed since they were written; fix: nba-precompute refresh):",
+            *describe(plan)[1:]]
+
+
+def season_days(calendar: GameCalendar, season: str | None) -> list[dt.date]:
+    """Every partition of the calendar, or of one season (``--season 2023-24``).
+
+    Raises:
+        ValueError: an unknown season or a malformed label.
+    """
+    if season is None:
+        return list(calendar.partition_days)
+    return list(calendar.select(None, None, season)[0])
+
+
+__all__ = ["MissingNightError", "RefreshPlan", "describe", "plan_refresh"]
