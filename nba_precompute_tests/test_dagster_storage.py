@@ -608,3 +608,31 @@ def test_partition_metadata_refuses_a_key_outside_the_run():
         with pytest.raises(DagsterInvariantViolationError, match=r"\['2023-01-07', '2023-01-18'\] that are not"):
             materialize([outside], instance=instance, tags={
                 ASSET_PARTITION_RANGE_START_TAG: "2023-01-05", ASSET_PARTITION_RANGE_END_TAG: "2023-01-06"})
+
+
+@pytest.mark.real_data
+def test_stock_dagster_storage_gives_the_same_tables(tmp_path, raw_data_dir):
+    """The project's event-log storage is an optimisation, not a requirement: three weeks of 2025-26 launched
+    with `nba-precompute launch` on Dagster's stock storage (a DAGSTER_HOME without dagster.yaml) and on the
+    project's instance give identical tables (every column but the run bookkeeping)."""
+    import shutil
+
+    from nba_precompute_tests.table_fingerprints import fingerprints
+
+    exe = shutil.which("nba-precompute", path=os.path.dirname(sys.executable))
+    prints = {}
+    for kind in ("stock", "project"):
+        home = tmp_path / kind / "home"
+        home.mkdir(parents=True)
+        if kind == "project":
+            shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
+        db = tmp_path / kind / "w.duckdb"
+        env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_data_dir),
+               "NBA_PRECOMPUTE_DUCKDB_PATH": str(db)}
+        res = subprocess.run([exe, "launch", "2025-10-21", "2025-11-10"], env=env, cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert (home / "dagster.yaml").exists() == (kind == "project")
+        prints[kind] = fingerprints(str(db))
+    assert prints["stock"] == prints["project"]
+    assert prints["stock"]["nba_predictions.ml_feature_store_v2"][0] > 3000  # the range is not empty
