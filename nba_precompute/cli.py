@@ -47,7 +47,6 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute import config, launch, refresh
-from nba_precompute.console import FAST_COMMANDS
 from nba_precompute.defs.common import read_season_schedule
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
@@ -583,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--duckdb-path", default=None, help=_warehouse_help())
     launch.add_parsers(sub)
     args = parser.parse_args(argv)
-    if args.command in FAST_COMMANDS:
+    if args.command in config.FAST_COMMANDS:
         return launch.run(parser, args)
     if args.command == "refresh":
         return _refresh(args)

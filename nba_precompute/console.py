@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-FAST_COMMANDS = ("launch", "seasons", "ui")
+from nba_precompute.config import FAST_COMMANDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

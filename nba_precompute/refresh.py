@@ -276,22 +276,6 @@ def run_lines(plan: RefreshPlan) -> list[tuple[str, list[dt.date], str]]:
     return out
 
 
-def execute_in_process(plan: RefreshPlan, raw_dir: str | Path, duckdb_path: str, instance=None) -> list:
-    """Run the plan's runs in this process (``nba_precompute.pipeline.materialize_range``, tests and
-    benchmarks); returns the results. Raises on the first failed run."""
-    from dagster import AssetKey, AssetSelection
-
-    from nba_precompute.pipeline import materialize_range
-
-    results = []
-    for tables, days in plan.runs:
-        keys = [AssetKey(SPECS[t].asset_key_path) for t in tables]
-        results.append(materialize_range(days[0].isoformat(), days[-1].isoformat(), raw_dir=str(raw_dir),
-                                         duckdb_path=duckdb_path, selection=AssetSelection.assets(*keys),
-                                         instance=instance))
-    return results
-
-
 def stale_summary_lines(plan: RefreshPlan) -> list[str]:
     """The validation report's lines on stale partitions (empty when there are none)."""
     if plan.up_to_date:

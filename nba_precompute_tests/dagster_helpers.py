@@ -80,3 +80,20 @@ def latest_by_partition(instance: DagsterInstance, asset_key: AssetKey, name: st
 
 
 ALL_NAMES = CHECK_NAMES
+
+
+def execute_refresh_plan(plan, raw_dir: str | Path, duckdb_path: str, instance=None) -> list:
+    """Run a refresh plan's runs (``nba_precompute.refresh.RefreshPlan``) in this process with
+    ``materialize_range``; returns the results (``materialize_range`` raises on a failed run)."""
+    from dagster import AssetKey, AssetSelection
+
+    from nba_precompute.pipeline import materialize_range
+    from nba_precompute.refresh import SPECS
+
+    results = []
+    for tables, days in plan.runs:
+        keys = [AssetKey(SPECS[t].asset_key_path) for t in tables]
+        results.append(materialize_range(days[0].isoformat(), days[-1].isoformat(), raw_dir=str(raw_dir),
+                                         duckdb_path=duckdb_path, selection=AssetSelection.assets(*keys),
+                                         instance=instance))
+    return results

@@ -24,6 +24,7 @@ from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 from nba_precompute_tests.conftest import PHASE4_SELECTION
+from nba_precompute_tests.dagster_helpers import execute_refresh_plan
 from nba_precompute_tests.raw_copies import HOOPR, _read, _write, correct_made_two, season_copy
 from nba_precompute_tests.table_fingerprints import fingerprints
 
@@ -103,12 +104,12 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
     assert note == "" and sensor_runs == [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days)
                                           for tables, days in plan.runs]
     # the box-score run alone (as if the pre-game run had failed): the pre-game partitions stay stale
-    refresh.execute_in_process(refresh.RefreshPlan(plan.stale, plan.runs[:1]), raw, str(db))
+    execute_refresh_plan(refresh.RefreshPlan(plan.stale, plan.runs[:1]), raw, str(db))
     again = refresh.plan_refresh(wh, raw, game_calendar(raw))
     assert {(t, d) for t, d in again.stale.select("table_name", "partition_date").iter_rows()} == {
         (t, d) for t in PRE_GAME_TABLES for d in (D(2026, 1, 26), D(2026, 1, 27))}
     assert "pre-game partition(s)" in "\n".join(refresh.describe(again))
-    refresh.execute_in_process(again, raw, str(db))
+    execute_refresh_plan(again, raw, str(db))
 
     assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
     corrected = wh.read(refresh.SPECS["nba_analytics.player_game_summary"], NIGHT, NIGHT).filter(
@@ -221,7 +222,7 @@ def test_a_shot_moved_to_another_zone_refreshes_the_zone_tables(tmp_path, raw_da
     assert stale.get_column("partition_date").min() == night
     assert stale.filter(pl.col("partition_date") == night).get_column("table_name").sort().to_list() == sorted(
         BOX_VERSION_TABLES)
-    refresh.execute_in_process(plan, raw, str(db))
+    execute_refresh_plan(plan, raw, str(db))
     assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
     clean = tmp_path / "clean.duckdb"
     build(raw, clean, ("2022-10-18", "2022-11-20"), ("2022-11-10", "2022-11-20"))
