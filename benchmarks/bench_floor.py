@@ -4,7 +4,7 @@ generated from the loaded definitions.
 :func:`floor_module_source` writes a self-contained module (it imports only ``dagster`` and
 ``datetime``) holding, for the definitions it is given:
 
-* the same partitions definition, written out literally (start, end, timezone and every excluded day),
+* the same partitions definition, written out literally (start, timezone, end_offset),
   so that loading the module reads no raw file;
 * every asset with the same key, group, pool, backfill policy and dependencies with their partition
   mappings (the raw files as plain ``AssetSpec``s, as in the code location); each body returns
@@ -19,7 +19,7 @@ Launched with ``dg launch --assets '*' --partition-range A...B -f <module>`` (th
 ``nba-precompute launch`` runs, here on the generated file) it measures what Dagster costs with zero
 work: loading a code location of this shape, planning the run, the events of 164 partitions x 11
 assets and 164 x 20 checks, and their storage in the project's instance. Not reproduced: resources,
-descriptions, column schemas and other static metadata, the nightly job and schedule.
+descriptions, column schemas and other static metadata, the slate job and the morning sensor.
 """
 
 from __future__ import annotations

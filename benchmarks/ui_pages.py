@@ -327,7 +327,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--season", default=None, help="materialise this season (default 2022-23)")
-    scope.add_argument("--all-seasons", action="store_true", help="materialise every season (736 partitions)")
+    scope.add_argument("--all-seasons", action="store_true", help="materialise every season (1,358 partitions)")
     p.add_argument("--runs", type=int, default=3, help="measurements of each page and query (default 3)")
     p.add_argument("--instance-runs", type=int, default=1,
                    help="launch the range K times into the instance before measuring (default 1)")

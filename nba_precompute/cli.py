@@ -7,10 +7,10 @@ exist).
 [--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
 come from :mod:`nba_precompute.transforms.validation`; this module reads and prints).
 
-* Dates: no date and ``--all-seasons`` report every partition (every regular-season game date of the
-  raw data, ``nba_precompute.partitions.game_calendar``); ``--season 2023-24`` one season; ``START``
-  one partition (a date that is not a partition is refused with the nearest partitions named);
-  ``START END`` the partitions in [START, END].
+* Dates: no date and ``--all-seasons`` report every game date of the raw data
+  (``nba_precompute.partitions.game_calendar``; days without games are empty partitions and are not
+  reported); ``--season 2023-24`` one season; ``START`` one date (a date the raw data cannot serve is
+  refused in one line saying why); ``START END`` the game dates in [START, END].
 * Warehouse: the one the assets use (``NBA_PRECOMPUTE_WAREHOUSE``, ``NBA_PRECOMPUTE_DUCKDB_PATH``,
   ``NBA_PRECOMPUTE_BQ_*``: ``nba_precompute.defs.resources.warehouse_from_env``), or the DuckDB file
   ``--duckdb-path``. It is only read, through the ``Warehouse`` interface (``read``, ``exists``,
@@ -199,8 +199,9 @@ def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.dat
     [start, end] (days without games are empty partitions by construction and are not reported).
 
     Raises:
-        UsageError: dates together with ``season``, END before START, a single date that is not a
-            partition (naming the nearest ones), a range or season without partitions, an unknown season.
+        UsageError: dates together with ``season``, END before START, a single date the raw data cannot
+            serve (saying why: a missing season, after tonight's slate), a range or season without game
+            dates, an unknown season.
     """
     if season is not None and start is not None:
         raise UsageError("give either dates or --season, not both")

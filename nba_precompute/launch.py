@@ -5,8 +5,8 @@ partitions of the raw data.
 every selected asset over the range; Dagster does the work). What this module adds is the calendar:
 
 * ``launch --all-seasons`` / ``--season 2023-24`` / ``START [END]`` turn seasons and dates into the
-  partition range, so nobody has to know that 2020-21 opened on 2020-12-22 or that the season in
-  progress currently ends at 2026-02-09;
+  partition ranges, so nobody has to know that 2020-21 opened on 2020-12-22 or where the season in
+  progress ends (at tonight's slate);
 * every day of a season is a partition (days without games are written empty, ``no_games: true``); a
   date the raw data cannot serve (a season missing from it, a day after tonight's slate) is refused
   with one line saying why, before Dagster is started; a range is narrowed to the partitions inside
@@ -53,8 +53,9 @@ def partition_range(calendar: GameCalendar, start: dt.date | None, end: dt.date 
     """The partitions to launch and a note (empty, or one line saying how the request was narrowed).
 
     Raises:
-        LaunchError: no selection, a single date that is not a partition (naming the nearest ones), END
-            before START, a range or season without partitions, an unknown season.
+        LaunchError: no selection, a single date the raw data cannot serve (saying why: a missing season,
+            after tonight's slate), END before START, a range or season without partitions, an unknown
+            season.
     """
     if season is None and not all_seasons and start is None:
         raise LaunchError("say what to launch: --all-seasons, --season 2023-24, or a date / a date range")

@@ -3,7 +3,8 @@ the data" and "tonight's slate").
 
 Partition key = calendar date D (US Eastern, as the NBA dates games). The definition is Dagster's plain
 ``DailyPartitionsDefinition`` from the first season's opening night, with no end date and
-``end_offset=1`` (today's date is a partition in the morning), and **no exclusions**: Dagster hashes
+``end_offset=8`` (the week after today is partitions already: tonight's slate after an All-Star break is
+one in the morning), and **no exclusions**: Dagster hashes
 and walks a definition's exclusions on many UI and storage paths (once per partition record of an
 asset check), and 1,140 excluded days made the check pages take a minute. Without exclusions the
 definition is a few scalars, and new nights, a new season's schedule or today's slate need no
@@ -24,6 +25,7 @@ raw files, refreshed when a file changes):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Sequence
@@ -43,7 +45,8 @@ if TYPE_CHECKING:  # Dagster is imported where a definition is built: the launch
 PARTITIONS_TIMEZONE = "America/New_York"
 # How far back Dagster's declared history dependency reaches, in partitions (calendar days). A regular
 # season spans at most ~180 days from opening night to its last date, so this always covers the whole
-# season before D; the assets themselves read from the opening night of D's season.
+# season before D; most assets read from the opening night of D's season (the two that read further
+# back declare the extra days: history_before_d(extra_days)).
 HISTORY_PARTITIONS = 200
 
 # the Phase 3 tables built from a night's box scores: materialised for D only once D's games are in
@@ -72,6 +75,9 @@ class GameCalendar:
     game_dates: tuple[dt.date, ...]
     scheduled: tuple[dt.date, ...] = ()
     not_in: tuple[tuple[dt.date, tuple[str, ...]], ...] = ()
+    # the last day of Dagster's calendar (today + LOOKAHEAD_DAYS; :func:`game_calendar` sets it): days
+    # after it are not partitions yet, whatever the raw data allows. None: no such limit (hand-built)
+    calendar_end: dt.date | None = None
 
     @classmethod
     def from_schedule(cls, schedule: pl.DataFrame) -> GameCalendar:
@@ -146,10 +152,11 @@ class GameCalendar:
         opening night to ``span_end`` (its off-season included when the next season is in the data),
         clipped to the horizon."""
         out = []
+        last = self.horizon if self.calendar_end is None else min(self.horizon, self.calendar_end)
         for r in self.seasons.iter_rows(named=True):
-            if r["season_start_date"] > self.horizon:
+            if r["season_start_date"] > last:
                 continue
-            end = min(r["span_end"], self.horizon)
+            end = min(r["span_end"], last)
             if out and out[-1][1] + dt.timedelta(days=1) == r["season_start_date"]:
                 out[-1] = (out[-1][0], end)
             else:
@@ -208,6 +215,10 @@ class GameCalendar:
         if day < self.first:
             return (f"{day} is before the first season in the raw data ({season_label(self.seasons.item(0, 'season_year'))}"
                     f" opens {self.first})")
+        if self.calendar_end is not None and day > self.calendar_end and day <= self.horizon:
+            return (f"{day} is more than {LOOKAHEAD_DAYS} days ahead: Dagster's calendar ends at "
+                    f"{self.calendar_end} (today + {LOOKAHEAD_DAYS}); it becomes a partition on "
+                    f"{day - dt.timedelta(days=LOOKAHEAD_DAYS)}")
         if day > self.horizon:
             if self.tonight is not None:
                 return (f"{day} is after tonight's slate {self.tonight}: it can run once every night before it is "
@@ -303,6 +314,11 @@ def _calendar(raw_dir: str, fingerprint: tuple) -> GameCalendar:
     return GameCalendar.from_game_dates(season_game_dates(raw_dir))
 
 
+# Dagster's calendar runs this many days past today (end_offset), so that tonight's slate after a few
+# days without games (All-Star break, Christmas Eve) is already a partition in the morning
+LOOKAHEAD_DAYS = 7
+
+
 def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
     """The game calendar of the raw data under ``raw_dir`` (default ``NBA_RAW_DATA_DIR``), read again
     only when a file of the directory changed (size or modification time): a long-running code server
@@ -313,24 +329,24 @@ def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
             to set ``NBA_RAW_DATA_DIR``).
     """
     path = str(Path(raw_dir or config.raw_data_dir()).resolve())
-    return _calendar(path, raw_fingerprint(path))
+    calendar = _calendar(path, raw_fingerprint(path))
+    return dataclasses.replace(calendar, calendar_end=config.today() + dt.timedelta(days=LOOKAHEAD_DAYS))
 
 
 # with NBA_PRECOMPUTE_TODAY set (a replay of the raw data as of that morning), Dagster's calendar ends this
 # many days after it instead of at the clock's today
-REPLAY_DAYS_AHEAD = 7
-
-
 @functools.cache
 def daily_partitions_from(first: dt.date, today: dt.date | None = None) -> DailyPartitionsDefinition:
-    """Daily partitions from ``first``: up to the clock's today (no end date, ``end_offset=1``), or, for a
-    replay (``today`` given: ``NBA_PRECOMPUTE_TODAY``), up to :data:`REPLAY_DAYS_AHEAD` days after it, so
-    the UI's newest partitions (its plots draw the newest 120) are the replayed season's."""
+    """Daily partitions from ``first``: up to :data:`LOOKAHEAD_DAYS` days after the clock's today (no end
+    date, ``end_offset``), or, for a replay (``today`` given: ``NBA_PRECOMPUTE_TODAY``), up to
+    :data:`LOOKAHEAD_DAYS` days after that today (a fixed end), so the UI's newest partitions (its plots
+    draw the newest 120) are the replayed season's."""
     from dagster import DailyPartitionsDefinition
 
     if today is None:
-        return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE, end_offset=1)
-    end = today + dt.timedelta(days=REPLAY_DAYS_AHEAD + 1)  # exclusive
+        return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE,
+                                         end_offset=1 + LOOKAHEAD_DAYS)
+    end = today + dt.timedelta(days=LOOKAHEAD_DAYS + 1)  # exclusive
     return DailyPartitionsDefinition(start_date=first.isoformat(), end_date=end.isoformat(),
                                      timezone=PARTITIONS_TIMEZONE)
 
@@ -340,12 +356,13 @@ def daily_partitions(raw_dir: str | Path | None = None) -> DailyPartitionsDefini
     return game_calendar(raw_dir).partitions_definition()
 
 
-def history_before_d() -> TimeWindowPartitionMapping:
+def history_before_d(extra_days: int = 0) -> TimeWindowPartitionMapping:
     """Partition D depends on the previous :data:`HISTORY_PARTITIONS` partitions (the as-of rule: D's
-    history, strictly before D)."""
+    history, strictly before D), plus ``extra_days`` for an asset that reads further back (the previous
+    season's rosters for opening night, MLFS's 365-day opponent history)."""
     from dagster import TimeWindowPartitionMapping
 
-    return TimeWindowPartitionMapping(start_offset=-HISTORY_PARTITIONS, end_offset=-1,
+    return TimeWindowPartitionMapping(start_offset=-(HISTORY_PARTITIONS + extra_days), end_offset=-1,
                                       allow_nonexistent_upstream_partitions=True)
 
 

@@ -55,7 +55,7 @@ from dagster import (
 
 from nba_precompute import config
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar
+from nba_precompute.partitions import BOX_SCORE_TABLES, LOOKAHEAD_DAYS, GameCalendar
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import raw_fingerprint
 
@@ -98,7 +98,12 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
 
     ``stale``: the runs of the partitions whose raw inputs changed (``nba_precompute.refresh``: a
     corrected night's box-score tables, then the later pre-game partitions of its season), requested
-    after the missing nights and before tonight's slate.
+    after the missing nights.
+
+    Tonight's slate is requested only when nothing else is due: it reads every earlier night, so it
+    waits for a tick on which they are all in the warehouse (were it queued behind a nights run that
+    fails, it would be written over a hole). And only when tonight is already a partition of Dagster's
+    calendar (at most ``LOOKAHEAD_DAYS`` after today).
     """
     every = [d for d in calendar.partition_days if d != calendar.tonight]
     missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
@@ -108,7 +113,7 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
         keys = sorted(k for k, days in missing.items() if inside & set(days))
         runs.append((keys, span))
     runs.extend((list(keys), list(days)) for keys, days in stale)
-    if calendar.tonight is not None:
+    if not runs and calendar.tonight is not None and calendar.tonight in set(calendar.partition_days):
         tonight = calendar.tonight.isoformat()
         keys = sorted(k for k, parts in materialized.items() if k not in BOX_SCORE_TABLES and tonight not in parts)
         if keys:
@@ -125,6 +130,9 @@ def describe_wait(calendar: GameCalendar, day: dt.date) -> str:
     if calendar.tonight is None:
         return f"no scheduled game left in the raw data (last game date {calendar.horizon})"
     n = len(calendar.missing_games(calendar.tonight))
+    if calendar.tonight not in set(calendar.partition_days):
+        return (f"tonight's slate {calendar.tonight} is not a partition of Dagster's calendar yet (it ends "
+                f"{calendar.calendar_end}); it runs from {calendar.tonight - dt.timedelta(days=LOOKAHEAD_DAYS)}")
     if calendar.tonight < day:
         return (f"the box scores of {calendar.tonight} ({n} game(s)) are late: not in the raw data "
                 f"{(day - calendar.tonight).days} day(s) after (today {day})")
@@ -151,7 +159,7 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
         return SkipReason(f"the raw data cannot be read: {exc}")
     fingerprint = _fingerprint(str(raw_data.path))
     last = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}), limit=1)
-    if last and last[0].dagster_run.status == DagsterRunStatus.FAILURE:
+    if last and last[0].dagster_run.status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
         run = last[0]
         ended = run.end_time or time.time()
         retry_at = ended + RETRY_MINUTES * 60
@@ -199,6 +207,10 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
     from nba_precompute import refresh
     from nba_precompute.warehouse.base import WarehouseError
 
+    if instance.get_run_records(RunsFilter(statuses=ACTIVE), limit=1):
+        # any run of the instance queued or in progress (a UI backfill, `nba-precompute launch`) may be
+        # about to open the embedded warehouse for writing: do not hold it open for reading now
+        return [], ""
     newest = instance.get_run_records(limit=1)
     key = (fingerprint, str(raw_data.path), warehouse.kind, warehouse.duckdb_path,
            (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None)

@@ -105,8 +105,8 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def history(table):
         return AssetDep(table.asset_key_path, partition_mapping=history_through_d())
 
-    def before(table):
-        return AssetDep(table.asset_key_path, partition_mapping=history_before_d())
+    def before(table, extra_days=0):
+        return AssetDep(table.asset_key_path, partition_mapping=history_before_d(extra_days))
 
     # Every asset below that reads raw files takes them from ``raw_data.phase3_inputs``, which checks all
     # raw inputs of the run against the domain rules before returning: a violation fails each of these
@@ -179,7 +179,7 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     # The pre-game universe (SPEC §2, §4): D's upcoming context reads the box-score tables strictly before
     # D (history_before_d; the reads end at D - 1) and the schedule through D (D's games, future ones
     # included).
-    @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [before(PLAYER_GAME_SUMMARY),
+    @asset(**kwargs(UPCOMING_PLAYER_GAME_CONTEXT, [before(PLAYER_GAME_SUMMARY, phase3.PREVIOUS_SEASON_DAYS),
                                                    before(TEAM_OFFENSE_GAME_SUMMARY), history(NBA_SCHEDULE)]))
     def upcoming_player_game_context(context: AssetExecutionContext, warehouse: WarehouseResource,
                                      raw_data: RawDataResource) -> MaterializeResult:

@@ -64,8 +64,8 @@ def dates_frame(start: dt.date, end: dt.date, name: str = "analysis_date") -> pl
 
 def analysis_dates(start: dt.date, end: dt.date, dates: Sequence[dt.date] | None = None,
                    name: str = "analysis_date") -> pl.DataFrame:
-    """The analysis dates D of a computation as a one-column Date frame: ``dates`` (the run's
-    partitions, game dates only) inside [start, end] when given, else every day of [start, end]."""
+    """The analysis dates D of a computation as a one-column Date frame: ``dates`` (the game dates among
+    the run's partitions) inside [start, end] when given, else every day of [start, end]."""
     frame = dates_frame(start, end, name)
     return frame if dates is None else frame.filter(pl.col(name).is_in(list(dates)))
 

@@ -486,8 +486,8 @@ def build_upcoming_player_game_context(player_games: pl.DataFrame, team_offense:
     ``pace_differential`` from each team's last 10 games before D this season (possessions per 48; no
     hard-coded date cut-off, legacy bug B6); ``star_teammates_out`` (count) as
     :func:`_star_teammates_out` defines it (the team's top-3 scorers, out = not in the universe or
-    missed the team's last game). ``is_production_ready`` is true (every universe player has a played
-    game before D).
+    missed the team's last game). ``is_production_ready``: the player has a played game before D this
+    season (false for an opening-night row taken from the previous season's roster).
     """
     pg = player_games.filter(pl.col("game_date") < end)
     played = pg.filter(pl.col("minutes_played").fill_null(0) > 0).with_columns(

@@ -284,7 +284,8 @@ def test_floor_module_is_the_same_graph(tmp_path):
 
 def test_floor_runs_through_dagster_and_the_run_is_summarised(tmp_path):
     from dagster import DagsterInstance, materialize
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from nba_precompute.pipeline import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     floor = _floor_defs(tmp_path)
     instance = DagsterInstance.ephemeral()
@@ -302,7 +303,8 @@ def test_several_runs_of_one_command_are_summed_and_listed(tmp_path):
     """``nba-precompute launch --all-seasons`` makes several ``dg launch`` runs: the summary of a command
     covers every run it added (not only the newest), sums their events and durations, and lists each."""
     from dagster import DagsterInstance, materialize
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from nba_precompute.pipeline import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     floor = _floor_defs(tmp_path)
     instance = DagsterInstance.ephemeral()

@@ -3,6 +3,7 @@ scores landing in the raw directory are materialised with the next slate, with n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -40,9 +41,13 @@ def test_plan_requests_missing_nights_oldest_first_and_tonight_without_box_score
     keys = ["nba_analytics/player_game_summary", "nba_predictions/ml_feature_store_v2"]
     done = {k: {"2025-10-21", "2025-10-22"} for k in keys}
     runs = plan(cal, done)
-    # the nights 10-23 (no games: an empty partition) and 10-24, then tonight without the box-score table
-    assert runs == [(keys, [D(2025, 10, 23), D(2025, 10, 24)]),
-                    (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
+    # the nights 10-23 (no games: an empty partition) and 10-24; tonight waits for a tick on which they
+    # are in (it reads them)
+    assert runs == [(keys, [D(2025, 10, 23), D(2025, 10, 24)])]
+    done = {k: {f"2025-10-{d}" for d in range(21, 25)} for k in keys}
+    assert plan(cal, done) == [(["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]  # without box scores
+    # a slate beyond Dagster's calendar (more than a week ahead) is not requested yet
+    assert plan(dataclasses.replace(cal, calendar_end=D(2025, 10, 24)), done) == []
     # everything in: nothing to do, and the tick says what it waits for
     done = {k: {f"2025-10-{d}" for d in range(21, 26)} for k in keys}
     done["nba_analytics/player_game_summary"].discard("2025-10-25")
@@ -57,8 +62,7 @@ def test_plan_requests_stale_partitions_after_missing_nights_and_before_tonight(
     done = {k: {f"2025-10-{d}" for d in range(21, 24)} for k in keys}
     stale = [(["nba_analytics/player_game_summary"], [D(2025, 10, 22)]),
              (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 23)])]
-    assert plan(cal, done, stale) == [(keys, [D(2025, 10, 24)]), *stale,
-                                      (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
+    assert plan(cal, done, stale) == [(keys, [D(2025, 10, 24)]), *stale]  # tonight on a later tick
     done = {k: {f"2025-10-{d}" for d in range(21, 26)} for k in keys}
     assert plan(cal, done, stale) == stale  # nothing missing: the refresh alone
 
@@ -71,6 +75,7 @@ def test_today_is_a_product_setting(monkeypatch, raw_data_dir):
     # a replay: Dagster's calendar ends a week after the product's today (the UI's newest partitions,
     # which its plots draw, are the replayed season's)
     assert daily_partitions(raw_data_dir).get_last_partition_key() == "2026-02-16"
+    assert game_calendar(raw_data_dir).calendar_end == D(2026, 2, 16)
     monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "Feb 9")
     with pytest.raises(ValueError, match="NBA_PRECOMPUTE_TODAY='Feb 9': expected a date YYYY-MM-DD"):
         today()

@@ -63,14 +63,18 @@ from nba_precompute.transforms.quality import daily_check_results, entity_column
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 
-def partition_mapping(window: str) -> TimeWindowPartitionMapping | None:
-    """Dagster's partition mapping of an upstream window (identity for ``same_day``)."""
-    return {SAME_DAY: None, BEFORE: history_before_d(), THROUGH: history_through_d()}[window]
+def partition_mapping(window: str, lookback_days: int | None = None) -> TimeWindowPartitionMapping | None:
+    """Dagster's partition mapping of an upstream window (identity for ``same_day``); a ``before`` window
+    that reads ``lookback_days`` before the run declares them too."""
+    if window == BEFORE:
+        return history_before_d(lookback_days or 0)
+    return {SAME_DAY: None, THROUGH: history_through_d()}[window]
 
 
 def upstream_deps(table: Phase4Table) -> list[AssetDep]:
     """The declared upstreams as Dagster dependencies with their partition mappings."""
-    return [AssetDep(u.table.asset_key_path, partition_mapping=partition_mapping(u.window)) for u in table.upstream]
+    return [AssetDep(u.table.asset_key_path, partition_mapping=partition_mapping(u.window, u.lookback_days))
+            for u in table.upstream]
 
 
 def read_inputs(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame, history_start: dt.date,
