@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nba_precompute import config
-from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar, season_label
+from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, contiguous_spans, game_calendar, season_label
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
 
@@ -120,11 +120,12 @@ def plan_runs(calendar: GameCalendar, days: Sequence[dt.date], assets: str) -> l
     season missing from the raw data splits a range), and tonight's slate as a run of its own whose
     selection leaves out the box-score tables (tonight's box scores are not in yet)."""
     runs: list[tuple[str, list[dt.date]]] = []
-    for d in days:
-        if runs and runs[-1][1][-1] + dt.timedelta(days=1) == d and d != calendar.tonight:
-            runs[-1][1].append(d)
-        else:
-            runs.append((box_score_free(assets) if d == calendar.tonight else assets, [d]))
+    for span in contiguous_spans(days):
+        before = [d for d in span if d != calendar.tonight]  # tonight is the horizon: a span's last day
+        if before:
+            runs.append((assets, before))
+        if calendar.tonight in span:
+            runs.append((box_score_free(assets), [calendar.tonight]))
     return runs
 
 

@@ -203,7 +203,10 @@ class GameCalendar:
     def refuse(self, days: Sequence[dt.date], box_scores: bool = False) -> str | None:
         """``None`` when every day of ``days`` may be materialised (``box_scores``: box-score tables
         too); else one line naming the first day refused, why, and how many are."""
-        bad = [(d, why) for d in days if (why := self.explain(d, box_scores)) is not None]
+        allowed = set(self.partition_days)  # the days explain() accepts, as one set (a run holds ~1,400)
+        if box_scores:
+            allowed.discard(self.tonight)
+        bad = [(d, why) for d in days if d not in allowed and (why := self.explain(d, box_scores)) is not None]
         if not bad:
             return None
         more = f" ({len(bad)} of the run's {len(days)} partitions refused)" if len(bad) > 1 else ""
@@ -282,6 +285,17 @@ class GameCalendar:
         """The daily partitions: from the first opening night, no end date (today included), no
         exclusions (see the module docstring)."""
         return daily_partitions_from(self.first, config.today_setting())
+
+
+def contiguous_spans(days: Sequence[dt.date]) -> list[list[dt.date]]:
+    """``days`` (any order) as runs of consecutive calendar days, ascending."""
+    out: list[list[dt.date]] = []
+    for d in sorted(days):
+        if out and out[-1][-1] + dt.timedelta(days=1) == d:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
 
 
 def season_label(season_year: int) -> str:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nba_precompute.partitions import GameCalendar
+from nba_precompute.partitions import GameCalendar, contiguous_spans
 from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, VERSIONED_TABLES
 from nba_precompute.schemas import (
     INPUT_VERSIONS,
@@ -85,18 +85,8 @@ def short_name(table_name: str) -> str:
     return table_name.split(".")[-1]
 
 
-def _spans(days: Sequence[dt.date]) -> list[list[dt.date]]:
-    out: list[list[dt.date]] = []
-    for d in sorted(days):
-        if out and out[-1][-1] + dt.timedelta(days=1) == d:
-            out[-1].append(d)
-        else:
-            out.append([d])
-    return out
-
-
 def _ranges(days: Sequence[dt.date]) -> str:
-    return ", ".join(f"{s[0]}" if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in _spans(days))
+    return ", ".join(f"{s[0]}" if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in contiguous_spans(days))
 
 
 def plan_runs(stale: pl.DataFrame) -> list[tuple[list[str], list[dt.date]]]:

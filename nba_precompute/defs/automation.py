@@ -55,7 +55,7 @@ from dagster import (
 
 from nba_precompute import config
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
-from nba_precompute.partitions import BOX_SCORE_TABLES, LOOKAHEAD_DAYS, GameCalendar
+from nba_precompute.partitions import BOX_SCORE_TABLES, LOOKAHEAD_DAYS, GameCalendar, contiguous_spans
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import raw_fingerprint
 
@@ -75,16 +75,6 @@ slate_job = define_asset_job(
     description="Every table asset (Phase 3, Phase 4, MLFS) with its checks; the morning sensor runs it over "
                 "the nights that arrived and tonight's slate.",
 )
-
-
-def _spans(days: list[dt.date]) -> list[list[dt.date]]:
-    out: list[list[dt.date]] = []
-    for d in sorted(days):
-        if out and out[-1][-1] + dt.timedelta(days=1) == d:
-            out[-1].append(d)
-        else:
-            out.append([d])
-    return out
 
 
 def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
@@ -108,7 +98,7 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
     every = [d for d in calendar.partition_days if d != calendar.tonight]
     missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
     runs = []
-    for span in _spans(sorted({d for days in missing.values() for d in days})):
+    for span in contiguous_spans({d for days in missing.values() for d in days}):
         inside = set(span)
         keys = sorted(k for k, days in missing.items() if inside & set(days))
         runs.append((keys, span))
