@@ -7,7 +7,7 @@ slate's MLFS rows written, with the real Dagster daemon running the morning sens
 Each run: a fresh temporary raw directory holding 2025-26 with the box scores of 2026-02-09 onward held
 back (``nba_precompute_tests/raw_copies.py``), a fresh ``DAGSTER_HOME`` (a copy of
 ``.dagster_home/dagster.yaml``) and DuckDB file, ``NBA_PRECOMPUTE_TODAY=2026-02-10`` (a replay), the
-sensor started and ``dagster-daemon run`` launched. Once the daemon has caught the season up (the slate
+sensor started and the daemon launched (``nba_precompute_tests/ui/services.py``, the UI tests' harness). Once the daemon has caught the season up (the slate
 of 2026-02-09 is in MLFS), the night of 2026-02-09 lands (the files are replaced whole) and the clock
 starts; it stops when 2026-02-10 is a materialised MLFS partition. The figure includes the sensor's
 tick interval (15 s). Prints every run with the load average; not a test (the end-to-end test is
@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,7 @@ from dagster import AssetKey, DagsterInstance  # noqa: E402
 
 from nba_precompute.defs.automation import SENSOR_NAME  # noqa: E402
 from nba_precompute_tests.raw_copies import season_copy  # noqa: E402
+from nba_precompute_tests.ui.services import DagsterServices, prepare_home  # noqa: E402
 
 MLFS = AssetKey(["nba_predictions", "ml_feature_store_v2"])
 NIGHT, NEXT_SLATE = dt.date(2026, 2, 9), dt.date(2026, 2, 10)
@@ -45,11 +44,10 @@ def load() -> str:
     return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _wait(instance: DagsterInstance, day: dt.date, timeout: float, daemon: subprocess.Popen) -> float:
+def _wait(instance: DagsterInstance, day: dt.date, timeout: float, daemon: DagsterServices) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if daemon.poll() is not None:
-            raise RuntimeError(f"the daemon exited ({daemon.returncode})")
+        daemon.check_alive()  # ServiceError when the daemon exited
         if day.isoformat() in instance.get_materialized_partitions(MLFS):
             return time.monotonic() - started
         time.sleep(0.5)
@@ -57,19 +55,16 @@ def _wait(instance: DagsterInstance, day: dt.date, timeout: float, daemon: subpr
 
 
 def measure(raw_data: Path, workdir: Path) -> dict:
-    raw, home = workdir / "raw", workdir / "home"
+    raw = workdir / "raw"
     season_copy(raw_data, raw, 2025, NIGHT)
-    home.mkdir()
-    shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw),
-           "NBA_PRECOMPUTE_DUCKDB_PATH": str(workdir / "warehouse.duckdb"), "NBA_PRECOMPUTE_TODAY": "2026-02-10"}
+    home = prepare_home(workdir / "home")
+    daemon = DagsterServices(home, {"NBA_RAW_DATA_DIR": str(raw), "NBA_PRECOMPUTE_TODAY": "2026-02-10",
+                                    "NBA_PRECOMPUTE_DUCKDB_PATH": str(workdir / "warehouse.duckdb")},
+                             workdir / "logs", webserver=False)
     os.environ["DAGSTER_HOME"] = str(home)  # the project's storage locates its files through it
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "dagster"), "sensor", "start", SENSOR_NAME, "-w", "workspace.yaml"],
-                   cwd=REPO_ROOT, env=env, check=True, capture_output=True)
-    with open(workdir / "daemon.log", "w") as log:
-        daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO_ROOT,
-                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    subprocess.run([str(Path(sys.executable).parent / "dagster"), "sensor", "start", SENSOR_NAME, "-w",
+                    "workspace.yaml"], cwd=REPO_ROOT, env=daemon.environment(), check=True, capture_output=True)
+    daemon.start()
     try:
         instance = DagsterInstance.from_config(str(home))
         catch_up = _wait(instance, NIGHT, 600, daemon)
@@ -78,11 +73,7 @@ def measure(raw_data: Path, workdir: Path) -> dict:
         latency = _wait(instance, NEXT_SLATE, 600, daemon)
         return {"catch_up_s": catch_up, "latency_s": latency, "load_before": before, "load_after": load()}
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.stop()
 
 
 def main() -> int:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +17,7 @@ from nba_precompute.config import today
 from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, describe_wait, plan
 from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, daily_partitions, game_calendar
 from nba_precompute_tests.raw_copies import season_copy
+from nba_precompute_tests.ui.services import DagsterServices, ServiceError, prepare_home
 
 D = dt.date
 REPO = Path(__file__).resolve().parents[2]
@@ -81,11 +79,14 @@ def test_today_is_a_product_setting(monkeypatch, raw_data_dir):
         today()
 
 
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path) -> float:
+def _wait(predicate, timeout: float, what: str, daemon: DagsterServices) -> float:
+    log = daemon.log_dir / "daemon.log"
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            pytest.fail(f"the daemon exited ({proc.returncode}) while waiting for {what}:\n{log.read_text()[-3000:]}")
+        try:
+            daemon.check_alive()
+        except ServiceError as exc:
+            pytest.fail(f"{exc} while waiting for {what}:\n{log.read_text()[-3000:]}")
         if predicate():
             return time.monotonic() - started
         time.sleep(2)
@@ -111,41 +112,31 @@ def test_daemon_materialises_a_new_night_and_the_next_slate_without_reload(tmp_p
     its box-score partitions and today's slate, 2026-02-10, are materialised and checked."""
     raw = tmp_path / "raw"
     season_copy(raw_data_dir, raw, 2025, D(2026, 2, 9))
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw),
-           "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "NBA_PRECOMPUTE_TODAY": "2026-02-10",
-           "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}
+    home = prepare_home(tmp_path / "home")
+    daemon = DagsterServices(home, {"NBA_RAW_DATA_DIR": str(raw), "NBA_PRECOMPUTE_TODAY": "2026-02-10",
+                                    "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+                                    "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}, tmp_path / "logs", webserver=False)
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # the project's storage locates its files through it
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "dagster"), "sensor", "start", SENSOR_NAME, "-w", "workspace.yaml"], cwd=REPO,
-                   env=env, check=True, capture_output=True)
-    log = tmp_path / "daemon.log"
-    with open(log, "w") as out:
-        daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO,
-                                  env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    subprocess.run([str(Path(sys.executable).parent / "dagster"), "sensor", "start", SENSOR_NAME, "-w",
+                    "workspace.yaml"], cwd=REPO, env=daemon.environment(), check=True, capture_output=True)
+    daemon.start()
     try:
         instance = DagsterInstance.from_config(str(home))
         _wait(lambda: "2026-02-09" in instance.get_materialized_partitions(MLFS), 300,
-              "the season caught up and tonight's slate 2026-02-09 in MLFS", daemon, log)
+              "the season caught up and tonight's slate 2026-02-09 in MLFS", daemon)
         assert "2026-02-08" in instance.get_materialized_partitions(PGS)
         assert "2026-02-09" not in instance.get_materialized_partitions(PGS)  # tonight's box scores: not yet
         assert game_calendar(raw).tonight == D(2026, 2, 9)
 
         season_copy(raw_data_dir, raw, 2025, D(2026, 2, 10))  # the night of 2026-02-09 lands
         latency = _wait(lambda: "2026-02-10" in instance.get_materialized_partitions(MLFS), 180,
-                        "the night 2026-02-09 and the next slate 2026-02-10", daemon, log)
+                        "the night 2026-02-09 and the next slate 2026-02-10", daemon)
         print(f"\nnight landed -> next slate's MLFS rows: {latency:.0f} s (tick every 15 s)")
         for key in BOX_SCORE_TABLES:
             assert "2026-02-09" in instance.get_materialized_partitions(AssetKey.from_user_string(key)), key
         _wait(lambda: {"upstream_complete", "valid_values"} <= _checked(instance, "2026-02-10"), 60,
-              "the checks of the slate 2026-02-10", daemon, log)
+              "the checks of the slate 2026-02-10", daemon)
         runs = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}))
         assert runs and all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs)
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.stop()

@@ -94,7 +94,8 @@ class DagsterServices:
     ``dagster_home`` must contain a ``dagster.yaml`` (``prepare_home`` copies the project's);
     ``env`` is added to the subprocesses' environment (e.g. ``NBA_PRECOMPUTE_DUCKDB_PATH``).
     Logs go to ``log_dir``. ``stop()`` terminates both process groups (always call it).
-    ``daemon=False`` starts the webserver alone (nothing is launched: reading the UI only).
+    ``daemon=False`` starts the webserver alone (nothing is launched: reading the UI only);
+    ``webserver=False`` the daemon alone (schedules, sensors and the run queue, no UI).
     """
 
     dagster_home: Path
@@ -102,13 +103,15 @@ class DagsterServices:
     log_dir: Path
     port: int = field(default_factory=free_port)
     daemon: bool = True
+    webserver: bool = True
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _env(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
+        """The environment of the services (and of a Dagster command run against the same instance)."""
         env = {**os.environ, **self.env, "DAGSTER_HOME": str(self.dagster_home)}
         env.pop("DAGSTER_IS_DEV_CLI", None)
         return env
@@ -116,18 +119,21 @@ class DagsterServices:
     def _spawn(self, name: str, args: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, cwd=REPO_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(args, cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         proc._log_file = log  # type: ignore[attr-defined]
         self.processes.append(proc)
 
     def start(self, timeout: float = 120.0) -> DagsterServices:
-        """Start the processes and wait until the webserver answers and the code location is loaded."""
+        """Start the processes and wait until the webserver answers and the code location is loaded (the
+        daemon alone: return once it is started)."""
         workspace = str(REPO_ROOT / "workspace.yaml")
-        self._spawn("webserver", [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
-                                  "-w", workspace])
         if self.daemon:
             self._spawn("daemon", [_bin("dagster-daemon"), "run", "-w", workspace])
+        if not self.webserver:
+            return self
+        self._spawn("webserver", [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.port),
+                                  "-w", workspace])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
@@ -139,6 +145,10 @@ class DagsterServices:
                 pass
             time.sleep(1)
         raise ServiceError(f"dagster-webserver not ready on {self.url} after {timeout:.0f}s; see {self.log_dir}")
+
+    def check_alive(self) -> None:
+        """Raise :class:`ServiceError` when a process has exited."""
+        self._check_alive()
 
     def _check_alive(self) -> None:
         for proc in self.processes:
