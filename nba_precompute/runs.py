@@ -1,8 +1,8 @@
 """Dagster's ``dg`` commands as the project runs them: the ``dg launch`` runs of a request, their
 command lines, their environment, and ``dg dev`` in a process session of its own.
 
-Used by the ``nba-precompute`` commands (``launch``, ``refresh``, ``ui``: :mod:`nba_precompute.cli`)
-and by the refresh plan (:mod:`nba_precompute.refresh`). Nothing here imports Dagster (``dg`` loads it
+Used by the ``nba-precompute`` commands ``launch``, ``refresh`` and ``ui``, and by the refresh plan
+(:mod:`nba_precompute.refresh`). Nothing here imports Dagster (``dg`` loads it
 in its own process), so a command that only plans runs starts in a fraction of a second.
 
 * :func:`plan_runs`: one run per contiguous range of partitions (a season missing from the raw data

@@ -4,4 +4,5 @@ import sys
 
 from nba_precompute.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # imported (e.g. by pkgutil.walk_packages), it runs nothing
+    sys.exit(main())
