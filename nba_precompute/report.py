@@ -79,8 +79,8 @@ def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.Data
     compute the report over the partitions ``days``.
 
     Args:
-        days: the partitions to report (the game dates among them: days without games are empty
-            partitions by construction), non-empty.
+        days: the partitions to report, game dates (days without games are empty partitions by
+            construction and are not reported), non-empty.
         seasons: ``season_year``, ``season_start_date`` of every season (``GameCalendar.seasons``).
         chart_seasons: seasons whose shot-chart file is in the raw data; ``last_published`` the last
             season the shot-chart source published.

@@ -5,6 +5,7 @@ imports it, and Dagster's beta warning stays out of the ``dg`` runs' output."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -97,3 +98,16 @@ def test_dg_runs_get_no_dagster_beta_warning_and_every_other_warning(monkeypatch
     # filters set by the user stay, ahead of the project's
     monkeypatch.setenv("PYTHONWARNINGS", "error::ResourceWarning")
     assert runs.project_env()[0]["PYTHONWARNINGS"].split(",")[0] == "error::ResourceWarning"
+
+
+@pytest.mark.parametrize("command", [["validate", "2022-10-18"], ["refresh", "--dry-run"]])
+def test_a_warehouse_error_is_the_first_and_only_line_on_stderr(tmp_path, raw_data_dir, command):
+    """validate and refresh import Dagster: what they print on stderr starts with their own line, no
+    warning before it."""
+    env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_data_dir)}
+    res = subprocess.run([sys.executable, "-m", "nba_precompute.cli", *command, "--duckdb-path",
+                          str(tmp_path / "absent.duckdb")], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 3 and res.stdout == ""
+    (line,) = res.stderr.splitlines()
+    assert line.startswith(f"error: DuckDB warehouse {tmp_path / 'absent.duckdb'} does not exist")
