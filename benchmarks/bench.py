@@ -95,8 +95,8 @@ import psutil  # noqa: E402
 
 from nba_precompute import config  # noqa: E402
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table  # noqa: E402
-from nba_precompute.launch import dg_executable, venv_executable  # noqa: E402
 from nba_precompute.partitions import game_calendar  # noqa: E402
+from nba_precompute.runs import dg_executable, venv_executable  # noqa: E402
 from nba_precompute.schemas import (  # noqa: E402
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -413,7 +413,7 @@ def bench_env(home: Path, raw_dir: Path, duckdb_path: Path | None = None) -> dic
 def main_command(*args: str) -> list[str]:
     """``nba-precompute launch ARGS`` (the console script next to this interpreter)."""
     exe = venv_executable("nba-precompute")
-    return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.console", "launch", *args]
+    return [exe, "launch", *args] if exe else [sys.executable, "-m", "nba_precompute.cli", "launch", *args]
 
 
 def floor_command(module: Path, first: str, last: str) -> list[str]:

@@ -76,7 +76,7 @@ def main() -> int:
     env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw), "NBA_PRECOMPUTE_DUCKDB_PATH": str(db),
            "NBA_PRECOMPUTE_WAREHOUSE": "duckdb", "DAGSTER_HOME": str(home),
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    cli = [sys.executable, "-m", "nba_precompute.console"]
+    cli = [sys.executable, "-m", "nba_precompute.cli"]
     cal = game_calendar(raw)
     print(f"2025-26 copy: {len(cal.partition_days)} partitions {cal.first}..{cal.horizon} (tonight {cal.tonight}); "
           f"work dir {work}")

@@ -24,8 +24,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DEFAULT_RAW_DATA_DIR = "../shared/data/nba"
-# `nba-precompute` subcommands parsed and run without importing Dagster (nba_precompute.console)
-FAST_COMMANDS = ("launch", "seasons", "ui")
 CREDENTIALS_VAR = "NBA_PRECOMPUTE_BQ_GCP_CREDENTIALS"
 DEFAULT_DUCKDB_PATH = "data/warehouse.duckdb"
 WAREHOUSE_KINDS = ("duckdb", "bigquery")

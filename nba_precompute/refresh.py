@@ -19,7 +19,7 @@ Refused, with nothing written: raw files that do not parse or break a domain rul
 are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError`, never a silent
 deletion).
 
-The runs are ``dg launch`` runs (:func:`nba_precompute.launch.dg_command`), one per contiguous range
+The runs are ``dg launch`` runs (:func:`nba_precompute.runs.dg_command`), one per contiguous range
 of days with the same tables. The morning sensor (``defs/automation.py``) requests the same runs and
 ``nba-precompute validate`` lists the same stale partitions.
 """
@@ -256,7 +256,7 @@ def run_lines(plan: RefreshPlan) -> list[tuple[str, list[dt.date], str]]:
     """``(selection, days, printable dg command)`` per run."""
     import shlex
 
-    from nba_precompute.launch import dg_command
+    from nba_precompute.runs import dg_command
 
     out = []
     for tables, days in plan.runs:

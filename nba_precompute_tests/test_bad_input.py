@@ -76,8 +76,10 @@ def _cli(command, tmp_path, raw_dir):
            "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
     (tmp_path / "home").mkdir(exist_ok=True)
     shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
-    exe = shutil.which(command[0], path=os.path.dirname(sys.executable)) or command[0]
-    return subprocess.run([exe, *command[1:]], capture_output=True, text=True, env=env, timeout=600, cwd=REPO_ROOT)
+    # nba-precompute: this checkout's program (the installed script runs the last `pip install -e`'s entry point)
+    exe = ([sys.executable, "-m", "nba_precompute.cli"] if command[0] == "nba-precompute"
+           else [shutil.which(command[0], path=os.path.dirname(sys.executable)) or command[0]])
+    return subprocess.run([*exe, *command[1:]], capture_output=True, text=True, env=env, timeout=600, cwd=REPO_ROOT)
 
 
 def test_cli_date_the_data_cannot_serve_is_one_line_before_anything_runs(tmp_path, raw_data_dir):

@@ -22,11 +22,11 @@ from polars.testing import assert_frame_equal
 
 from nba_precompute import schemas
 from nba_precompute.bigquery_costs import logical_bytes
-from nba_precompute.cli import build_report
 from nba_precompute.cli import main as cli_main
 from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
+from nba_precompute.report import build_report
 from nba_precompute.schemas import (
     PLAYER_GAME_SUMMARY,
     PLAYER_SHOT_ZONE_ANALYSIS,

@@ -619,7 +619,6 @@ def test_stock_dagster_storage_gives_the_same_tables(tmp_path, raw_data_dir):
 
     from nba_precompute_tests.table_fingerprints import fingerprints
 
-    exe = shutil.which("nba-precompute", path=os.path.dirname(sys.executable))
     prints = {}
     for kind in ("stock", "project"):
         home = tmp_path / kind / "home"
@@ -629,7 +628,8 @@ def test_stock_dagster_storage_gives_the_same_tables(tmp_path, raw_data_dir):
         db = tmp_path / kind / "w.duckdb"
         env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_data_dir),
                "NBA_PRECOMPUTE_DUCKDB_PATH": str(db)}
-        res = subprocess.run([exe, "launch", "2025-10-21", "2025-11-10"], env=env, cwd=REPO_ROOT,
+        res = subprocess.run([sys.executable, "-m", "nba_precompute.cli", "launch", "2025-10-21", "2025-11-10"],
+                             env=env, cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-3000:]
         assert (home / "dagster.yaml").exists() == (kind == "project")

@@ -9,8 +9,10 @@ import sys
 import pytest
 
 from nba_precompute.cli import main
-from nba_precompute.launch import LaunchError, box_score_free, dg_command, partition_range, plan_runs
+from nba_precompute.cli.common import UsageError
+from nba_precompute.cli.launch import partition_range
 from nba_precompute.partitions import game_calendar
+from nba_precompute.runs import box_score_free, dg_command, plan_runs
 
 D = dt.date
 
@@ -56,7 +58,7 @@ def test_tonight_runs_without_box_score_tables_and_a_missing_season_splits_the_r
     (None, None, None, "say what to launch"),
 ])
 def test_bad_selections_are_one_clear_line(calendar, start, end, season, message):
-    with pytest.raises(LaunchError) as err:
+    with pytest.raises(UsageError) as err:
         partition_range(calendar, start, end, season, False)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
@@ -87,7 +89,7 @@ def test_seasons_lists_partitions_shot_charts_and_tonight(capsys, monkeypatch, r
 
 def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr("nba_precompute.launch.run_in_own_session",
+    monkeypatch.setattr("nba_precompute.runs.run_in_own_session",
                         lambda cmd, env: calls.append((cmd, env)) or 0)
     (tmp_path / ".dagster_home").mkdir()
     (tmp_path / ".dagster_home" / "dagster.yaml").write_text("{}\n")
@@ -105,35 +107,37 @@ def test_ui_runs_dg_dev_on_the_project_instance(capsys, monkeypatch, tmp_path):
 
 
 def test_the_console_script_launches_without_importing_dagster(raw_data_dir):
-    """`nba-precompute launch/seasons/ui` start without Dagster (dg loads it in its own process); other
-    subcommands and --help go to the full command line."""
-    code = ("import sys; from nba_precompute.console import main; "
-            "rc = main(['launch', '--season', '2022-23', '--dry-run']); "
+    """`nba-precompute launch/seasons/ui` and every --help start without Dagster (dg loads it in its own
+    process); validate and refresh import it when they run."""
+    code = ("import sys; from nba_precompute.cli import main; "
+            "rc = main(sys.argv[1:]); "
             "print(rc, sorted(m for m in sys.modules if m == 'dagster' or m.startswith('dagster.')))")
     env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_data_dir)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, "launch", "--season", "2022-23", "--dry-run"], env=env,
+                         capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
+    seasons = subprocess.run([sys.executable, "-c", code, "seasons"], env=env, capture_output=True, text=True,
+                             check=True)
+    assert seasons.stdout.strip().splitlines()[-1] == "0 []"
     assert "371 partition(s): dg launch --assets '*' --partition-range 2022-10-18...2023-10-23" in out.stdout
-    helped = subprocess.run([sys.executable, "-m", "nba_precompute.console", "--help"], env=env,
+    helped = subprocess.run([sys.executable, "-m", "nba_precompute.cli", "--help"], env=env,
                             capture_output=True, text=True)
     assert helped.returncode == 0 and "{validate,refresh,launch,seasons,ui}" in helped.stdout
-    bad = subprocess.run([sys.executable, "-m", "nba_precompute.console", "launch", "2021-12-01"], env=env,
+    bad = subprocess.run([sys.executable, "-m", "nba_precompute.cli", "launch", "2021-12-01"], env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: 2021-12-01: no season of the raw data covers")
 
 
 def test_a_bare_year_is_refused_naming_both_seasons(capsys, monkeypatch, raw_data_dir):
-    from nba_precompute.console import main as console_main
-
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
     # the shot files name seasons by their end year, the partitions by the start year: 2023 is either
-    assert console_main(["launch", "--season", "2023", "--dry-run"]) == 2
+    assert main(["launch", "--season", "2023", "--dry-run"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     (line,) = err.strip().splitlines()
     assert line.startswith("error: season '2023' is ambiguous: 2022-23 or 2023-24?")
     assert "--season 2023-24" in line
-    assert console_main(["launch", "--season", "2023-24", "--dry-run"]) == 0
+    assert main(["launch", "--season", "2023-24", "--dry-run"]) == 0
     assert "--partition-range 2023-10-24..." in capsys.readouterr().out
 
 
@@ -145,12 +149,10 @@ def test_a_bare_year_is_refused_naming_both_seasons(capsys, monkeypatch, raw_dat
 ])
 def test_an_asset_selection_that_matches_nothing_is_a_usage_error(capsys, monkeypatch, raw_data_dir, assets,
                                                                    problem):
-    from nba_precompute.console import main as console_main
-
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
     started = []
-    monkeypatch.setattr("nba_precompute.launch.subprocess.call", lambda cmd, env: started.append(cmd) or 1)
-    assert console_main(["launch", "--assets", assets, "2023-01-05"]) == 2
+    monkeypatch.setattr("nba_precompute.runs.subprocess.call", lambda cmd, env: started.append(cmd) or 1)
+    assert main(["launch", "--assets", assets, "2023-01-05"]) == 2
     assert started == []  # refused before dg starts
     out, err = capsys.readouterr()
     assert out == ""
@@ -160,8 +162,38 @@ def test_an_asset_selection_that_matches_nothing_is_a_usage_error(capsys, monkey
 
 
 def test_a_valid_asset_selection_is_launched(capsys, monkeypatch, raw_data_dir):
-    from nba_precompute.console import main as console_main
-
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
-    assert console_main(["launch", "--dry-run", "--assets", "nba_precompute/player_daily_cache*", "2023-01-05"]) == 0
+    assert main(["launch", "--dry-run", "--assets", "nba_precompute/player_daily_cache*", "2023-01-05"]) == 0
     assert "dg launch --assets 'nba_precompute/player_daily_cache*' --partition 2023-01-05" in capsys.readouterr().out
+
+
+BOX_ONLY = 'key:"nba_analytics/player_game_summary" or key:"nba_analytics/team_offense_game_summary"'
+
+
+def test_box_score_tables_alone_have_no_run_tonight(calendar):
+    days = [D(2026, 2, 8), D(2026, 2, 9), D(2026, 2, 10)]
+    assert plan_runs(calendar, days, BOX_ONLY, box_scores_only=True) == [(BOX_ONLY, days[:2])]
+    assert plan_runs(calendar, days[-1:], BOX_ONLY, box_scores_only=True) == []
+
+
+def test_a_box_score_selection_over_tonight_drops_tonight_and_says_why(capsys, monkeypatch, raw_data_dir):
+    """dg launch refuses a selection that selects nothing: tonight's box-score-free run of a selection of
+    box-score tables only is not planned (issue 19)."""
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw_data_dir))
+    assert main(["launch", "--dry-run", "--assets", BOX_ONLY, "2026-02-08", "2026-02-10"]) == 0
+    out = capsys.readouterr().out
+    assert (f"2 partition(s): dg launch --assets '{BOX_ONLY}' --partition-range 2026-02-08...2026-02-09") in out
+    assert "2026-02-10 is tonight's slate: its box scores are not in yet" in out and "no run for 2026-02-10" in out
+    assert "2026-02-10" not in "".join(ln for ln in out.splitlines() if "dg launch" in ln)
+    # tonight alone: nothing to launch, a usage error before dg starts
+    assert main(["launch", "--dry-run", "--assets", BOX_ONLY, "2026-02-10"]) == 2
+    out, err = capsys.readouterr()
+    assert "dg launch" not in out
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: 2026-02-10 is tonight's slate: its box scores are not in yet") and \
+        line.endswith("nothing to launch")
+    # a selection with a pre-game table keeps tonight's run (without the box-score tables)
+    mixed = 'key:"nba_analytics/player_game_summary" or key:"nba_analytics/nba_schedule"'
+    assert main(["launch", "--dry-run", "--assets", mixed, "2026-02-10"]) == 0
+    out = capsys.readouterr().out
+    assert f"1 partition(s): dg launch --assets '{box_score_free(mixed)}' --partition 2026-02-10" in out

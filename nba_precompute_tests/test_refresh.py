@@ -85,7 +85,8 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
     assert "2026-01-26..2026-01-27" in out
     # the dry run prints the plan (what, why, the dg launch commands) and writes nothing
     assert cli_main(["refresh", "--dry-run", "--duckdb-path", str(db)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err == ""  # the plan is on stdout
     assert f"night {NIGHT}: its raw rows changed" in out
     assert f"--partition {NIGHT}" in out and "--partition-range 2026-01-26...2026-01-27" in out
     assert "dry run: nothing launched" in out

@@ -49,10 +49,15 @@ def test_launch_tonight_writes_the_slate_of_eight_teams_and_validate_reports_it(
     shutil.copy(REPO / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_data_dir),
            "NBA_PRECOMPUTE_DUCKDB_PATH": str(db)}
-    exe = shutil.which("nba-precompute", path=os.path.dirname(sys.executable))
-    res = subprocess.run([exe, "launch", "2026-02-10"], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    res = subprocess.run([sys.executable, "-m", "nba_precompute.cli", "launch", "2026-02-10"], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "note: 2026-02-10 is tonight's slate" in res.stdout
+    # the plan on stdout, the run's logs on stderr; no Dagster beta warning (dg launch parses the
+    # box-score-free selection with a parameter in beta): errors and the run's lines come first
+    assert "dg launch --assets" in res.stdout and "dg launch --assets" not in res.stderr
+    assert "BetaWarning" not in res.stderr and "Warning" not in "".join(res.stderr.splitlines(keepends=True)[:5])
+    assert "- dagster - INFO -" in res.stderr
     wh = DuckDBWarehouse(str(db))
     mlfs = wh.read(ML_FEATURE_STORE_V2, TONIGHT, TONIGHT)
     assert sorted(mlfs.get_column("team_abbr").unique()) == ["DAL", "HOU", "IND", "LAC", "LAL", "NYK", "PHX", "SAS"]

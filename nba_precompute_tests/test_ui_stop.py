@@ -51,7 +51,7 @@ def test_sigterm_stops_every_process_of_the_ui(tmp_path, raw_data_dir):
     env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DATA_DIR": str(raw_data_dir),
            "NBA_PRECOMPUTE_DUCKDB_PATH": str(tmp_path / "ui.duckdb"),
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-    code = "import sys; from nba_precompute.console import main; sys.exit(main())"
+    code = "import sys; from nba_precompute.cli import main; sys.exit(main())"
     log = (tmp_path / "ui.log").open("wb")
     ui = subprocess.Popen([sys.executable, "-c", code, "ui", "--port", str(port)], cwd=REPO_ROOT, env=env,
                           stdout=log, stderr=subprocess.STDOUT)

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import duckdb
@@ -23,11 +22,14 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from nba_precompute import cli
-from nba_precompute.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE, build_report, main
+from nba_precompute import report
+from nba_precompute.cli import main
+from nba_precompute.cli import validate as cli_validate
+from nba_precompute.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE
 from nba_precompute.defs.phase4.tables import PSZA as PSZA_DECL
 from nba_precompute.partitions import GameCalendar, game_calendar
 from nba_precompute.pipeline import materialize_range
+from nba_precompute.report import build_report
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
     PLAYER_GAME_SUMMARY,
@@ -320,7 +322,7 @@ def test_days_above_band_are_incomplete_rate_within_band_warnings():
     assert check.get_column("incomplete_rate").to_list() == out.get_column("incomplete_rate").to_list()
     assert check.get_column("above_band").to_list() == [False, True]
     # the terminal words it as the check, a warning, not a failure
-    lines = cli._warning_lines(warn, out, {PSZA: "PSZA"}, details=False)
+    lines = cli_validate._warning_lines(warn, out, {PSZA: "PSZA"}, details=False)
     assert lines[0].startswith("incomplete_rate_within_band (WARN, not a failure") and "1 of 2 banded" in lines[0]
     assert lines[1].strip().startswith("WARN 2022-12-20 PSZA  week  9: incomplete rate  40.0% (4 of 10)")
     assert "minimum_games" not in "\n".join(lines) and "FAIL" not in "\n".join(lines)
@@ -463,8 +465,10 @@ def test_real_december_range(december_warehouse, capsys):
         assert d["entities_total"] == md["entities_total"].value, d
         band = md["expected_band_upper"]
         assert d["expected_band_upper"] == (None if band.value == "none" else band.value), d
-    assert any(ep.name == "nba-precompute" and ep.value == "nba_precompute.console:main"
-               for ep in entry_points(group="console_scripts"))
+    # the console script is the CLI package's main (read from pyproject.toml: the installed metadata is
+    # the last `pip install -e`'s)
+    scripts = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text().split("[project.scripts]")[1]
+    assert scripts.split("[")[0].strip() == 'nba-precompute = "nba_precompute.cli:main"'
 
 
 def test_killed_run_with_phase4_tables_absent_is_not_clean(december_warehouse, tmp_path, capsys):
@@ -666,7 +670,8 @@ def test_terminal_output_is_short_and_details_list_every_row(two_seasons, capsys
 
 
 def test_cli_reads_the_warehouse_through_the_interface_only():
-    """The command module never imports the DuckDB implementation: the warehouse comes from the
-    assets' configuration and is used through the Warehouse interface."""
-    source = Path(cli.__file__).read_text()
-    assert "duckdb_warehouse" not in source and "import duckdb" not in source
+    """The report and the command modules never import the DuckDB implementation: the warehouse comes
+    from the assets' configuration and is used through the Warehouse interface."""
+    for module in (report, cli_validate):
+        source = Path(module.__file__).read_text()
+        assert "duckdb_warehouse" not in source and "import duckdb" not in source, module.__name__

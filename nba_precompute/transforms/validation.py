@@ -1,7 +1,7 @@
 """The validation report (replacement of the legacy ``validate_pipeline.py``, reference §11; SPEC §7).
 
 Pure Polars: frames read from the warehouse go in, report frames come out. The reading (through the
-``Warehouse`` interface) and the printing live in :mod:`nba_precompute.cli`.
+``Warehouse`` interface) is :mod:`nba_precompute.report`; the printing is ``nba-precompute validate``'s.
 
 Only partitions are reported: the regular-season game dates of the raw data
 (``nba_precompute.partitions.game_calendar``), given as a ``partitions`` frame (:func:`partitions_frame`:

@@ -1,11 +1,8 @@
-"""The ``nba-precompute`` console command: ``launch`` and ``seasons`` (:mod:`nba_precompute.launch`: runs
-over seasons or dates through ``dg launch``), ``validate`` and ``refresh`` (:mod:`nba_precompute.refresh`:
-rematerialise the partitions whose raw inputs changed; ``validate`` lists them and exits 1 while any
-exist).
-
-``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
+"""``nba-precompute validate [START [END]] [--season 2023-24 | --all-seasons] [--details]
 [--format terminal|json] [--duckdb-path PATH]``: the validation report of the warehouse (the numbers
-come from :mod:`nba_precompute.transforms.validation`; this module reads and prints).
+come from :func:`nba_precompute.report.build_report` and :mod:`nba_precompute.transforms.validation`;
+this module selects the partitions and prints). Stale partitions (raw inputs changed since they were
+written: :mod:`nba_precompute.refresh`) are listed too, and make the exit status 1.
 
 * Dates: no date and ``--all-seasons`` report every game date of the raw data
   (``nba_precompute.partitions.game_calendar``; days without games are empty partitions and are not
@@ -42,152 +39,32 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import polars as pl
 
-from nba_precompute import config, launch, refresh
-from nba_precompute.defs.common import read_season_schedule
-from nba_precompute.defs.phase4.tables import PHASE4_TABLES, Phase4Table
-from nba_precompute.defs.resources import WarehouseResource, warehouse_from_env
-from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, game_calendar, season_label
+from nba_precompute import config
+from nba_precompute.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    EXIT_WAREHOUSE,
+    HelpFormatter,
+    UsageError,
+    error,
+    open_warehouse,
+    parse_date,
+    quiet_dagster_warnings,
+    warehouse_help,
+)
+from nba_precompute.partitions import GameCalendar, game_calendar, season_label
 from nba_precompute.raw.readers import RawDataError
-from nba_precompute.raw.sources import LAST_PUBLISHED_SHOT_CHART_SEASON, shot_chart_seasons
-from nba_precompute.schemas import (
-    PHASE3_TABLES,
-    PLAYER_GAME_SUMMARY,
-    PRECOMPUTE_FAILURES,
-    UPCOMING_PLAYER_GAME_CONTEXT,
-    TableSpec,
-)
-from nba_precompute.transforms.phase3 import PREVIOUS_SEASON_DAYS
-from nba_precompute.transforms.validation import (
-    INCOMPLETE_RATE_WITHIN_BAND,
-    MIN_SLATE_PLAYERS,
-    PHASE3,
-    Phase3ReportTable,
-    ReportTable,
-    band_warnings,
-    expected_entities,
-    fix_commands,
-    partitions_frame,
-    phase3_report,
-    phase4_report,
-    problem_groups,
-    season_summary,
-    shot_chart_coverage,
-    slate_readiness,
-    summary,
-    weekly_incomplete,
-)
+from nba_precompute.raw.sources import shot_chart_seasons
+from nba_precompute.schemas import PHASE3_TABLES
+from nba_precompute.transforms.validation import INCOMPLETE_RATE_WITHIN_BAND, MIN_SLATE_PLAYERS, PHASE3
 from nba_precompute.warehouse.base import Warehouse, WarehouseError, WarehouseLockedError
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_WAREHOUSE = 0, 1, 2, 3
-PHASE3_SELECTION = "group:phase3_analytics"
 MAX_PROBLEM_LINES = 20  # grouped problem lines printed without --details
 MAX_WARNING_LINES = 10  # incomplete_rate_within_band warnings printed without --details
-
-
-class UsageError(Exception):
-    """A bad argument or configuration (exit 2); the message is one line for the user."""
-
-
-# --------------------------------------------------------------------------- reading the warehouse
-
-
-def report_tables(tables: Sequence[Phase4Table] = PHASE4_TABLES) -> list[ReportTable]:
-    """The validation report's view of the Phase 4 declarations."""
-    return [ReportTable(t.spec.qualified_name, t.processor, t.universe, t.bands, t.abbreviation) for t in tables]
-
-
-def phase3_report_tables(tables: Sequence[TableSpec] = PHASE3_TABLES) -> list[Phase3ReportTable]:
-    """The Phase 3 tables with the column holding a row's team (``None`` for ``nba_schedule``)."""
-    def team_column(spec: TableSpec) -> str | None:
-        return next((c for c in ("team_abbr", "defending_team_abbr") if c in spec.column_names), None)
-
-    return [Phase3ReportTable(t.qualified_name, team_column(t)) for t in tables]
-
-
-def _logs(warehouse: Warehouse, specs: Sequence[TableSpec], start: dt.date, end: dt.date,
-          ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(partition log, counted rows) of ``specs`` over [start, end], each with a ``table_name`` column."""
-    logs, counts = [], []
-    for spec in specs:  # one query per table (11 tables)
-        name = pl.lit(spec.qualified_name).alias("table_name")
-        logs.append(warehouse.partition_log(spec, start, end).select(name, "partition_date", "row_count"))
-        counts.append(warehouse.row_counts(spec, start, end).select(name, "partition_date", "row_count"))
-    return pl.concat(logs), pl.concat(counts)
-
-
-def build_report(warehouse: Warehouse, days: Sequence[dt.date], seasons: pl.DataFrame,
-                 chart_seasons: Sequence[int] = (), last_published: int = LAST_PUBLISHED_SHOT_CHART_SEASON,
-                 tables: Sequence[Phase4Table] = PHASE4_TABLES,
-                 phase3_tables: Sequence[TableSpec] = PHASE3_TABLES,
-                 tonight: dt.date | None = None) -> dict[str, object]:
-    """Read the warehouse through the :class:`~nba_precompute.warehouse.base.Warehouse` interface and
-    compute the report over the partitions ``days``.
-
-    Args:
-        days: the partitions to report (game dates; see :func:`select_partitions`), non-empty.
-        seasons: ``season_year``, ``season_start_date`` of every season (``GameCalendar.seasons``).
-        chart_seasons: seasons whose shot-chart file is in the raw data; ``last_published`` the last
-            season the shot-chart source published.
-        tonight: tonight's slate (``GameCalendar.tonight``): its box-score tables are not expected yet,
-            and when it is among ``days`` the report has a ``slate`` frame (:func:`slate_readiness`).
-
-    Returns a dict of frames (``partitions``, ``phase4``, ``phase3``, ``warnings``, ``weekly``,
-    ``coverage``, ``seasons``, ``problems``, ``fixes``) and the ``summary`` dict. Raises :class:`WarehouseError`
-    (:class:`WarehouseLockedError`) when the warehouse cannot be read.
-    """
-    if not days:
-        raise ValueError("build_report: no partition to report")
-    start, end = min(days), max(days)
-    report4, report3 = report_tables(tables), phase3_report_tables(phase3_tables)
-    parts = partitions_frame(days, seasons)
-    schedule, history_start = read_season_schedule(warehouse, start, end)
-    player_games = warehouse.read(PLAYER_GAME_SUMMARY, history_start, end, columns=[
-        "game_id", "game_date", "season_year", "player_id", "team_abbr", "minutes_played", "paint_attempts"])
-    in_range = player_games.filter(pl.col("game_date").is_in(parts.get_column("date").implode()))
-    team_rows = [in_range.select(pl.lit(PLAYER_GAME_SUMMARY.qualified_name).alias("table"), "game_id", "team_abbr")]
-    for spec, t in zip(phase3_tables, report3):
-        if t.team_column is None or spec == PLAYER_GAME_SUMMARY:
-            continue
-        rows = warehouse.read(spec, start, end, columns=["game_id", t.team_column])
-        team_rows.append(rows.select(pl.lit(spec.qualified_name).alias("table"), "game_id",
-                                     pl.col(t.team_column).alias("team_abbr")))
-    specs = [*phase3_tables, *(t.spec for t in tables)]
-    existing = {s.qualified_name for s in specs if warehouse.exists(s)}
-    log, counts = _logs(warehouse, specs, start, end)
-    failures = warehouse.read(PRECOMPUTE_FAILURES, start, end, columns=[
-        "processor", "analysis_date", "entity_id", "entity_name", "failure_category", "is_failure"])
-
-    # a team's opening-night universe is its roster at the end of the previous season (pregame_universe)
-    previous = warehouse.read(PLAYER_GAME_SUMMARY, history_start - dt.timedelta(days=PREVIOUS_SEASON_DAYS),
-                              history_start - dt.timedelta(days=1), columns=player_games.columns)
-    expected = expected_entities(parts, schedule, pl.concat([previous, player_games], how="vertical_relaxed"))
-    phase4 = phase4_report(parts, schedule, expected, log, counts, failures, report4, existing)
-    phase3 = phase3_report(parts, schedule, pl.concat(team_rows).unique(), log, counts, report3, existing)
-    slate = None
-    if tonight is not None and tonight in set(days):
-        # tonight's box scores are not in yet: its box-score partitions are not expected
-        box = [f"{k.replace('/', '.')}" for k in BOX_SCORE_TABLES]
-        phase3 = phase3.filter(~((pl.col("date") == tonight) & pl.col("table").is_in(box)))
-        upcoming = (warehouse.read(UPCOMING_PLAYER_GAME_CONTEXT, tonight, tonight, columns=["game_date", "team_abbr"])
-                    if warehouse.exists(UPCOMING_PLAYER_GAME_CONTEXT) else
-                    pl.DataFrame(schema={"game_date": pl.Date, "team_abbr": pl.String}))
-        slate = slate_readiness(tonight, schedule, upcoming)
-    coverage = shot_chart_coverage(in_range, parts.get_column("season_year").drop_nulls().unique().to_list(),
-                                   chart_seasons, last_published)
-    labels = {t.qualified_name: t.short for t in report4}
-    problems = problem_groups(phase4, phase3, labels, order=[t.qualified_name for t in (*report3, *report4)])
-    keys = {t.spec.qualified_name: "/".join(t.spec.asset_key_path) for t in tables}
-    return {
-        "start": start, "end": end, "partitions": parts, "phase4": phase4, "phase3": phase3,
-        "warnings": band_warnings(phase4), "weekly": weekly_incomplete(phase4, report4), "coverage": coverage,
-        "seasons": season_summary(phase4, phase3, coverage), "summary": summary(phase4, phase3),
-        "problems": problems, "fixes": fix_commands(problems, keys, PHASE3_SELECTION),
-        "tonight": tonight if slate is not None else None, "slate": slate,
-    }
 
 
 # --------------------------------------------------------------------------- arguments
@@ -216,33 +93,6 @@ def select_partitions(calendar: GameCalendar, start: dt.date | None, end: dt.dat
         raise UsageError(f"{days[0]}..{days[-1]} holds no game date: nothing to validate")
     return on_game_days
 
-
-def _warehouse_help() -> str:
-    path = Path(config.duckdb_path()).resolve()
-    source = ("NBA_PRECOMPUTE_DUCKDB_PATH" if os.environ.get("NBA_PRECOMPUTE_DUCKDB_PATH")
-              else f"the default {config.DEFAULT_DUCKDB_PATH} under the working directory")
-    text = f"DuckDB warehouse file to read, read-only (default: the assets' warehouse, {path}, from {source})"
-    if os.environ.get("NBA_PRECOMPUTE_WAREHOUSE", "").strip().lower() == "bigquery":
-        text = ("DuckDB warehouse file to read instead of BigQuery (default: BigQuery, as "
-                "NBA_PRECOMPUTE_WAREHOUSE=bigquery and the NBA_PRECOMPUTE_BQ_* settings)")
-    return text.replace("%", "%%")
-
-
-def _open_warehouse(duckdb_path: str | None) -> tuple[Warehouse, str]:
-    """The warehouse to read and a one-line description of it. Raises :class:`UsageError` on invalid
-    settings."""
-    try:
-        resource = (WarehouseResource(kind="duckdb", duckdb_path=duckdb_path) if duckdb_path is not None
-                    else warehouse_from_env())
-        warehouse = resource.get()
-    except (ValueError, WarehouseError) as exc:
-        raise UsageError(f"warehouse settings: {exc}") from None
-    if resource.kind == "duckdb":
-        return warehouse, f"DuckDB file {Path(resource.duckdb_path).resolve()} (read-only)"
-    where = f"BigQuery project {resource.bq_project}, location {resource.bq_location}"
-    if resource.bq_dataset_prefix:
-        where += f", datasets prefixed {resource.bq_dataset_prefix!r}"
-    return warehouse, where
 
 
 # --------------------------------------------------------------------------- output
@@ -362,6 +212,8 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     problems: pl.DataFrame = report["problems"]  # type: ignore[assignment]
     fixes: pl.DataFrame = report["fixes"]  # type: ignore[assignment]
     coverage: pl.DataFrame = report["coverage"]  # type: ignore[assignment]
+    from nba_precompute.defs.phase4.tables import PHASE4_TABLES
+
     labels = {t.spec.qualified_name: t.abbreviation for t in PHASE4_TABLES}
     lines = [f"Validation report {report['start']}..{report['end']}: {s['dates']:,} partitions (game dates) "
              f"in {seasons.height} season(s)", f"warehouse: {warehouse}", "",
@@ -458,25 +310,65 @@ def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> st
 # --------------------------------------------------------------------------- the command
 
 
-def _validate(args: argparse.Namespace) -> int:
+DESCRIPTION = """\
+Print the validation report of the Phase 3 and Phase 4 partitions. Per season and per (date, table),
+it gives the rows written, the entities expected, INCOMPLETE_DATA, STALE_DATA, the true failures
+(DATE_LEVEL included), the Phase 3 holes and the shot-chart coverage, with the dg launch commands that
+rematerialise what is missing. Only partitions (the regular-season game dates of the raw data) are
+reported. Partitions whose raw inputs changed since they were written are listed as stale.
+
+The report is printed on standard output; errors on standard error.
+"""
+
+EPILOG = f"""\
+Exit status: {EXIT_OK} when clean; {EXIT_PROBLEMS} when problems are found (a missing table or partition, a
+Phase 3 hole, unaccounted entities, a true failure, stale partitions); {EXIT_USAGE} on a usage or configuration
+error; {EXIT_WAREHOUSE} when the warehouse cannot be read (the DuckDB file is locked by a running run or
+absent, or BigQuery is unreachable).
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``validate`` on the ``nba-precompute`` parser."""
+    v = sub.add_parser("validate", help="Print the validation report of the Phase 3 and Phase 4 partitions.",
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
+    v.add_argument("start", type=parse_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
+    v.add_argument("end", type=parse_date, nargs="?", help="last date of the range (default: START alone)")
+    which = v.add_mutually_exclusive_group()
+    which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
+    which.add_argument("--all-seasons", action="store_true",
+                       help="every partition of every season (the default without dates)")
+    v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
+    v.add_argument("--format", choices=("terminal", "json"), default="terminal",
+                   help="terminal: the report as text (default); json: everything as one JSON document")
+    v.add_argument("--duckdb-path", default=None, help=warehouse_help())
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``nba-precompute validate``: see the module docstring. Returns the exit status."""
+    if args.all_seasons and args.start is not None:
+        parser.error("--all-seasons takes no dates")
+    quiet_dagster_warnings()
+    from nba_precompute.report import build_report  # loads Dagster (the schedule reader of the assets)
+
     try:
         calendar = game_calendar()
         days = select_partitions(calendar, args.start, args.end, args.season)
-        warehouse, where = _open_warehouse(args.duckdb_path)
+        warehouse, where = open_warehouse(args.duckdb_path)
     except (UsageError, RawDataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return EXIT_USAGE
     try:
         warehouse.check_readable()
         report = build_report(warehouse, days, calendar.seasons, shot_chart_seasons(config.raw_data_dir()),
                               tonight=calendar.tonight)
     except WarehouseLockedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return EXIT_WAREHOUSE
     except WarehouseError as exc:
         message = (f"{exc} (--duckdb-path PATH or NBA_PRECOMPUTE_DUCKDB_PATH selects another file)"
                    if where.startswith("DuckDB") else f"cannot read the warehouse ({where}): {exc}")
-        print(f"error: {message}", file=sys.stderr)
+        error(message)
         return EXIT_WAREHOUSE
     report["stale"] = _stale_lines(warehouse, calendar, days)
     code = EXIT_OK if report["summary"]["ok"] and not report["stale"] else EXIT_PROBLEMS  # type: ignore[index]
@@ -492,105 +384,10 @@ def _validate(args: argparse.Namespace) -> int:
 def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt.date]) -> list[str]:
     """The report's lines on stale partitions (issue 18: raw inputs changed since the write; empty when
     none); a raw night gone from the files or unreadable raw files are reported here too."""
+    from nba_precompute import refresh
+
     try:
         plan = refresh.plan_refresh(warehouse, config.raw_data_dir(), calendar, days, validate_raw=False)
     except (RawDataError, refresh.MissingNightError) as exc:
         return [f"Data versions: cannot compare the partitions with the raw data: {exc}"]
     return refresh.stale_summary_lines(plan)
-
-
-def _refresh(args: argparse.Namespace) -> int:
-    """``nba-precompute refresh``: see :mod:`nba_precompute.refresh`."""
-    try:
-        calendar = game_calendar()
-    except RawDataError as exc:
-        print(f"error: refresh refused, nothing written: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    try:
-        days = refresh.season_days(calendar, args.season)
-        warehouse, where = _open_warehouse(args.duckdb_path)
-    except (UsageError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        warehouse.check_readable()
-        plan = refresh.plan_refresh(warehouse, config.raw_data_dir(), calendar, days)
-    except WarehouseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_WAREHOUSE
-    except (RawDataError, refresh.MissingNightError) as exc:
-        print(f"error: refresh refused, nothing written: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    print(f"refresh ({where}; raw data {config.raw_data_dir().resolve()}):")
-    for line in refresh.describe(plan):
-        print(line)
-    if plan.up_to_date:
-        return EXIT_OK
-    runs = refresh.run_lines(plan)
-    for _, _, text in runs:
-        print(text)
-    if args.dry_run:
-        print("dry run: nothing launched")
-        return EXIT_OK
-    env, _ = launch.project_env()
-    if args.duckdb_path:
-        env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(Path(args.duckdb_path).resolve())
-        env["NBA_PRECOMPUTE_WAREHOUSE"] = "duckdb"
-    sys.stdout.flush()
-    code = launch.run_commands([(sel, span) for sel, span, _ in runs], env)
-    verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
-    print(f"refresh of {plan.stale.height} partition(s) in {len(runs)} run(s): {verdict}; check with: "
-          "nba-precompute validate", file=sys.stderr)
-    return EXIT_OK if code == 0 else EXIT_PROBLEMS
-
-
-DESCRIPTION = """\
-Validation report of the Phase 3 and Phase 4 partitions: per season and per (date, table), rows
-written, entities expected, INCOMPLETE_DATA, STALE_DATA, true failures (DATE_LEVEL included), Phase 3
-holes and shot-chart coverage, with the `dg launch` commands that rematerialise what is missing. Only
-partitions (the regular-season game dates of the raw data) are reported.
-"""
-
-EPILOG = f"""\
-exit status: {EXIT_OK} clean; {EXIT_PROBLEMS} problems found (missing table or partition, Phase 3 hole,
-unaccounted entities, true failure); {EXIT_USAGE} usage or configuration error; {EXIT_WAREHOUSE} the
-warehouse cannot be read (DuckDB file locked by a running run, absent; BigQuery unreachable).
-"""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nba-precompute`` console script; returns the exit status (see the module
-    docstring). argparse exits with status 2 itself on malformed arguments."""
-    parser = argparse.ArgumentParser(prog="nba-precompute", description="NBA Phase 4 precompute tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    v = sub.add_parser(
-        "validate", help="validation report of the Phase 3 and Phase 4 partitions",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("start", type=launch.parse_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
-    v.add_argument("end", type=launch.parse_date, nargs="?", help="last date of the range (default: START alone)")
-    which = v.add_mutually_exclusive_group()
-    which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
-    which.add_argument("--all-seasons", action="store_true",
-                       help="every partition of every season (the default without dates)")
-    v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
-    v.add_argument("--format", choices=("terminal", "json"), default="terminal")
-    v.add_argument("--duckdb-path", default=None, help=_warehouse_help())
-    r = sub.add_parser("refresh", help="rematerialise the partitions whose raw inputs changed (corrections)",
-                       description=refresh.__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--season", help="only the partitions of one season, e.g. 2025-26")
-    r.add_argument("--dry-run", action="store_true", help="print the plan (what is stale and why), launch nothing")
-    r.add_argument("--duckdb-path", default=None, help=_warehouse_help())
-    launch.add_parsers(sub)
-    args = parser.parse_args(argv)
-    if args.command in config.FAST_COMMANDS:
-        return launch.run(parser, args)
-    if args.command == "refresh":
-        return _refresh(args)
-    if args.all_seasons and args.start is not None:
-        parser.error("--all-seasons takes no dates")
-    return _validate(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
