@@ -199,8 +199,9 @@ class RawSources:
         """A new instance for the game calendar of ``raw_dir`` whose files have ``fingerprint``
         (:func:`raw_fingerprint`), kept for this process's next :meth:`take` of the same directory: a run
         process builds its calendar when it loads the definitions, then its Phase 3 steps read the same
-        files, which are then parsed once. One instance is kept (the latest calendar's; ~30 MB for the
-        four hoopR seasons) until taken or replaced."""
+        files, which are then parsed once. One instance is kept (the latest calendar's; ~25 MB for the
+        four hoopR seasons) until taken or replaced: a process that runs no step (code server, daemon)
+        keeps it for its lifetime."""
         sources = cls(raw_dir)
         _HANDOFF.clear()
         _HANDOFF[str(sources.path.resolve())] = (fingerprint, sources)
