@@ -144,9 +144,6 @@ class GameCalendar:
         """Ids of the games of ``day`` not in the raw data yet (empty when all are, or none is scheduled)."""
         return next((ids for d, ids in self.not_in if d == day), ())
 
-    def is_game_date(self, day: dt.date) -> bool:
-        return day in set(self.game_dates) or day in set(self.scheduled)
-
     def spans(self) -> list[tuple[dt.date, dt.date]]:
         """The ranges of days that may be materialised, ascending: each season of the raw data from its
         opening night to ``span_end`` (its off-season included when the next season is in the data),
