@@ -510,30 +510,25 @@ def bench_launched(plan: Plan, scope: Scope, raw_dir: Path, workdir: Path) -> di
                                                   "plain", "plain_one_date", "floor")}
     floor_module = write_floor_module(workdir / "floor") if plan.floor else None
     first, last = scope.season
+    # items 1 and 2 (the main command over a season / every season), each followed by its item 3:
+    # (run directory and result key, label, arguments, item 3's date, item 3's result key)
+    launched = [spec for on, spec in (
+        (plan.season, ("season", "1 season", ("--season", BENCH_SEASON), plan.nightly_date, "one_date_season")),
+        (plan.all_seasons, ("all_seasons", "2 all seasons", ("--all-seasons",), scope.all_last, "one_date_newest")),
+    ) if on]
     for i in range(plan.runs):
         run_dir = workdir / f"run_{i + 1}"
-        if plan.season:
-            d = run_dir / "season"
+        for name, item, args, one_date, one_date_key in launched:
+            d = run_dir / name
             home = fresh_home(d)
             env = bench_env(home, raw_dir, d / "warehouse.duckdb")
-            r = run_measured(main_command("--season", BENCH_SEASON), env, d / "season.log", home=home)
-            out["season"].append(r)
-            _note("1 season", i, plan.runs, r)
-            if plan.one_date:
-                r = run_measured(main_command(plan.nightly_date), env, d / "one_date.log", home=home)
-                out["one_date_season"].append(r)
-                _note(f"3 {plan.nightly_date}", i, plan.runs, r)
-        if plan.all_seasons:
-            d = run_dir / "all_seasons"
-            home = fresh_home(d)
-            env = bench_env(home, raw_dir, d / "warehouse.duckdb")
-            r = run_measured(main_command("--all-seasons"), env, d / "all_seasons.log", home=home)
-            out["all_seasons"].append(r)
-            _note("2 all seasons", i, plan.runs, r)
-            if plan.one_date:
-                r = run_measured(main_command(scope.all_last), env, d / "one_date.log", home=home)
-                out["one_date_newest"].append(r)
-                _note(f"3 {scope.all_last}", i, plan.runs, r)
+            r = run_measured(main_command(*args), env, d / f"{name}.log", home=home)
+            out[name].append(r)
+            _note(item, i, plan.runs, r)
+            if plan.one_date:  # item 3 on the instance and warehouse just written
+                r = run_measured(main_command(one_date), env, d / "one_date.log", home=home)
+                out[one_date_key].append(r)
+                _note(f"3 {one_date}", i, plan.runs, r)
         if plan.plain:
             d = run_dir / "plain"
             d.mkdir(parents=True)

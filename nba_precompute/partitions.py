@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from nba_precompute import config
-from nba_precompute.raw.sources import raw_fingerprint, season_game_dates
+from nba_precompute.raw.sources import RawSources, raw_fingerprint
 from nba_precompute.schemas import is_regular_season
 
 if TYPE_CHECKING:  # Dagster is imported where a definition is built: the launcher's calendar needs none
@@ -143,9 +143,6 @@ class GameCalendar:
     def missing_games(self, day: dt.date) -> tuple[str, ...]:
         """Ids of the games of ``day`` not in the raw data yet (empty when all are, or none is scheduled)."""
         return next((ids for d, ids in self.not_in if d == day), ())
-
-    def is_game_date(self, day: dt.date) -> bool:
-        return day in set(self.game_dates) or day in set(self.scheduled)
 
     def spans(self) -> list[tuple[dt.date, dt.date]]:
         """The ranges of days that may be materialised, ascending: each season of the raw data from its
@@ -325,7 +322,8 @@ def parse_season(label: str) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _calendar(raw_dir: str, fingerprint: tuple) -> GameCalendar:
-    return GameCalendar.from_game_dates(season_game_dates(raw_dir))
+    # the parsed files stay for the run's Phase 3 steps (RawDataResource takes them): one parse per run
+    return GameCalendar.from_game_dates(RawSources.for_calendar(raw_dir, fingerprint).game_dates())
 
 
 # Dagster's calendar runs this many days past today (end_offset), so that tonight's slate after a few

@@ -41,6 +41,7 @@ from nba_precompute.schemas import (
     UPCOMING_TEAM_GAME_CONTEXT,
 )
 from nba_precompute.transforms import phase3
+from nba_precompute.transforms.common import shot_zone_disagreement, zone_split_known
 
 GROUP = "phase3_analytics"
 
@@ -131,8 +132,8 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
         schedule = raw.schedule
         rows = phase3.build_player_game_summary(raw.player_boxscores, raw.team_game_logs, schedule, raw.shots,
                                                 start, end, shot_seasons=raw.shot_seasons)
-        flagged = rows.filter(~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null())
-        no_chart = rows.filter(pl.col("paint_attempts").is_null()).get_column("season_year").unique().sort()
+        flagged = rows.filter(shot_zone_disagreement())
+        no_chart = rows.filter(~zone_split_known()).get_column("season_year").unique().sort()
         if no_chart.len():
             context.log.info("no shot chart for season(s) " + ", ".join(season_label(y) for y in no_chart)
                              + ": paint and mid-range columns NULL (has_complete_shot_zones = false)")
@@ -140,9 +141,8 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
             context.log.warning(shot_zone_disagreement_message(flagged))
         daily = rows.group_by(pl.col("game_date").alias("day")).agg(
             pl.col("is_dnp").sum().cast(pl.Int64).alias("dnp_rows"),
-            (~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null()).sum().cast(pl.Int64)
-            .alias("shot_zone_disagreements"),
-            pl.col("paint_attempts").is_not_null().all().alias("has_shot_chart"))
+            shot_zone_disagreement().sum().cast(pl.Int64).alias("shot_zone_disagreements"),
+            zone_split_known().all().alias("has_shot_chart"))
         return write_range(context, warehouse, PLAYER_GAME_SUMMARY, rows, start, end, schedule,
                            daily_metadata=daily)
 

@@ -127,8 +127,9 @@ class RawDataResource(ConfigurableResource):
     Every season in the directory is served as one set of frames (:class:`~nba_precompute.raw.sources.
     RawSources`: the hoopR files and the trimmed 2020-21 source). Several Phase 3 assets read the same
     files; Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so each
-    file is parsed at most once per run; a new run parses the files again. Errors are the readers'
-    ``RawDataError``.
+    file is parsed at most once per run, and the files the run process parsed for its game calendar
+    (when the definitions loaded) are taken over when unchanged (``RawSources.take``); a new run parses
+    the files again. Errors are the readers' ``RawDataError``.
 
     **Validation before any write.** The Phase 3 assets take their raw frames from
     :meth:`phase3_inputs`, which reads *every* raw input of the run's date range (schedule, player box
@@ -154,7 +155,7 @@ class RawDataResource(ConfigurableResource):
     _versions: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._sources = RawSources(self.directory)
+        self._sources = RawSources.take(self.directory)  # the files the calendar parsed, when unchanged
         self._inputs = {}
         self._served = set()
         self._versions = {}
@@ -170,7 +171,7 @@ class RawDataResource(ConfigurableResource):
     @property
     def sources(self) -> RawSources:
         if self._sources is None:
-            self._sources = RawSources(self.directory)
+            self._sources = RawSources.take(self.directory)
         return self._sources
 
     def input_versions(self, start: dt.date, end: dt.date) -> pl.DataFrame:

@@ -4,7 +4,9 @@ Two sources (see the directory's SOURCES.md): the hoopR files (2022-23 onward: s
 team box scores; shot charts for the seasons that have one) and the trimmed 2020-21 source
 (:mod:`nba_precompute.raw.season_2020`, included when its files are present). :class:`RawSources`
 concatenates them into the shapes of the hoopR readers, each frame carrying the ``quality_flags``
-list column (empty for hoopR rows), and parses every file at most once per instance.
+list column (empty for hoopR rows), and parses every file at most once per instance. The game
+calendar's instance is handed to the run's Phase 3 steps (:meth:`RawSources.for_calendar`,
+:meth:`RawSources.take`), so a run parses the box scores once.
 
 Shot charts: the source (github.com/DomSamangy/NBA_Shots_04_24) publishes one file per season from
 2003-04 through 2023-24 (:data:`LAST_PUBLISHED_SHOT_CHART_SEASON`) and nothing later. A season up to
@@ -70,33 +72,6 @@ def reconcile_schedule(schedule: pl.DataFrame, team_logs: pl.DataFrame) -> pl.Da
         .when(regular & moved_on).then(pl.lit(POSTPONED)).otherwise(pl.lit(SCHEDULED)).alias("game_status"),
         pl.when(regular & played).then(pl.col("__played_on")).otherwise(pl.col("game_date")).alias("game_date"),
     ).drop("__played", "__played_on", "__home_last", "__away_last")
-
-
-def season_game_dates(raw_dir: str | Path) -> pl.DataFrame:
-    """Every regular-season game date of every season: ``season_year``, ``game_date``, ``played`` (every
-    game of that day is in the raw data: both teams' rows in the team game logs and its rows in the
-    player box scores; postponed games do not count, see :func:`reconcile_schedule`) and
-    ``games_not_in`` (list of the ``game_id`` of that day not in the raw data yet; empty when played).
-    The hoopR schedule (with the season in progress's games to come) plus the 2020-21 team logs when
-    present (a source of played games only).
-
-    Raises:
-        RawDataError: a file is missing or malformed (naming the file).
-    """
-    hoopr = reconcile_schedule(readers.read_schedule(Path(raw_dir)), readers.read_team_game_logs(Path(raw_dir)))
-    with_players = readers.read_player_boxscores(Path(raw_dir)).select("game_id").unique().with_columns(
-        pl.lit(True).alias("__players"))
-    games = hoopr.filter(is_regular_season(pl.col("game_id")), pl.col("game_status") != POSTPONED).join(
-        with_players, on="game_id", how="left").with_columns(
-        ((pl.col("game_status") == PLAYED) & pl.col("__players").fill_null(False)).alias("__in"))
-    dates = games.group_by("season_year", "game_date").agg(
-        pl.col("__in").all().alias("played"),
-        pl.col("game_id").filter(~pl.col("__in")).sort().alias("games_not_in"))
-    frames = [dates]
-    if has_season_2020(raw_dir):
-        frames.append(season_2020.game_dates_2020(Path(raw_dir)).with_columns(
-            pl.lit(True).alias("played"), pl.lit([], pl.List(pl.String)).alias("games_not_in")))
-    return pl.concat(frames, how="vertical_relaxed").sort("game_date")
 
 
 def raw_fingerprint(raw_dir: str | Path) -> tuple:
@@ -188,3 +163,60 @@ class RawSources:
         if self.is_season_2020(season_year):
             return self.season_2020().shots
         return self._get(("shots", season_year), lambda: readers.read_shots(self.path, season_year + 1))
+
+    def game_dates(self) -> pl.DataFrame:
+        """Every regular-season game date of every season: ``season_year``, ``game_date``, ``played``
+        (every game of that day is in the raw data: both teams' rows in the team game logs and its rows
+        in the player box scores; postponed games do not count, see :func:`reconcile_schedule`) and
+        ``games_not_in`` (list of the ``game_id`` of that day not in the raw data yet; empty when
+        played). The hoopR schedule (with the season in progress's games to come) plus the 2020-21 team
+        logs when present (a source of played games only). Computed from this instance's parsed hoopR
+        files, so that the Phase 3 steps of a run reuse the parse (:meth:`take`).
+
+        Raises:
+            RawDataError: a file is missing or malformed (naming the file).
+        """
+        return self._get("game_dates", self._game_dates)
+
+    def _game_dates(self) -> pl.DataFrame:
+        hoopr = reconcile_schedule(self.hoopr_schedule(), self.hoopr_team_game_logs())
+        with_players = self.hoopr_player_boxscores().select("game_id").unique().with_columns(
+            pl.lit(True).alias("__players"))
+        games = hoopr.filter(is_regular_season(pl.col("game_id")), pl.col("game_status") != POSTPONED).join(
+            with_players, on="game_id", how="left").with_columns(
+            ((pl.col("game_status") == PLAYED) & pl.col("__players").fill_null(False)).alias("__in"))
+        dates = games.group_by("season_year", "game_date").agg(
+            pl.col("__in").all().alias("played"),
+            pl.col("game_id").filter(~pl.col("__in")).sort().alias("games_not_in"))
+        frames = [dates]
+        if has_season_2020(self.path):
+            frames.append(season_2020.game_dates_2020(self.path).with_columns(
+                pl.lit(True).alias("played"), pl.lit([], pl.List(pl.String)).alias("games_not_in")))
+        return pl.concat(frames, how="vertical_relaxed").sort("game_date")
+
+    @classmethod
+    def for_calendar(cls, raw_dir: str | Path, fingerprint: tuple) -> RawSources:
+        """A new instance for the game calendar of ``raw_dir`` whose files have ``fingerprint``
+        (:func:`raw_fingerprint`), kept for this process's next :meth:`take` of the same directory: a run
+        process builds its calendar when it loads the definitions, then its Phase 3 steps read the same
+        files, which are then parsed once. One instance is kept (the latest calendar's; ~25 MB for the
+        four hoopR seasons) until taken or replaced: a process that runs no step (code server, daemon)
+        keeps it for its lifetime."""
+        sources = cls(raw_dir)
+        _HANDOFF.clear()
+        _HANDOFF[str(sources.path.resolve())] = (fingerprint, sources)
+        return sources
+
+    @classmethod
+    def take(cls, raw_dir: str | Path) -> RawSources:
+        """The instance kept by :meth:`for_calendar` for ``raw_dir`` when its files are unchanged since
+        (same :func:`raw_fingerprint`), handed over once; otherwise a new instance."""
+        path = str(Path(raw_dir).resolve())
+        kept = _HANDOFF.pop(path, None)
+        if kept is not None and kept[0] == raw_fingerprint(path):
+            return kept[1]
+        return cls(raw_dir)
+
+
+# RawSources.for_calendar -> RawSources.take: resolved directory -> (fingerprint, instance)
+_HANDOFF: dict[str, tuple[tuple, RawSources]] = {}

@@ -97,9 +97,19 @@ def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den.is_not_null() & (den != 0)).then(num.cast(pl.Float64) / den).otherwise(None)
 
 
+def zone_split_known() -> pl.Expr:
+    """True for a ``player_game_summary`` row with a zone split: ``paint_attempts`` not NULL (its season
+    has a shot chart; ``player_game_summary`` leaves the zone columns NULL in a season without one)."""
+    return pl.col("paint_attempts").is_not_null()
+
+
+def shot_zone_disagreement() -> pl.Expr:
+    """True for a ``player_game_summary`` row whose zones are known (:func:`zone_split_known`) but whose
+    shot chart disagrees with its box score (``has_complete_shot_zones`` false)."""
+    return ~pl.col("has_complete_shot_zones") & zone_split_known()
+
+
 def seasons_with_shot_chart(player_games: pl.DataFrame) -> pl.DataFrame:
     """``season_year``, ``season_has_shot_chart``: whether the season's player-games have a zone split
-    (``paint_attempts`` not NULL: the season has a shot chart; ``player_game_summary`` leaves it NULL
-    in a season without one)."""
-    return player_games.group_by("season_year").agg(
-        pl.col("paint_attempts").is_not_null().any().alias("season_has_shot_chart"))
+    (:func:`zone_split_known`)."""
+    return player_games.group_by("season_year").agg(zone_split_known().any().alias("season_has_shot_chart"))

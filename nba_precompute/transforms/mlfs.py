@@ -269,14 +269,17 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
     # last bit between runs; integer sums are exact in any order, and each mean is one final division.
     df = df.with_columns(
         *[_src(f).replace_strict(WEIGHT_HUNDREDTHS, return_dtype=pl.Int64).alias(f"__w_{f.name}") for f in FEATURES],
-        *[(no_chart if f.name in SHOT_CHART_FEATURES else pl.lit(False)).alias(f"__na_{f.name}") for f in FEATURES],
-    ).with_columns(
-        *[((pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) & ~pl.col(f"__na_{f.name}"))
+        # only a zone feature can be not applicable: the others need no column
+        *[no_chart.alias(f"__na_{name}") for name in SHOT_CHART_FEATURES],
+    )
+    applicable = {f.name: ~pl.col(f"__na_{f.name}") if f.name in SHOT_CHART_FEATURES else pl.lit(True)
+                  for f in FEATURES}
+    df = df.with_columns(
+        *[((pl.lit(True) if f.required else ~_src(f).is_in(DEFAULTED)) & applicable[f.name])
           .alias(f"__in_{f.name}") for f in FEATURES],
     )
     weight = {f.name: pl.col(f"__w_{f.name}") for f in FEATURES}
     included = {f.name: pl.col(f"__in_{f.name}") for f in FEATURES}
-    applicable = {f.name: ~pl.col(f"__na_{f.name}") for f in FEATURES}
     mean_w = (pl.sum_horizontal(*[pl.when(included[n]).then(weight[n]).otherwise(0) for n in FEATURE_NAMES])
               / (100 * pl.sum_horizontal(*[included[n].cast(pl.Int64) for n in FEATURE_NAMES])))
     req_defaults = pl.sum_horizontal(*[(_src(f).is_in(DEFAULTED) & pl.lit(f.required) & applicable[f.name])
@@ -335,7 +338,7 @@ def add_quality(df: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("phase4_feature_count") >= 0.5 * n).then(pl.lit("phase4_partial"))
         .when(pl.col("phase3_feature_count") >= 0.5 * n).then(pl.lit("phase3"))
         .otherwise(pl.lit("mixed")).alias("data_source"),
-    ).drop([f"__{k}_{f.name}" for f in FEATURES for k in ("w", "in", "na")])
+    ).drop([f"__{k}_{f.name}" for f in FEATURES for k in ("w", "in")], [f"__na_{n}" for n in SHOT_CHART_FEATURES])
 
 
 def _recent_game_features(player_games: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

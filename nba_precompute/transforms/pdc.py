@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from nba_precompute.schemas import PLAYER_DAILY_CACHE, empty_failures
-from nba_precompute.transforms.common import on_dates, safe_div
+from nba_precompute.transforms.common import on_dates, safe_div, zone_split_known
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     MISSING_DEPENDENCY,
@@ -88,7 +88,7 @@ def played_games(player_games: pl.DataFrame) -> pl.DataFrame:
         (pl.col("minutes_played") ** 2).alias("minutes_sq"),
         pl.col("usage_rate").is_not_null().cast(pl.Int64).alias("usage_n"),
         pl.col("ts_pct").is_not_null().cast(pl.Int64).alias("ts_n"),
-        pl.col("paint_attempts").is_not_null().cast(pl.Int64).alias("zones_n"),
+        zone_split_known().cast(pl.Int64).alias("zones_n"),
         (pl.col("points") / pl.col("minutes_played")).alias("ppm"),
         pl.lit(1).alias("ppm_n"),
         (g * pl.col("points")).alias("g_points"),

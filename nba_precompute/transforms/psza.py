@@ -30,7 +30,9 @@ from nba_precompute.transforms.common import (
     analysis_dates,
     safe_div,
     season_calendar,
+    shot_zone_disagreement,
     with_season,
+    zone_split_known,
 )
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
@@ -127,11 +129,8 @@ def build_player_shot_zone_analysis(player_games: pl.DataFrame, schedule: pl.Dat
     played = player_games.filter(
         (pl.col("minutes_played").fill_null(0) > 0) & (pl.col("game_date") < end)
     ).with_columns(
-        # a source disagreement between shot chart and box score (the zones are known but off)
-        (~pl.col("has_complete_shot_zones") & pl.col("paint_attempts").is_not_null()).cast(pl.Int64)
-        .alias("incomplete_zones"),
-        # the game has a zone split (its season has a shot chart)
-        pl.col("paint_attempts").is_not_null().cast(pl.Int64).alias("zones_known"),
+        shot_zone_disagreement().cast(pl.Int64).alias("incomplete_zones"),
+        zone_split_known().cast(pl.Int64).alias("zones_known"),
     )
     by = ["player_id", "season_year"]
     numbered = number_games(played, by, _COUNTS)

@@ -30,6 +30,7 @@ from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
     STALE_DATA,
 )
+from nba_precompute.transforms.coverage import entity_columns as entity_columns  # re-exported (checks use it)
 
 # --------------------------------------------------------------------------- value validation
 
@@ -65,21 +66,6 @@ def range_rules(table: TableSpec, extra: Sequence[RangeRule] = ()) -> tuple[Rang
     rules += list(extra)
     names = set(table.column_names)
     return tuple(r for r in rules if r.column in names)
-
-
-def entity_columns(table: TableSpec) -> tuple[str, str, pl.Expr, pl.Expr]:
-    """(entity_type, id column, id expr, name expr) for failure rows of ``table``."""
-    key = [k for k in table.key if k != table.partition_column]
-    id_col = key[0] if key else table.key[0]
-    if "player_id" in key:
-        etype, id_col = "player", "player_id"
-    elif "team_abbr" in key:
-        etype, id_col = "team", "team_abbr"
-    else:
-        etype = "row"
-    name_col = "player_lookup" if etype == "player" and "player_lookup" in table.column_names else id_col
-    ident = pl.col(id_col).cast(pl.String).fill_null("NULL")
-    return etype, id_col, ident, pl.col(name_col).cast(pl.String).fill_null(ident)
 
 
 def value_violations(rows: pl.DataFrame, table: TableSpec,

@@ -77,7 +77,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nba_precompute.schemas import UPCOMING_PLAYER_GAME_CONTEXT, is_regular_season
-from nba_precompute.transforms.common import expected_games
+from nba_precompute.transforms.common import expected_games, zone_split_known
 from nba_precompute.transforms.coverage import (
     INCOMPLETE_DATA,
     STALE_DATA,
@@ -481,7 +481,7 @@ def shot_chart_coverage(player_games: pl.DataFrame, seasons: Sequence[int], char
     """
     agg = _played(player_games).group_by("season_year").agg(
         pl.len().cast(pl.Int64).alias("played_player_games"),
-        pl.col("paint_attempts").is_not_null().sum().cast(pl.Int64).alias("with_zone_split"))
+        zone_split_known().sum().cast(pl.Int64).alias("with_zone_split"))
     base = pl.DataFrame({"season_year": sorted(set(seasons))}, schema={"season_year": pl.Int64})
     out = base.join(agg, on="season_year", how="left").with_columns(
         pl.col("played_player_games", "with_zone_split").fill_null(0),

@@ -400,3 +400,30 @@ def test_command_line_plan():
     assert bench.main_command("--season", "2022-23")[-3:] == ["launch", "--season", "2022-23"]
     assert bench.floor_command(Path("f.py"), "a", "b")[1:] == ["launch", "--assets", "*", "--partition-range",
                                                               "a...b", "-f", "f.py"]
+
+
+def test_launched_items_run_in_order_each_with_its_one_date(tmp_path, monkeypatch):
+    """Items 1-3 dry (nothing launched): each main command in its own DAGSTER_HOME and warehouse, its
+    item 3 on the same ones, results under their keys, runs interleaved."""
+    calls = []
+
+    def fake_run(cmd, env, log_path, home=None):
+        calls.append((cmd[cmd.index("launch") + 1:], log_path.relative_to(tmp_path).as_posix(),
+                      Path(env["NBA_PRECOMPUTE_DUCKDB_PATH"]).parent.name, home == Path(env["DAGSTER_HOME"])))
+        return {"wall_s": float(len(calls)), "peak_rss_bytes": 0, "load_average": [0.0]}
+
+    monkeypatch.setattr(bench, "run_measured", fake_run)
+    scope = bench.Scope(("2022-10-18", "2023-10-23"), 371, "2020-12-22", "2026-02-10", 1358)
+    plan = bench.Plan(runs=2, plain=False, floor=False, nightly_date="2023-02-01")
+    out = bench.bench_launched(plan, scope, tmp_path / "raw", tmp_path)
+    run = [(["--season", bench.BENCH_SEASON], "season/season.log", "season", True),
+           (["2023-02-01"], "season/one_date.log", "season", True),
+           (["--all-seasons"], "all_seasons/all_seasons.log", "all_seasons", True),
+           (["2026-02-10"], "all_seasons/one_date.log", "all_seasons", True)]
+    assert calls == [(a, f"run_{i}/{log}", w, h) for i in (1, 2) for a, log, w, h in run]
+    assert {k: [r["wall_s"] for r in v] for k, v in out.items()} == {
+        "season": [1.0, 5.0], "one_date_season": [2.0, 6.0], "all_seasons": [3.0, 7.0], "one_date_newest": [4.0, 8.0]}
+    calls.clear()
+    out = bench.bench_launched(bench.Plan(runs=1, all_seasons=False, one_date=False, plain=False, floor=False),
+                               scope, tmp_path / "raw", tmp_path / "again")
+    assert [c[0] for c in calls] == [["--season", bench.BENCH_SEASON]] and list(out) == ["season"]

@@ -1,15 +1,19 @@
 """Upstream integrity on hand-built frames: partitions never written or changed behind the platform's
-back, team-games missing from a game-grained table, and the entities they block."""
+back, team-games missing from a game-grained table, the entities they block, and the
+MISSING_DEPENDENCY rows the Phase 4 assets write for them (word for word: users read these)."""
 
 import datetime as dt
 
 import polars as pl
 
+from nba_precompute.schemas import PLAYER_COMPOSITE_FACTORS, empty_failures
 from nba_precompute.transforms.coverage import (
     blocked_entities,
     missing_team_games,
     partition_gaps,
     summarize_days,
+    upstream_gap_failures,
+    withhold_blocked,
 )
 
 D = [dt.date(2022, 11, d) for d in (1, 2, 3, 4)]
@@ -26,9 +30,13 @@ def test_partition_gaps_from_the_log_and_the_data():
 
 
 def test_summarize_days_stays_short():
-    assert summarize_days([D[1], D[0]]) == "2 day(s): 2022-11-01, 2022-11-02"
+    def summary(days):
+        return pl.DataFrame({"d": [days]}, schema={"d": pl.List(pl.Date)}).select(summarize_days(pl.col("d"))).item()
+
+    assert summary([D[0], D[1]]) == "2 day(s): 2022-11-01, 2022-11-02"
+    assert summary(D[:3]) == "3 day(s): 2022-11-01, 2022-11-02, 2022-11-03"
     many = [dt.date(2022, 10, 18) + dt.timedelta(days=i) for i in range(58)]
-    assert summarize_days(many) == "58 days, 2022-10-18 .. 2022-12-14"
+    assert summary(many) == "58 days, 2022-10-18 .. 2022-12-14"
 
 
 def _schedule() -> pl.DataFrame:
@@ -61,3 +69,74 @@ def test_blocked_entities_by_window_and_season():
     # another season's gap never blocks
     other = blocked_entities(rows, "game_date", seasons.with_columns(pl.lit(2023).alias("season_year")), gaps, "before")
     assert other.is_empty()
+
+
+PGS, PGS_KEY = "nba_analytics.player_game_summary", "nba_analytics/player_game_summary"
+NEVER_SUMMARY = "nba_analytics.player_game_summary: {} never materialised; materialise first: dg launch --assets " \
+    "'nba_analytics/player_game_summary' --partition-range {}...{}"
+CHANGED = "nba_analytics.player_game_summary: {} day(s) changed since written, e.g. 2022-11-02: 0 rows, the " \
+    "partition log says 12; rematerialise: dg launch --assets 'nba_analytics/player_game_summary' --partition 2022-11-02"
+
+
+def _gap_days() -> pl.DataFrame:
+    day = [dt.date(2022, 11, d) for d in (1, 2, 4, 6, 7, 8, 9)]
+    problems = ["never materialised", "0 rows, the partition log says 12", "never materialised",
+                "never materialised", "never materialised", "never materialised", "3 rows, the partition log says 2"]
+    return pl.DataFrame({"partition_date": day, "problem": problems})
+
+
+def test_upstream_gap_failures_one_date_level_row_per_day_in_the_window():
+    dates = pl.DataFrame({"analysis_date": [dt.date(2022, 11, d) for d in (3, 4, 10)]})
+    out = upstream_gap_failures(dates, _gap_days(), PGS, PGS_KEY, "before", "player_composite_factors")
+    assert out.schema == empty_failures().schema
+    assert set(out.select("processor", "entity_type", "entity_id", "entity_name", "failure_category", "is_failure",
+                          "games_required", "games_found").rows()) == {
+        ("player_composite_factors", "date", "DATE_LEVEL", f"{PGS} (partitions)", "MISSING_DEPENDENCY", True, None, None)}
+    assert out.select("analysis_date", "reason").rows() == [
+        (dt.date(2022, 11, 3), NEVER_SUMMARY.format("1 day(s): 2022-11-01", "2022-11-01", "2022-11-01") + "; "
+         + CHANGED.format(1)),
+        # the 11-04 gap is D itself: not history for "before"
+        (dt.date(2022, 11, 4), NEVER_SUMMARY.format("1 day(s): 2022-11-01", "2022-11-01", "2022-11-01") + "; "
+         + CHANGED.format(1)),
+        (dt.date(2022, 11, 10), NEVER_SUMMARY.format("5 days, 2022-11-01 .. 2022-11-08", "2022-11-01", "2022-11-08")
+         + "; " + CHANGED.format(2)),
+    ]
+    through = upstream_gap_failures(dates, _gap_days(), PGS, PGS_KEY, "through", "p")
+    assert through.item(1, "reason").startswith(NEVER_SUMMARY.format("2 day(s): 2022-11-01, 2022-11-04",
+                                                                     "2022-11-01", "2022-11-04") + "; ")
+    same_day = upstream_gap_failures(dates, _gap_days(), PGS, PGS_KEY, "same_day", "p")
+    assert same_day.select("analysis_date", "reason").rows() == [
+        (dt.date(2022, 11, 4), NEVER_SUMMARY.format("1 day(s): 2022-11-04", "2022-11-04", "2022-11-04"))]
+    changed_only = upstream_gap_failures(dates.head(1), _gap_days().filter(pl.col("problem") != "never materialised"),
+                                         PGS, PGS_KEY, "before", "p")
+    assert changed_only.get_column("reason").to_list() == [CHANGED.format(1)]
+    assert upstream_gap_failures(dates.head(1), _gap_days().tail(1), PGS, PGS_KEY, "through", "p").is_empty()
+
+
+def test_withhold_blocked_names_what_each_withheld_row_misses():
+    schedule = pl.DataFrame({"game_id": ["0022200001", "0022200002", "0022200004"],
+                             "game_date": [dt.date(2022, 11, 1), dt.date(2022, 11, 2), dt.date(2022, 11, 10)],
+                             "season_year": [2022] * 3, "home_team_abbr": ["AAA", "CCC", "AAA"],
+                             "away_team_abbr": ["BBB", "DDD", "DDD"]})
+    rows = pl.DataFrame({"game_date": [dt.date(2022, 11, d) for d in (2, 3, 3, 3, 4)], "player_id": [1, 2, 3, 4, 5],
+                         "player_lookup": ["a", "b", None, "d", "e"], "team_abbr": ["DDD", "DDD", "DDD", "AAA", "EEE"]})
+    pgs_gaps = pl.DataFrame({"season_year": [2022, 2022], "team_abbr": ["DDD", "DDD"],
+                             "game_date": [dt.date(2022, 11, 2), dt.date(2022, 11, 1)],
+                             "game_id": ["0022200002", "0022200009"], "table": [PGS] * 2})
+    tog_gaps = pgs_gaps.head(1).with_columns(pl.lit("nba_analytics.team_offense_game_summary").alias("table"))
+    kept, failures = withhold_blocked(rows, PLAYER_COMPOSITE_FACTORS, "player_composite_factors", None, schedule,
+                                      {dt.date(2022, 11, 4)}, [("before", pgs_gaps), ("through", tog_gaps)])
+    assert kept.equals(rows.filter(pl.col("player_id") == 4))
+    assert failures.schema == empty_failures().schema
+    assert set(failures.get_column("failure_category")) == {"MISSING_DEPENDENCY"} and failures["is_failure"].all()
+    pgs = f"game(s) of DDD missing from {PGS} before D"
+    tog = "1 game(s) of DDD missing from nba_analytics.team_offense_game_summary before D (e.g. 0022200002 on 2022-11-02)"
+    assert failures.select("analysis_date", "entity_type", "entity_id", "entity_name", "reason").rows() == [
+        (dt.date(2022, 11, 2), "player", "1", "a", f"row withheld: 1 {pgs} (e.g. 0022200009 on 2022-11-01); {tog}"),
+        (dt.date(2022, 11, 3), "player", "2", "b", f"row withheld: {tog}; 2 {pgs} (e.g. 0022200002 on 2022-11-02)"),
+        # no player_lookup: the failure row is named by the id
+        (dt.date(2022, 11, 3), "player", "3", "3", f"row withheld: {tog}; 2 {pgs} (e.g. 0022200002 on 2022-11-02)"),
+        (dt.date(2022, 11, 4), "player", "5", "e", "row withheld: a same-day upstream partition is missing or was changed"),
+    ]
+    # nothing missing: the rows pass untouched
+    assert withhold_blocked(rows, PLAYER_COMPOSITE_FACTORS, "p", None, schedule, set(), [])[0] is rows

@@ -8,9 +8,16 @@ The asset of a declaration, for a run over the partitions [start, end]:
    ``lookback_days`` before ``start`` when the declaration asks for more than the season;
 2. calls the transform once for the whole range (one vectorised Polars pass);
 3. withholds rows that break a value rule (``PROCESSING_ERROR``), adds ``MISSING_DEPENDENCY``
-   DATE_LEVEL rows for upstream partitions the window needs that were never materialised;
+   DATE_LEVEL rows for upstream partitions the window needs that were never materialised or were
+   changed since written, and withholds the rows whose team has a game missing upstream;
 4. replaces the range of the table and of its ``precompute_failures`` rows in one transaction and
    attaches each day's own counts to that day's materialisation.
+
+Failures live in one layer: every ``precompute_failures`` row is built by the pure transforms
+(the table's transform, ``transforms.quality`` for ``PROCESSING_ERROR``, ``transforms.coverage`` for
+``MISSING_DEPENDENCY``). This module only reads what they need from the warehouse (partition log, row
+counts, the team-games present upstream), calls them, logs their summary and writes their rows; the
+blocking asset checks then fail on those rows.
 """
 
 import datetime as dt
@@ -46,20 +53,17 @@ from nba_precompute.schemas import (
     PRECOMPUTE_FAILURES,
     TEAM_DEFENSE_GAME_SUMMARY,
     TEAM_OFFENSE_GAME_SUMMARY,
-    TableSpec,
     empty_failures,
 )
 from nba_precompute.transforms.common import season_calendar, with_season
 from nba_precompute.transforms.coverage import (
     CATEGORIES,
-    MISSING_DEPENDENCY,
-    blocked_entities,
-    failure_rows,
     missing_team_games,
     partition_gaps,
-    summarize_days,
+    upstream_gap_failures,
+    withhold_blocked,
 )
-from nba_precompute.transforms.quality import daily_check_results, entity_columns, range_rules, split_invalid_rows
+from nba_precompute.transforms.quality import daily_check_results, range_rules, split_invalid_rows
 from nba_precompute.warehouse.base import PartitionWrite, Warehouse
 
 
@@ -131,7 +135,7 @@ def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame,
       days and the command that materialises them.
     * Game-grained Phase 3 tables (player / team game summaries): every team-game the schedule says was
       played must have its rows -> the missing team-games, so that the entities of those teams can be
-      withheld (:func:`withhold_blocked`).
+      withheld (``coverage.withhold_blocked``).
     """
     dates = pl.DataFrame({"analysis_date": list(run_days)}, schema={"analysis_date": pl.Date})
     frames, same_day_bad, team_gaps = [empty_failures()], set(), []
@@ -143,7 +147,8 @@ def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame,
         actual = wh.row_counts(u.table, first, last).rename({"row_count": "rows"})
         gaps = partition_gaps(days, wh.partition_log(u.table, first, last), actual)
         if gaps.height:
-            frames.append(date_level_gaps(dates, gaps, u.table, u.window, table.processor))
+            frames.append(upstream_gap_failures(dates, gaps, u.table.qualified_name, "/".join(u.table.asset_key_path),
+                                                u.window, table.processor))
             if u.window == SAME_DAY:
                 same_day_bad |= set(gaps.get_column("partition_date").to_list())
         team_col = GAME_TEAM_COLUMNS.get(u.table.qualified_name)
@@ -154,68 +159,6 @@ def upstream_gaps(wh: Warehouse, table: Phase4Table, schedule: pl.DataFrame,
             if missing.height:
                 team_gaps.append((u.window, missing.with_columns(pl.lit(u.table.qualified_name).alias("table"))))
     return UpstreamGaps(pl.concat(frames), same_day_bad, team_gaps)
-
-
-def date_level_gaps(dates: pl.DataFrame, gaps: pl.DataFrame, upstream: TableSpec, window: str,
-                    processor: str) -> pl.DataFrame:
-    """One DATE_LEVEL ``MISSING_DEPENDENCY`` row per D of ``dates`` that a gap day of ``upstream`` falls
-    in the window of, with a short reason: the days (summarised), what is wrong, the fix command."""
-    cond = {BEFORE: pl.col("partition_date") < pl.col("analysis_date"),
-            THROUGH: pl.col("partition_date") <= pl.col("analysis_date"),
-            SAME_DAY: pl.col("partition_date") == pl.col("analysis_date")}[window]
-    hit = dates.join(gaps, how="cross").filter(cond)
-    if hit.is_empty():
-        return empty_failures()
-    rows = []
-    key = "/".join(upstream.asset_key_path)
-    for (day,), grp in hit.group_by("analysis_date", maintain_order=True):  # one message per D
-        never = grp.filter(pl.col("problem") == "never materialised").get_column("partition_date").to_list()
-        altered = grp.filter(pl.col("problem") != "never materialised")
-        parts = []
-        if never:
-            parts.append(f"{upstream.qualified_name}: {summarize_days(never)} never materialised; materialise "
-                         f"first: dg launch --assets '{key}' --partition-range {min(never)}...{max(never)}")
-        if altered.height:
-            r = altered.row(0, named=True)
-            parts.append(f"{upstream.qualified_name}: {altered.height} day(s) changed since written, e.g. "
-                         f"{r['partition_date']}: {r['problem']}; rematerialise: dg launch --assets '{key}' "
-                         f"--partition {r['partition_date']}")
-        rows.append({"processor": processor, "analysis_date": day, "entity_type": "date", "entity_id": "DATE_LEVEL",
-                     "entity_name": f"{upstream.qualified_name} (partitions)", "failure_category": MISSING_DEPENDENCY,
-                     "is_failure": True, "reason": "; ".join(parts), "games_required": None, "games_found": None})
-    return pl.DataFrame(rows, schema=empty_failures().schema)
-
-
-def withhold_blocked(table: Phase4Table, rows: pl.DataFrame, schedule: pl.DataFrame,
-                     gaps: UpstreamGaps) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Withhold the rows that rest on missing upstream data: every row of a D whose same-day upstream
-    partition is missing or altered, and every row whose team has a played game missing from a
-    game-grained history upstream inside the window of D. Returns ``(kept_rows, failures)``, the
-    failures ``MISSING_DEPENDENCY`` entity rows saying which games are missing."""
-    part = table.spec.partition_column
-    if rows.is_empty() or (not gaps.same_day_bad and not gaps.team_gaps):
-        return rows, empty_failures()
-    seasons = with_season(rows.select(pl.col(part).alias("analysis_date")).unique(),
-                          season_calendar(schedule)).select(pl.col("analysis_date").alias(part), "season_year")
-    blocked = [rows.filter(pl.col(part).is_in(list(gaps.same_day_bad))).select(part, "team_abbr").unique()
-               .with_columns(pl.lit("a same-day upstream partition is missing or was changed").alias("why"))]
-    for window, missing in gaps.team_gaps:
-        hit = blocked_entities(rows, part, seasons, missing, window)
-        blocked.append(hit.select(part, "team_abbr", pl.format(
-            "{} game(s) of {} missing from {} before D (e.g. {})", pl.col("missing_games"), pl.col("team_abbr"),
-            pl.lit(missing.item(0, "table")), pl.col("example")).alias("why")))
-    why = pl.concat(blocked).group_by(part, "team_abbr").agg(pl.col("why").sort().str.join("; "))
-    out = rows.join(why, on=[part, "team_abbr"], how="left")
-    held = out.filter(pl.col("why").is_not_null())
-    if held.is_empty():
-        return rows, empty_failures()
-    etype, _, ident, name = entity_columns(table.spec)
-    failures = failure_rows(
-        held.with_columns(pl.col(part).alias("analysis_date")), processor=table.processor, entity_type=etype,
-        entity_id=ident, entity_name=name, category=MISSING_DEPENDENCY,
-        reason=pl.format("row withheld: {}", pl.col("why")), games_required=table.minimum_games,
-        games_found=pl.lit(None, pl.Int64))
-    return out.filter(pl.col("why").is_null()).drop("why"), failures
 
 
 def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame, schedule: pl.DataFrame,
@@ -279,7 +222,8 @@ def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
             context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
                               "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
         gaps = upstream_gaps(wh, table, schedule, days, history_start, start, end)
-        rows, held = withhold_blocked(table, rows, schedule, gaps)
+        rows, held = withhold_blocked(rows, spec, table.processor, table.minimum_games, schedule,
+                                      gaps.same_day_bad, gaps.team_gaps)
         if gaps.date_level.height or held.height:
             reasons = gaps.date_level.get_column("reason").unique().sort().head(2).to_list()
             context.log.error(
