@@ -322,9 +322,6 @@ def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end
 
 
 UNIVERSE_DAYS = 30
-# how far before a season's opening night the rows of its previous season are read (the opening-night
-# universe, :func:`_previous_season_roster`): a season and an off-season are about six months each
-PREVIOUS_SEASON_DAYS = 366
 STAR_COUNT = 3
 STAR_MIN_GAMES = 5
 
