@@ -123,8 +123,8 @@ class RawInputs:
         [start, end] touches that read them (``nba_precompute.raw.quarantine``).
 
         Checked: the hoopR schedule, team logs and player box scores (every row: one file each for every
-        season), in the order of ``domain.validate_phase3_inputs``, and the shot chart of each season
-        the windows reach; the 2020-21 source, when the windows reach 2020-21, is read and so checked by
+        season), in the order of ``domain.validate_phase3_inputs``, and the shot chart of each season of
+        [start, end] (no other season reads it); the 2020-21 source, when the windows reach 2020-21, is read and so checked by
         its own reader (a broken row there is a whole-file error).
 
         Raises:
@@ -139,7 +139,7 @@ class RawInputs:
             raw, src = self.sources, domain.Phase3Sources.under(self.path)
             schedule = raw.hoopr_schedule()
             shots = {}
-            for season in reach:
+            for season in seasons:  # a shot chart is read by its own season only (see raw.quarantine)
                 if raw.is_season_2020(season):  # its reader checked it
                     continue
                 frame = raw.shots(season)
@@ -148,7 +148,7 @@ class RawInputs:
             violations = domain.phase3_violations(schedule, raw.hoopr_player_boxscores(),
                                                   raw.hoopr_team_game_logs(), shots, src)
             reconciled = raw.schedule(season_2020.SEASON_YEAR in reach)
-            return quarantine(violations, reconciled, self.seasons, windows, src.schedule)
+            return quarantine(violations, reconciled, self.seasons, windows, src)
         return self._once(("quarantine", seasons), compute)
 
     def require_valid(self, start: dt.date, end: dt.date) -> None:

@@ -20,6 +20,10 @@ Where a row is placed (:func:`locate`), first rule that applies:
 * else (no game, date or season to go by, e.g. an empty ``game_id``): the whole file, i.e. every
   partition considered.
 
+One exception to the windows: the cross-season reads (previous-season rosters, MLFS 29/30) read
+players, teams, minutes and points, never the shot chart, so a shot-chart row blocks the partitions of
+its own season only (and a run checks the shot charts of its own seasons only).
+
 A whole-file problem (the file is missing, does not parse, lacks a column) is the readers'
 ``RawDataError`` and refuses everything that reads the file; the 2020-21 source's reader checks its
 own files the same way (a broken row there refuses every run touching 2020-21).
@@ -33,20 +37,22 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nba_precompute.raw.domain import VIOLATIONS_SCHEMA
+from nba_precompute.raw.domain import VIOLATIONS_SCHEMA, Phase3Sources
 from nba_precompute.raw.versions import partitions_reading, season_days
 
 NIGHT, SEASON, FILE = "night", "season", "file"
-ROWS_SCHEMA = {**VIOLATIONS_SCHEMA, "night": pl.Date, "schedule_row": pl.Boolean, "scope": pl.String}
-BLOCKED_SCHEMA = {"file": pl.String, "line": pl.Int64, "rule": pl.String, "value": pl.String,
+ROWS_SCHEMA = {"row": pl.Int64, **VIOLATIONS_SCHEMA, "night": pl.Date, "schedule_row": pl.Boolean,
+               "shot_row": pl.Boolean, "scope": pl.String}
+BLOCKED_SCHEMA = {"row": pl.Int64, "file": pl.String, "line": pl.Int64, "rule": pl.String, "value": pl.String,
                   "table_name": pl.String, "partition_date": pl.Date}
 
 
 def locate(violations: pl.DataFrame, schedule: pl.DataFrame, seasons: pl.DataFrame,
-           schedule_file: str) -> pl.DataFrame:
+           sources: Phase3Sources) -> pl.DataFrame:
     """Each violation (``domain.VIOLATIONS_SCHEMA``) placed in time (see the module docstring):
-    :data:`ROWS_SCHEMA` adds ``night`` (NULL unless the scope is a night), ``schedule_row`` (the row is
-    in ``schedule_file``) and ``scope`` (:data:`NIGHT`, :data:`SEASON` or :data:`FILE`);
+    :data:`ROWS_SCHEMA` adds ``row`` (the violation's index: the quarantine's order), ``night`` (NULL
+    unless the scope is a night), ``schedule_row`` / ``shot_row`` (the row is in the schedule file /
+    a shot chart of ``sources``) and ``scope`` (:data:`NIGHT`, :data:`SEASON` or :data:`FILE`);
     ``season_year`` is the season placed in (NULL for :data:`FILE`). A row whose game id is listed
     twice in the schedule is placed on both nights.
 
@@ -56,7 +62,8 @@ def locate(violations: pl.DataFrame, schedule: pl.DataFrame, seasons: pl.DataFra
         return pl.DataFrame(schema=ROWS_SCHEMA)
     games = schedule.select("game_id", pl.col("game_date").alias("__night"),
                             pl.col("season_year").alias("__season")).unique()
-    v = violations.with_row_index("__i").join(games, on="game_id", how="left")
+    v = violations.with_row_index("__i").with_columns(pl.col("__i").cast(pl.Int64).alias("row")).join(
+        games, on="game_id", how="left")
     span = seasons.select(pl.col("season_year").alias("__date_season"), "season_start_date", "span_end")
     dated = (v.select("__i", "game_date").drop_nulls().unique().join(span, how="cross")
              .filter(pl.col("game_date").is_between(pl.col("season_start_date"), pl.col("span_end")))
@@ -70,7 +77,8 @@ def locate(violations: pl.DataFrame, schedule: pl.DataFrame, seasons: pl.DataFra
         pl.when(by_game).then(pl.col("__night")).when(by_date).then(pl.col("game_date")).alias("night"),
         pl.when(by_game).then(pl.col("__season")).when(by_date).then(pl.col("__date_season"))
         .otherwise(season).alias("season_year"),
-        (pl.col("file") == schedule_file).alias("schedule_row"),
+        (pl.col("file") == sources.schedule).alias("schedule_row"),
+        ~pl.col("file").is_in([sources.schedule, sources.player_boxscores, sources.team_game_logs]).alias("shot_row"),
         pl.when(by_game | by_date).then(pl.lit(NIGHT)).when(season.is_not_null()).then(pl.lit(SEASON))
         .otherwise(pl.lit(FILE)).alias("scope"),
     )
@@ -82,19 +90,21 @@ def blocked_partitions(rows: pl.DataFrame, windows: pl.DataFrame, seasons: pl.Da
     (``versions.read_windows`` of the partitions considered): :data:`BLOCKED_SCHEMA`, one row per
     (violation, partition). A :data:`SEASON` row blocks every partition reading a night of its season
     (or dated in it); a :data:`FILE` row every partition of ``windows``."""
-    key = ["file", "line", "rule", "value"]
-    nights = rows.filter(pl.col("scope") == NIGHT).select(*key, "night", "schedule_row")
-    per_season = rows.filter(pl.col("scope") == SEASON).select(*key, "season_year").unique()
+    key = ["row", "file", "line", "rule", "value"]
+    nights = rows.filter(pl.col("scope") == NIGHT).select(*key, "night", "schedule_row", "shot_row", "season_year")
+    per_season = rows.filter(pl.col("scope") == SEASON).select(*key, "shot_row", "season_year").unique()
     if per_season.height:
         days = season_days(seasons.filter(pl.col("season_year").is_in(per_season.get_column("season_year")
                                                                         .implode())))
         nights = pl.concat([nights, per_season.join(days, on="season_year").select(
-            *key, pl.col("day").alias("night"), pl.lit(True).alias("schedule_row"))])
-    hit = partitions_reading(nights, windows).select(*key, "table_name", "partition_date")
+            *key, pl.col("day").alias("night"), pl.lit(True).alias("schedule_row"), "shot_row", "season_year")])
+    hit = partitions_reading(nights, windows).filter(
+        ~pl.col("shot_row") | (pl.col("partition_season") == pl.col("season_year"))).select(
+        *key, "table_name", "partition_date")
     whole = rows.filter(pl.col("scope") == FILE).select(*key).unique()
     every = whole.join(windows.select("table_name", "partition_date"), how="cross")
     return (pl.concat([hit, every]).cast(BLOCKED_SCHEMA).unique()
-            .sort("file", "line", "rule", "partition_date", "table_name"))
+            .sort("row", "partition_date", "table_name"))
 
 
 def _ranges(days: Sequence[dt.date]) -> str:
@@ -144,7 +154,7 @@ class Quarantine:
         rule '<rule>': <value> -> blocks <table> on <days>; ...`` (at most ``limit`` rows, then how many
         more)."""
         blocked = self.blocked if blocked is None else blocked
-        per_row = blocked.group_by("file", "line", "rule", "value", maintain_order=True).agg(
+        per_row = blocked.sort("row").group_by("row", "file", "line", "rule", "value", maintain_order=True).agg(
             pl.col("table_name"), pl.col("partition_date"))
         out = []
         for r in per_row.head(limit).iter_rows(named=True):  # a handful of lines of text
@@ -174,10 +184,10 @@ class Quarantine:
 
 
 def quarantine(violations: pl.DataFrame, schedule: pl.DataFrame, seasons: pl.DataFrame, windows: pl.DataFrame,
-               schedule_file: str) -> Quarantine:
+               sources: Phase3Sources) -> Quarantine:
     """:class:`Quarantine` of ``violations`` (``domain.phase3_violations``) among the partitions of
     ``windows`` (see :func:`locate` and :func:`blocked_partitions` for the arguments)."""
     if violations.is_empty():
         return Quarantine.empty()
-    rows = locate(violations, schedule, seasons, schedule_file)
+    rows = locate(violations, schedule, seasons, sources)
     return Quarantine(rows, blocked_partitions(rows, windows, seasons))

@@ -251,17 +251,19 @@ def partitions_reading(nights: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFr
     """The partitions that read the given raw rows: ``nights`` has ``night`` (a game date) and
     ``schedule_row`` (true for a schedule row: read by the pre-game partitions of its own day too) plus
     any other columns, which are carried along; ``windows``: :func:`read_windows`. Returns the columns of
-    ``nights`` with ``table_name`` and ``partition_date``, one row per (night row, partition reading
-    it)."""
+    ``nights`` with ``table_name``, ``partition_date`` and ``partition_season`` (the partition's
+    season), one row per (night row, partition reading it)."""
+    win = windows.select("table_name", "partition_date", pl.col("season_year").alias("partition_season"),
+                         "first_night", "last_night")
+    cols = [*nights.columns, "table_name", "partition_date", "partition_season"]
     if nights.is_empty():
         return nights.with_columns(pl.lit(None, pl.String).alias("table_name"),
-                                   pl.lit(None, pl.Date).alias("partition_date")).clear()
-    pairs = nights.join_where(windows.select("table_name", "partition_date", "first_night", "last_night"),
-                              pl.col("night") >= pl.col("first_night"), pl.col("night") <= pl.col("last_night"))
+                                   pl.lit(None, pl.Date).alias("partition_date"),
+                                   pl.lit(None, pl.Int64).alias("partition_season")).clear()
+    pairs = nights.join_where(win, pl.col("night") >= pl.col("first_night"), pl.col("night") <= pl.col("last_night"))
     own_day = nights.filter(pl.col("schedule_row")).join(
-        windows.select("table_name", "partition_date"), left_on="night", right_on="partition_date", how="inner",
+        win.drop("first_night", "last_night"), left_on="night", right_on="partition_date", how="inner",
         coalesce=False)
-    cols = [*nights.columns, "table_name", "partition_date"]
     return pl.concat([pairs.select(cols), own_day.select(cols)]).unique(maintain_order=True)
 
 
