@@ -402,8 +402,14 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     stale = report.get("stale") or []
     if stale:
         lines += ["", *stale]  # type: ignore[list-item]
-    if s["ok"] and not stale:
+    quarantined = report.get("quarantine") or []
+    if quarantined:
+        lines += ["", *quarantined]  # type: ignore[list-item]
+    if s["ok"] and not stale and not quarantined:
         lines.append(f"Result: OK (exit {EXIT_OK})")
+    elif s["ok"] and not stale:
+        lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): quarantined raw rows (see above); "
+                     "fix the raw files")
     elif s["ok"]:
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): stale partitions (see above); "
                      "fix: nba-precompute refresh")
@@ -452,6 +458,7 @@ def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> st
         "slate": report["slate"].to_dicts() if report.get("slate") is not None else None,  # type: ignore[union-attr]
         INCOMPLETE_RATE_WITHIN_BAND: rows("warnings"), "weekly_incomplete": rows("weekly"),
         "dates": rows("phase4"), "phase3_dates": rows("phase3"), "stale": report.get("stale") or [],
+        "quarantine": report.get("quarantine") or [],
     }, indent=2, default=str)
 
 
@@ -479,7 +486,9 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"error: {message}", file=sys.stderr)
         return EXIT_WAREHOUSE
     report["stale"] = _stale_lines(warehouse, calendar, days)
-    code = EXIT_OK if report["summary"]["ok"] and not report["stale"] else EXIT_PROBLEMS  # type: ignore[index]
+    report["quarantine"] = _quarantine_lines(calendar, days)
+    code = (EXIT_OK if report["summary"]["ok"] and not report["stale"] and not report["quarantine"]  # type: ignore[index]
+            else EXIT_PROBLEMS)
     text = render_json(report, where, code) if args.format == "json" else render_terminal(report, where, args.details)
     try:
         print(text)
@@ -497,6 +506,24 @@ def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt
     except (RawDataError, refresh.MissingNightError) as exc:
         return [f"Data versions: cannot compare the partitions with the raw data: {exc}"]
     return refresh.stale_summary_lines(plan)
+
+
+def _quarantine_lines(calendar: GameCalendar, days: Sequence[dt.date]) -> list[str]:
+    """The report's lines on quarantined raw rows (issue 18: rows that break a domain rule; each with
+    file, line, rule, value and the partitions of ``days`` that read it, which runs refuse); empty when
+    none. Unreadable raw files are reported here too."""
+    from nba_precompute.raw.inputs import RawInputs
+
+    try:
+        q = RawInputs(config.raw_data_dir(), calendar.seasons).quarantine(min(days), max(days))
+    except RawDataError as exc:
+        return [f"Raw data: cannot be checked against the domain rules: {exc}"]
+    hit = q.blocking(days=days)
+    if hit.is_empty():
+        return []
+    return [f"Quarantined raw rows ({hit.get_column('row').n_unique()}; each breaks a domain rule, and every run "
+            "refuses the partitions that read it until the file is fixed):",
+            *(f"  {line}" for line in q.lines(hit, limit=50))]
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -553,7 +580,7 @@ partitions (the regular-season game dates of the raw data) are reported.
 
 EPILOG = f"""\
 exit status: {EXIT_OK} clean; {EXIT_PROBLEMS} problems found (missing table or partition, Phase 3 hole,
-unaccounted entities, true failure); {EXIT_USAGE} usage or configuration error; {EXIT_WAREHOUSE} the
+unaccounted entities, true failure, stale partition, quarantined raw row); {EXIT_USAGE} usage or configuration error; {EXIT_WAREHOUSE} the
 warehouse cannot be read (DuckDB file locked by a running run, absent; BigQuery unreachable).
 """
 

@@ -149,11 +149,12 @@ class Quarantine:
             out = out.filter(pl.col("partition_date").is_in(pl.Series(list(days), dtype=pl.Date).implode()))
         return out
 
-    def lines(self, blocked: pl.DataFrame | None = None, limit: int = 5) -> list[str]:
-        """One line per quarantined row of ``blocked`` (default: every blocking row): ``<file> line <L>:
-        rule '<rule>': <value> -> blocks <table> on <days>; ...`` (at most ``limit`` rows, then how many
-        more)."""
-        blocked = self.blocked if blocked is None else blocked
+    def lines(self, of: pl.DataFrame | None = None, limit: int = 5) -> list[str]:
+        """One line per quarantined row of ``of`` (rows of :attr:`blocked`; default: every row that blocks
+        a partition): ``<file> line <L>: rule '<rule>': <value> -> blocks <tables> on <days>; ...``, with
+        every partition the row blocks (at most ``limit`` rows, then how many more)."""
+        rows = (self.blocked if of is None else of).get_column("row").unique().implode()
+        blocked = self.blocked.filter(pl.col("row").is_in(rows))
         per_row = blocked.sort("row").group_by("row", "file", "line", "rule", "value", maintain_order=True).agg(
             pl.col("table_name"), pl.col("partition_date"))
         out = []
