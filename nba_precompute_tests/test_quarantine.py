@@ -113,9 +113,16 @@ def test_a_duplicated_2024_25_row_refuses_only_the_partitions_that_read_it(two_s
     assert not bad.success
     failed = failures(bad)
     assert set(failed) == {"nba_analytics__upcoming_player_game_context", "nba_analytics__upcoming_team_game_context"}
+    span_end_2024 = calendar.seasons.filter(pl.col("season_year") == 2024).item(0, "span_end")
     for message in failed.values():
         assert "1 of the run's 1 partition(s)" in message and "quarantined; nothing of this step was written" in message
         assert row in message, message
+        # every partition the row blocks: the night, the rest of 2024-25, and 2025-26 through the 365 days
+        assert (f"blocks nba_schedule, player_game_summary, team_defense_game_summary, team_offense_game_summary "
+                f"on {night}; ") in message
+        assert (f"upcoming_team_game_context, player_shot_zone_analysis, team_defense_zone_analysis on "
+                f"{night + dt.timedelta(days=1)}..{span_end_2024}; ") in message
+        assert f"ml_feature_store_v2 on {night + dt.timedelta(days=1)}..{night + dt.timedelta(days=365)}" in message
     assert steps(bad, "STEP_SUCCESS") == {f"nba_analytics__{t.split('.')[1]}" for t in BOX_VERSION_TABLES}
     for table, state in before.items():
         after = partition_state(db, table, later)

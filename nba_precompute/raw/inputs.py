@@ -86,8 +86,9 @@ class RawInputs:
 
     def windows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """``versions.read_windows`` of every day of the seasons [start, end] touches."""
-        seasons = self.seasons_between(start, end)
+        return self._windows(self.seasons_between(start, end))
 
+    def _windows(self, seasons: tuple[int, ...]) -> pl.DataFrame:
         def compute() -> pl.DataFrame:
             frame = self.seasons.filter(pl.col("season_year").is_in(list(seasons)))
             return versions.read_windows(frame, self.sources.schedule(season_2020.SEASON_YEAR in seasons))
@@ -119,8 +120,9 @@ class RawInputs:
         return self._once(("versions", seasons), compute)
 
     def quarantine(self, start: dt.date, end: dt.date) -> Quarantine:
-        """The rows of the raw inputs that break a domain rule, and the partitions of the seasons
-        [start, end] touches that read them (``nba_precompute.raw.quarantine``).
+        """The rows of the raw inputs that break a domain rule, and the partitions that read them
+        (``nba_precompute.raw.quarantine``) among the days of the seasons [start, end] touches and of
+        the season after them.
 
         Checked: the hoopR schedule, team logs and player box scores (every row: one file each for every
         season), in the order of ``domain.validate_phase3_inputs``, and the shot chart of each season of
@@ -132,10 +134,14 @@ class RawInputs:
                 column and value).
         """
         seasons = self.seasons_between(start, end)
+        # the partitions listed: those of these seasons and of the next one (the only other season whose
+        # partitions can read a night of theirs: previous-season rosters, MLFS's 365 days)
+        listed = tuple(sorted({*seasons, *(s for s in self.seasons.get_column("season_year").to_list()
+                                          if seasons and s == max(seasons) + 1)}))
 
         def compute() -> Quarantine:
-            windows = self.windows(start, end)
-            reach = self._reach(windows)
+            reach = self._reach(self._windows(seasons))
+            windows = self._windows(listed)
             raw, src = self.sources, domain.Phase3Sources.under(self.path)
             schedule = raw.hoopr_schedule()
             shots = {}
