@@ -10,7 +10,9 @@ anything is computed from it. One function per raw frame:
 * :func:`validate_shots`               ``shots/NBA_<season end year>_Shots.csv.zip``
 
 and :func:`validate_phase3_inputs`, which runs all four in dependency order (the schedule is the
-reference for the other three; the team logs for the box scores; the box scores for the shots).
+reference for the other three; the team logs for the box scores; the box scores for the shots), and
+:func:`phase3_violations`, which lists every offending row of the four instead of raising (what a run
+quarantines: ``nba_precompute.raw.quarantine``).
 
 Every function returns ``None`` or raises :class:`~nba_precompute.raw.readers.RawDataError`. The
 message has one line per broken rule::
