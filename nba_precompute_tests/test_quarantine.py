@@ -91,7 +91,7 @@ def test_a_duplicated_2024_25_row_refuses_only_the_partitions_that_read_it(two_s
     inputs = RawInputs(raw, calendar.seasons)
     refused = inputs.refuse(PGS, [night])
     assert refused is not None and row in refused
-    assert f"{night}" in refused and f"upcoming_player_game_context, " in refused
+    assert f"{night}" in refused and "upcoming_player_game_context, " in refused
     assert inputs.refuse(PGS, [later]) is None
     assert inputs.refuse(UPCOMING_PLAYER, [night]) is None  # a box-score row is not read by its own night's pre-game
     assert inputs.refuse(UPCOMING_PLAYER, [night + dt.timedelta(days=1)]) is not None
