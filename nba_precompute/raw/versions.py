@@ -38,6 +38,8 @@ shots) of the nights in ``[first_night, last_night]``:
   (features 29/30, games vs this opponent) reads from ``D - OPPONENT_DAYS`` in any season. So a night of
   season S is read by the box-score tables of that night, the pre-game tables of the later days of S,
   the roster tables of the first days of S + 1 and MLFS of the days of S + 1 up to 365 days after it.
+  The cross-season reads read players, teams, minutes and points, never the shot chart: a night of
+  another season counts with its ``cross_version`` (its rows without the shots).
 
 The version a table partition depends on (:func:`partition_versions`):
 
@@ -82,7 +84,7 @@ WINDOWS_SCHEMA = {"table_name": pl.String, "season_year": pl.Int64, "partition_d
                   "first_night": pl.Date, "last_night": pl.Date}
 
 NIGHTS_SCHEMA = {"season_year": pl.Int64, "game_date": pl.Date, "game_ids": pl.List(pl.String),
-                 "schedule_version": pl.String, "box_version": pl.String}
+                 "schedule_version": pl.String, "box_version": pl.String, "cross_version": pl.String}
 VERSIONS_SCHEMA = {"table_name": pl.String, "partition_date": pl.Date, "input_version": pl.String}
 
 
@@ -112,13 +114,17 @@ def night_digests(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, games: pl
     return out.cast({"game_date": pl.Date, "digest": pl.String})
 
 
-def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame],
+                   cross_frames: int | None = None) -> pl.DataFrame:
     """Per regular-season game date of ``schedule`` (reconciled: ``game_id``, ``game_date``,
     ``season_year``, ``home_team_id``, ``away_team_id``; regular-season rows only are used):
-    ``season_year``, ``game_date``, ``game_ids`` (sorted), ``schedule_version``, ``box_version``.
+    ``season_year``, ``game_date``, ``game_ids`` (sorted), ``schedule_version``, ``box_version``,
+    ``cross_version``.
 
     ``box_frames``: the player box scores, team game logs and shots (any frames with ``game_id``),
-    in a fixed order; each contributes its per-night digest (:data:`NO_ROWS` without rows)."""
+    in a fixed order; each contributes its per-night digest (:data:`NO_ROWS` without rows).
+    ``cross_version``: the same with only the first ``cross_frames`` frames (default all): what a
+    partition of another season reads of the night."""
     games = schedule.filter(is_regular_season(pl.col("game_id"))).select(*SCHEDULE_COLUMNS, "season_year")
     con = duckdb.connect()
     try:
@@ -132,10 +138,14 @@ def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame]) -
             parts.append(pl.col(f"__d{i}").fill_null(NO_ROWS))
     finally:
         con.close()
+    k = len(parts) if cross_frames is None else cross_frames
+    crossing = parts[:k] + [pl.lit(NO_ROWS)] * (len(parts) - k)
     box = (pl.concat_str(parts, separator="|") if parts else pl.lit(NO_ROWS)).alias("__box")
-    nights = nights.with_columns(box)
+    cross = (pl.concat_str(crossing, separator="|") if parts else pl.lit(NO_ROWS)).alias("__cross")
+    nights = nights.with_columns(box, cross)
     # md5 of the concatenation: DuckDB again (Polars has no md5 expression)
-    return _md5_column(nights, "__box", "box_version").select(list(NIGHTS_SCHEMA)).sort("game_date")
+    nights = _md5_column(_md5_column(nights, "__box", "box_version"), "__cross", "cross_version")
+    return nights.select(list(NIGHTS_SCHEMA)).sort("game_date")
 
 
 def _md5_column(frame: pl.DataFrame, source: str, target: str) -> pl.DataFrame:
@@ -221,24 +231,28 @@ def partition_versions(nights: pl.DataFrame, seasons: pl.DataFrame,
     try:
         con.register("__windows", windows.with_columns(
             pl.col("table_name").is_in(BOX_VERSION_TABLES).alias("box")).to_arrow())
-        con.register("__nights", nights.select("game_date", "schedule_version", "box_version").to_arrow())
+        con.register("__nights", nights.select("season_year", "game_date", "schedule_version", "box_version",
+                                               "cross_version").to_arrow())
         out = con.execute(f"""
             WITH w AS (
-              SELECT w.table_name, w.partition_date, w.first_night, w.last_night, w.box,
+              SELECT w.table_name, w.season_year, w.partition_date, w.first_night, w.last_night, w.box,
                      coalesce(n.schedule_version, '{NO_GAMES}') AS sv,
                      coalesce(n.box_version, '{NO_GAMES}') AS bv
               FROM __windows w LEFT JOIN __nights n ON n.game_date = w.partition_date),
-            spans AS (SELECT DISTINCT first_night, last_night FROM w WHERE NOT box),
+            spans AS (SELECT DISTINCT season_year, first_night, last_night FROM w WHERE NOT box),
             hist AS (
-              SELECT s.first_night, s.last_night,
-                     string_agg(CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version || h.box_version,
+              SELECT s.season_year, s.first_night, s.last_night,
+                     string_agg(CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version
+                                || CASE WHEN h.season_year = s.season_year THEN h.box_version
+                                        ELSE 'x' || h.cross_version END,
                                 ',' ORDER BY h.game_date) AS before
               FROM spans s JOIN __nights h ON h.game_date BETWEEN s.first_night AND s.last_night
-              GROUP BY s.first_night, s.last_night)
+              GROUP BY s.season_year, s.first_night, s.last_night)
             SELECT w.table_name, w.partition_date,
                    CASE WHEN w.box THEN md5(w.sv || '|' || w.bv)
                         ELSE md5(w.sv || '|' || coalesce(hist.before, '')) END AS input_version
-            FROM w LEFT JOIN hist ON hist.first_night = w.first_night AND hist.last_night = w.last_night
+            FROM w LEFT JOIN hist ON hist.season_year = w.season_year AND hist.first_night = w.first_night
+                               AND hist.last_night = w.last_night
             ORDER BY w.partition_date""").pl()
     finally:
         con.close()
@@ -280,7 +294,8 @@ def raw_night_versions(sources, seasons: Sequence[int], with_2020: bool) -> pl.D
     """:func:`night_versions` of the seasons ``seasons`` from a :class:`~nba_precompute.raw.sources.
     RawSources`: the reconciled schedule, the player box scores, the team game logs and the shot
     chart of each season that has one (``with_2020``: include the trimmed 2020-21 source). Computed
-    season by season: a season's versions are the same whichever other seasons are computed."""
+    season by season: a season's versions are the same whichever other seasons are computed. The shots
+    do not count in ``cross_version`` (no cross-season read reads the shot chart)."""
     schedule = sources.schedule(with_2020)
     frames = []
     for season in sorted(set(seasons)):
@@ -290,7 +305,8 @@ def raw_night_versions(sources, seasons: Sequence[int], with_2020: bool) -> pl.D
         frames.append(night_versions(games, [
             _season_frame(sources.player_boxscores(with_2020), ids),
             _season_frame(sources.team_game_logs(with_2020), ids),
-            _season_frame(shots, ids) if shots is not None else pl.DataFrame(schema={"game_id": pl.String})]))
+            _season_frame(shots, ids) if shots is not None else pl.DataFrame(schema={"game_id": pl.String})],
+            cross_frames=2))
     return pl.concat(frames) if frames else pl.DataFrame(schema=NIGHTS_SCHEMA)
 
 

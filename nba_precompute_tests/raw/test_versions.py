@@ -128,8 +128,9 @@ def test_a_previous_season_night_reaches_the_roster_days_and_mlfs_365_days_of_th
                            schema_overrides={"comment": pl.String, "quality_flags": pl.List(pl.String)})
     windows = read_windows(seasons, sched)
 
-    def vs(players: pl.DataFrame) -> dict:
-        nights = night_versions(sched, [players, pl.DataFrame(schema={"game_id": pl.String})])
+    def vs(players: pl.DataFrame, shots: pl.DataFrame | None = None) -> dict:
+        shots = pl.DataFrame({"game_id": ["0022400002"], "basic_zone": ["Mid-Range"]}) if shots is None else shots
+        nights = night_versions(sched, [players, shots], cross_frames=1)  # shots: read by their own season only
         return {(t, d): v for t, d, v in partition_versions(nights, seasons, windows=windows).iter_rows()}
 
     base = vs(pl.concat([box(), old_box]))
@@ -143,7 +144,12 @@ def test_a_previous_season_night_reaches_the_roster_days_and_mlfs_365_days_of_th
     assert {(t, d) for t, d in differs if d < D(2025, 10, 21)} == (
         {(t, night) for t in BOX_VERSION_TABLES}
         | {(t, d) for t in PRE_GAME_TABLES for (tt, d) in base if tt == t and night < d < D(2025, 10, 21)})
+    # a shot of 2024-25 moved to another zone: 2024-25 only
+    moved = vs(pl.concat([box(), old_box]), pl.DataFrame({"game_id": ["0022400002"], "basic_zone": ["Restricted Area"]}))
+    moved_keys = {k for k in base if base[k] != moved[k]}
+    assert moved_keys and all(d < D(2025, 10, 21) for _, d in moved_keys)
     # the tables that read 2025-26 only have the versions of 2025-26 computed alone
-    alone = versions(schedule(), box())
+    nights = night_versions(schedule(), [box(), pl.DataFrame(schema={"game_id": pl.String})], cross_frames=1)
+    alone = {(t, d): v for t, d, v in partition_versions(nights, SEASONS).iter_rows()}
     same_season = {k: v for k, v in base.items() if k[1] >= D(2025, 10, 21) and k[0] not in ROSTER_TABLES}
     assert same_season and same_season == {k: v for k, v in alone.items() if k[0] not in ROSTER_TABLES}
