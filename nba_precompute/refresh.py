@@ -34,6 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute.partitions import GameCalendar, contiguous_spans
+from nba_precompute.raw.inputs import RawInputs
 from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, VERSIONED_TABLES
 from nba_precompute.schemas import (
     INPUT_VERSIONS,
@@ -150,8 +151,6 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
         MissingNightError: a materialised night's games are no longer in the raw data.
         WarehouseError: the warehouse cannot be read.
     """
-    from nba_precompute.defs.resources import RawDataResource
-
     days = sorted(days if days is not None else calendar.partition_days)
     empty = RefreshPlan(pl.DataFrame(schema=STALE_SCHEMA))
     if not days:
@@ -162,10 +161,10 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
     log = _materialised(warehouse, start, end)
     if log.is_empty():
         return empty
-    raw = RawDataResource(directory=str(raw_dir))
+    raw = RawInputs(raw_dir, calendar.seasons)
     with_2020 = 2020 in seasons.get_column("season_year").to_list()
     if validate_raw:
-        raw.phase3_inputs(days[0], days[-1])  # every raw input read and checked: RawDataError names file/line
+        raw.require_valid(days[0], days[-1])  # every raw input read and checked: RawDataError names file/line
     check_nights_present(warehouse, raw, start, end, with_2020)
     expected = raw.input_versions(days[0], days[-1])
     stored = warehouse.read(INPUT_VERSIONS, start, end, columns=["table_name", "partition_date", "input_version"])

@@ -34,6 +34,16 @@ WRITER_COLUMNS = ("processed_at", "created_at", "run_id")
 REGULAR_SEASON_PREFIX = "002"
 
 
+# The two reads that cross a season boundary (the rest of the platform reads D's season only): the
+# opening-night universe of upcoming_player_game_context takes the previous season's rosters, read from
+# this many days before the season's opening night (a season and an off-season are about six months
+# each); MLFS features 29/30 (games and points vs this opponent) are the played games in
+# [D - OPPONENT_DAYS, D), any season. nba_precompute.raw.versions says which partitions these reads make
+# depend on which nights.
+PREVIOUS_SEASON_DAYS = 366
+OPPONENT_DAYS = 365
+
+
 def is_regular_season(game_id: pl.Expr) -> pl.Expr:
     """True for regular-season games: 10-character NBA game ids starting ``002`` (In-Season
     Tournament group and knockout games included; the tournament final ``006...`` is not). The one

@@ -68,3 +68,28 @@ def correct_made_two(dst: Path, game_date: dt.date) -> tuple[str, int]:
                                  .cast(pl.String)).otherwise(pl.col(c)).alias(c) for c in ("fgm", "pts")])
     _write(teams, teams_path)
     return game, int(who["person_id"])
+
+
+def seasons_copy(src: Path, dst: Path, season_years: list[int], box_scores_before: dt.date) -> None:
+    """:func:`season_copy` of several seasons into one directory (their schedules, and the box scores of
+    their games dated before ``box_scores_before``)."""
+    schedule = _read(src / HOOPR / "schedule.csv.gz").filter(pl.col("season").is_in([str(y) for y in season_years]))
+    _write(schedule, dst / HOOPR / "schedule.csv.gz")
+    kept = schedule.filter(pl.col("game_date").str.to_date() < box_scores_before).get_column("game_id_nba")
+    for name in ("team_game_logs.csv.gz", "player_game_logs1.csv.gz"):
+        _write(_read(src / HOOPR / name).filter(pl.col("game_id").is_in(kept.implode())), dst / HOOPR / name)
+    (dst / "shots").mkdir(exist_ok=True)
+
+
+def duplicate_player_row(dst: Path, game_date: dt.date) -> tuple[str, int, int, int]:
+    """One bad row in the copy ``dst``: the first row (in file order) of the player box scores of the first
+    game of ``game_date`` (by game id) written a second time, at the end of the file. Returns (game_id,
+    person_id, line of the original row, line of the copy); lines are 1-based with the header on line 1."""
+    schedule = _read(dst / HOOPR / "schedule.csv.gz")
+    game = sorted(schedule.filter(pl.col("game_date").str.to_date() == game_date).get_column("game_id_nba")
+                  .str.zfill(10).to_list())[0]
+    path = dst / HOOPR / "player_game_logs1.csv.gz"
+    players = _read(path).with_row_index("__i")
+    first = players.filter(pl.col("game_id").str.zfill(10) == game).row(0, named=True)
+    _write(pl.concat([players, players.filter(pl.col("__i") == first["__i"])]).drop("__i"), path)
+    return game, int(first["person_id"]), int(first["__i"]) + 2, players.height + 2

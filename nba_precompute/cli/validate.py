@@ -254,8 +254,14 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     stale = report.get("stale") or []
     if stale:
         lines += ["", *stale]  # type: ignore[list-item]
-    if s["ok"] and not stale:
+    quarantined = report.get("quarantine") or []
+    if quarantined:
+        lines += ["", *quarantined]  # type: ignore[list-item]
+    if s["ok"] and not stale and not quarantined:
         lines.append(f"Result: OK (exit {EXIT_OK})")
+    elif s["ok"] and not stale:
+        lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): quarantined raw rows (see above); "
+                     "fix the raw files")
     elif s["ok"]:
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): stale partitions (see above); "
                      "fix: nba-precompute refresh")
@@ -304,6 +310,7 @@ def render_json(report: dict[str, object], warehouse: str, exit_code: int) -> st
         "slate": report["slate"].to_dicts() if report.get("slate") is not None else None,  # type: ignore[union-attr]
         INCOMPLETE_RATE_WITHIN_BAND: rows("warnings"), "weekly_incomplete": rows("weekly"),
         "dates": rows("phase4"), "phase3_dates": rows("phase3"), "stale": report.get("stale") or [],
+        "quarantine": report.get("quarantine") or [],
     }, indent=2, default=str)
 
 
@@ -315,15 +322,16 @@ Print the validation report of the Phase 3 and Phase 4 partitions. Per season an
 it gives the rows written, the entities expected, INCOMPLETE_DATA, STALE_DATA, the true failures
 (DATE_LEVEL included), the Phase 3 holes and the shot-chart coverage, with the dg launch commands that
 rematerialise what is missing. Only partitions (the regular-season game dates of the raw data) are
-reported. Partitions whose raw inputs changed since they were written are listed as stale.
+reported. Partitions whose raw inputs changed since they were written are listed as stale, and raw rows that
+break a domain rule are listed with the partitions they block.
 
 The report is printed on standard output; errors on standard error.
 """
 
 EPILOG = f"""\
 Exit status: {EXIT_OK} when clean; {EXIT_PROBLEMS} when problems are found (a missing table or partition, a
-Phase 3 hole, unaccounted entities, a true failure, stale partitions); {EXIT_USAGE} on a usage or configuration
-error; {EXIT_WAREHOUSE} when the warehouse cannot be read (the DuckDB file is locked by a running run or
+Phase 3 hole, unaccounted entities, a true failure, stale partitions, quarantined raw rows); {EXIT_USAGE} on a
+usage or configuration error; {EXIT_WAREHOUSE} when the warehouse cannot be read (the DuckDB file is locked by a running run or
 absent, or BigQuery is unreachable).
 """
 
@@ -371,7 +379,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         error(message)
         return EXIT_WAREHOUSE
     report["stale"] = _stale_lines(warehouse, calendar, days)
-    code = EXIT_OK if report["summary"]["ok"] and not report["stale"] else EXIT_PROBLEMS  # type: ignore[index]
+    report["quarantine"] = _quarantine_lines(calendar, days)
+    code = (EXIT_OK if report["summary"]["ok"] and not report["stale"] and not report["quarantine"]  # type: ignore[index]
+            else EXIT_PROBLEMS)
     text = render_json(report, where, code) if args.format == "json" else render_terminal(report, where, args.details)
     try:
         print(text)
@@ -391,3 +401,21 @@ def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt
     except (RawDataError, refresh.MissingNightError) as exc:
         return [f"Data versions: cannot compare the partitions with the raw data: {exc}"]
     return refresh.stale_summary_lines(plan)
+
+
+def _quarantine_lines(calendar: GameCalendar, days: Sequence[dt.date]) -> list[str]:
+    """The report's lines on quarantined raw rows (issue 18: rows that break a domain rule; each with
+    file, line, rule, value and the partitions of ``days`` that read it, which runs refuse); empty when
+    none. Unreadable raw files are reported here too."""
+    from nba_precompute.raw.inputs import RawInputs
+
+    try:
+        q = RawInputs(config.raw_data_dir(), calendar.seasons).quarantine(min(days), max(days))
+    except RawDataError as exc:
+        return [f"Raw data: cannot be checked against the domain rules: {exc}"]
+    hit = q.blocking(days=days)
+    if hit.is_empty():
+        return []
+    return [f"Quarantined raw rows ({hit.get_column('row').n_unique()}; each breaks a domain rule, and every run "
+            "refuses the partitions that read it until the file is fixed):",
+            *(f"  {line}" for line in q.lines(hit, limit=50))]

@@ -93,12 +93,18 @@ def require_ready(context: AssetExecutionContext, raw_data: RawDataResource, *, 
     """Refuse, before anything is read or written, a run whose partitions the raw data cannot serve:
     a day of a season missing from the raw data, a day after tonight's slate, and (``box_scores``: the
     player/team game summaries) tonight itself, whose box scores are not in yet
-    (:meth:`nba_precompute.partitions.GameCalendar.explain`).
+    (:meth:`nba_precompute.partitions.GameCalendar.explain`); then a run of which a partition reads a
+    raw row that breaks a domain rule (:meth:`RawDataResource.refuse`: the quarantined rows, each with
+    file, line, rule, value and the partitions it blocks).
 
     Raises:
-        dagster.Failure: one line naming the first refused day and why.
+        dagster.Failure: one line naming the first refused day and why, or the quarantined rows.
+        RawDataError: a raw file is missing, corrupt or unparseable.
     """
-    why = raw_data.calendar().refuse(partition_days(context), box_scores=box_scores)
+    days = partition_days(context)
+    why = raw_data.calendar().refuse(days, box_scores=box_scores)
+    if why is None:
+        why = raw_data.refuse(".".join(context.asset_key.path), days)
     if why is not None:
         raise Failure(description=f"{context.asset_key.to_user_string()}: {why}", allow_retries=False)
 

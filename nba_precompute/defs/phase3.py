@@ -109,9 +109,10 @@ def build_phase3_assets(partitions_def: PartitionsDefinition, warehouse_kind: st
     def before(table, extra_days=0):
         return AssetDep(table.asset_key_path, partition_mapping=history_before_d(extra_days))
 
-    # Every asset below that reads raw files takes them from ``raw_data.phase3_inputs``, which checks all
-    # raw inputs of the run against the domain rules before returning: a violation fails each of these
-    # steps before its write, so nothing of the run's Phase 3 is written (RawDataResource explains why).
+    # Every asset below first asks require_ready, which refuses the step, before anything is read or
+    # written, when one of its partitions reads a raw row that breaks a domain rule (the quarantine,
+    # RawDataResource explains it); the assets that read raw files then take them from
+    # ``raw_data.phase3_inputs``.
 
     @asset(**kwargs(NBA_SCHEDULE, [RAW_SCHEDULE.key]))
     def nba_schedule(context: AssetExecutionContext, warehouse: WarehouseResource,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +12,7 @@ from pydantic import Field, PrivateAttr
 
 from nba_precompute import config
 from nba_precompute.partitions import GameCalendar, game_calendar
-from nba_precompute.raw import domain, readers, season_2020
+from nba_precompute.raw.inputs import Phase3RawInputs, RawInputs
 from nba_precompute.raw.sources import RawSources
 from nba_precompute.warehouse.base import Warehouse, WarehouseError
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -105,60 +104,32 @@ class WarehouseResource(ConfigurableResource):
         return self._warehouse
 
 
-@dataclass(frozen=True)
-class Phase3RawInputs:
-    """The raw frames the Phase 3 assets are built from, after every domain rule passed."""
-
-    schedule: pl.DataFrame
-    player_boxscores: pl.DataFrame
-    team_game_logs: pl.DataFrame
-    shots: pl.DataFrame  # the shot charts of the seasons in the run's date range that have one
-    shot_seasons: list[int]  # the start years of those seasons
-
-
-_EMPTY_SHOTS_SCHEMA = {"game_id": pl.String, "game_date": pl.Date, "team_id": pl.Int64, "player_id": pl.Int64,
-                       "shot_made": pl.Boolean, "shot_type": pl.String, "basic_zone": pl.String,
-                       "shot_distance": pl.Float64, readers.SOURCE_LINE: pl.Int64}
-
-
 class RawDataResource(ConfigurableResource):
-    """Directory of the raw NBA.com files (see its SOURCES.md), and the parsed files of the current run.
+    """Directory of the raw NBA.com files (see its SOURCES.md): a thin Dagster wrapper over
+    :class:`nba_precompute.raw.inputs.RawInputs` (the parsed files, their quarantine and input versions)
+    for the current run.
 
-    Every season in the directory is served as one set of frames (:class:`~nba_precompute.raw.sources.
-    RawSources`: the hoopR files and the trimmed 2020-21 source). Several Phase 3 assets read the same
-    files; Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so each
-    file is parsed at most once per run, and the files the run process parsed for its game calendar
-    (when the definitions loaded) are taken over when unchanged (``RawSources.take``); a new run parses
-    the files again. Errors are the readers' ``RawDataError``.
+    Dagster initialises a resource once per run (``setup_for_execution`` on a fresh copy), so each file
+    is parsed at most once per run, and the files the run process parsed for its game calendar (when the
+    definitions loaded) are taken over when unchanged (``RawSources.take``); a new run parses the files
+    again. Errors are the readers' ``RawDataError``.
 
-    **Validation before any write.** The Phase 3 assets take their raw frames from
-    :meth:`phase3_inputs`, which reads *every* raw input of the run's date range (schedule, player box
-    scores, team logs, the shot charts of the range's seasons) and checks them against the domain rules
-    (``nba_precompute.raw.domain``; the 2020-21 files are checked by their own reader,
-    ``nba_precompute.raw.season_2020``) before returning anything. Why every input and not only the
-    asset's own: each asset writes its partitions in its own warehouse transaction, and the in-process
-    executor keeps running the steps that do not depend on a failed one. Were each asset to check only
-    its own files, a bad box score would fail ``player_game_summary`` while ``nba_schedule`` and
-    ``team_offense_game_summary`` of the same run committed their rows, built in part from the same
-    inconsistent raw data. With the check over all inputs, the first raw-reading Phase 3 step fails
-    before its write, every other raw-reading step of the run fails the same way (the outcome, success
-    or the same ``RawDataError``, is cached per date range for the run), and the steps downstream of
-    them (the upcoming-context assets, Phase 4) are skipped: nothing of the run's Phase 3 is written.
-    Validation is not done in ``setup_for_execution`` because the date range (which shot charts to read)
-    is known only inside a step, and runs without Phase 3 steps (Phase 4 only) must not read raw files.
+    **A bad row blocks only what reads it.** Every table asset calls
+    ``defs.common.require_ready``, which asks :meth:`refuse` before reading or writing anything: when a
+    partition of the step reads a raw row that breaks a domain rule (``nba_precompute.raw.quarantine``:
+    the rows, and which partitions read them, by ``nba_precompute.raw.versions.read_windows``), the step
+    fails naming the file, line, rule, value and the partitions blocked, and writes nothing; the steps
+    downstream of it are skipped. Steps whose partitions read no such row run. Whole-file problems (a
+    file missing, truncated, unparseable) fail every step that reads the file.
     """
 
     directory: str
-    _sources: RawSources | None = PrivateAttr(default=None)
-    _inputs: dict = PrivateAttr(default_factory=dict)
+    _raw: RawInputs | None = PrivateAttr(default=None)
     _served: set = PrivateAttr(default_factory=set)
-    _versions: dict = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._sources = RawSources.take(self.directory)  # the files the calendar parsed, when unchanged
-        self._inputs = {}
+        self._raw = None
         self._served = set()
-        self._versions = {}
 
     @property
     def path(self) -> Path:
@@ -169,99 +140,45 @@ class RawDataResource(ConfigurableResource):
         return game_calendar(self.path)
 
     @property
+    def raw(self) -> RawInputs:
+        """This run's raw inputs (made on first use, with the calendar's seasons)."""
+        if self._raw is None:
+            calendar = self.calendar()  # before take(): the calendar's parse is the one handed over
+            self._raw = RawInputs(self.directory, calendar.seasons, sources=RawSources.take(self.directory))
+        return self._raw
+
+    @property
     def sources(self) -> RawSources:
-        if self._sources is None:
-            self._sources = RawSources.take(self.directory)
-        return self._sources
+        return self.raw.sources
 
     def input_versions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """The input version of every versioned table on every day of the seasons that [start, end]
-        touches (``nba_precompute.raw.versions.partition_versions``: ``table_name``,
-        ``partition_date``, ``input_version``), computed from the raw files once per run and season set
-        (every table asset of a run asks), from this run's parsed files (parsed again when the Phase 3
-        steps have released them).
+        """:meth:`RawInputs.input_versions <nba_precompute.raw.inputs.RawInputs.input_versions>` (once per
+        run and season set)."""
+        return self.raw.input_versions(start, end)
 
-        Raises:
-            RawDataError: a file is missing or malformed (naming the file, line and value).
-        """
-        calendar = self.calendar()
-        seasons = tuple(calendar.seasons_between(start, end))
-        if seasons not in self._versions:
-            from nba_precompute.raw import versions
-
-            with_2020 = season_2020.SEASON_YEAR in seasons
-            nights = versions.raw_night_versions(self.sources, seasons, with_2020)
-            self._versions[seasons] = versions.partition_versions(
-                nights, calendar.seasons.filter(pl.col("season_year").is_in(list(seasons))))
-        return self._versions[seasons]
+    def refuse(self, table_name: str, days: Sequence[dt.date]) -> str | None:
+        """:meth:`RawInputs.refuse <nba_precompute.raw.inputs.RawInputs.refuse>`: ``None``, or why the
+        partitions of ``table_name`` on ``days`` may not be computed (quarantined raw rows)."""
+        return self.raw.refuse(table_name, days)
 
     def phase3_inputs(self, start: dt.date, end: dt.date, consumer: str | None = None,
                       consumers: Collection[str] = ()) -> Phase3RawInputs:
-        """Every raw input of Phase 3 for the dates [start, end], checked against the domain rules.
+        """:meth:`RawInputs.phase3_inputs <nba_precompute.raw.inputs.RawInputs.phase3_inputs>` for the
+        dates [start, end].
 
         ``consumer`` / ``consumers``: the asset asking, and every raw-reading asset of the run. When the
         last of them has been served, the parsed files are released (the caller keeps its frames until
         its step ends): Phase 4, later in the run, does not carry the raw files in memory.
 
-        Reads the schedule, the team logs, the player box scores and the shot chart of each season
-        with a game in [start, end], checking each hoopR file with its ``domain.validate_*`` function
-        right after reading it, in the order of ``domain.validate_phase3_inputs`` (the schedule first:
-        it decides which shot charts are read); the 2020-21 files are read, and checked by their reader,
-        only when [start, end] touches 2020-21. Whole
-        files are checked: a broken rule anywhere in a file that the run reads fails the run. The
-        result, or the error, is kept for the rest of the run, so every Phase 3 step of a run gets the
-        same answer.
-
         Raises:
-            RawDataError: a file is missing, corrupt or unparseable, or a domain rule is broken (the
-                message names the file, line, column and value).
+            RawDataError: a file is missing, corrupt or unparseable (file, line, column and value).
         """
-        key = (start, end)
-        if key not in self._inputs:
-            try:
-                self._inputs[key] = self._validated_inputs(start, end)
-            except readers.RawDataError as exc:
-                self._inputs[key] = exc
-        outcome = self._inputs[key]
-        if isinstance(outcome, readers.RawDataError):
-            raise readers.RawDataError(str(outcome)) from outcome
+        out = self.raw.phase3_inputs(start, end)
         if consumer is not None:
             self._served.add(consumer)
             if set(consumers) <= self._served:
-                self._inputs.pop(key, None)
-                self._sources = RawSources(self.directory)
-        return outcome
-
-    def _validated_inputs(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
-        # the same order as domain.validate_phase3_inputs, each file checked right after it is read: the
-        # schedule decides which shot charts are read, so it must be trusted first
-        src, raw = domain.Phase3Sources.under(self.path), self.sources
-        hoopr_schedule = raw.hoopr_schedule()
-        domain.validate_schedule(hoopr_schedule, src.schedule)
-        hoopr_logs = raw.hoopr_team_game_logs()
-        domain.validate_team_game_logs(hoopr_logs, hoopr_schedule, src.team_game_logs)
-        hoopr_box = raw.hoopr_player_boxscores()
-        domain.validate_player_boxscores(hoopr_box, hoopr_schedule, hoopr_logs, src.player_boxscores,
-                                         src.team_game_logs)
-        # the 2020-21 source (its reader validates its own files) is read only when the run touches 2020-21
-        with_2020 = season_2020.SEASON_YEAR in game_calendar(self.path).seasons_between(start, end)
-        schedule = raw.schedule(with_2020)
-        seasons = sorted(schedule.filter(pl.col("game_date").is_between(start, end))
-                         .get_column("season_year").unique().to_list())
-        shots, shot_seasons = [], []
-        for season in seasons:
-            frame = raw.shots(season)
-            if frame is None:  # a season after the shot-chart source's last one: no chart
-                continue
-            if not raw.is_season_2020(season):
-                domain.validate_shots(frame, season + 1, hoopr_schedule, hoopr_box,
-                                      src.shots.format(end_year=season + 1))
-            shots.append(frame)
-            shot_seasons.append(season)
-        all_shots = (pl.concat(shots, how="diagonal_relaxed") if shots
-                     else pl.DataFrame(schema=_EMPTY_SHOTS_SCHEMA))
-        return Phase3RawInputs(schedule, raw.player_boxscores(with_2020), raw.team_game_logs(with_2020), all_shots,
-                               shot_seasons)
+                self.raw.release()
+        return out
 
 
 def warehouse_from_env() -> WarehouseResource:

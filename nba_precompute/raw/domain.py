@@ -10,7 +10,9 @@ anything is computed from it. One function per raw frame:
 * :func:`validate_shots`               ``shots/NBA_<season end year>_Shots.csv.zip``
 
 and :func:`validate_phase3_inputs`, which runs all four in dependency order (the schedule is the
-reference for the other three; the team logs for the box scores; the box scores for the shots).
+reference for the other three; the team logs for the box scores; the box scores for the shots), and
+:func:`phase3_violations`, which lists every offending row of the four instead of raising (what a run
+quarantines: ``nba_precompute.raw.quarantine``).
 
 Every function returns ``None`` or raises :class:`~nba_precompute.raw.readers.RawDataError`. The
 message has one line per broken rule::
@@ -230,19 +232,38 @@ _TEXT_COLUMNS = {"game_id", "home_team_abbr", "away_team_abbr", "team_abbr", "sh
                  "comment", "first_name", "family_name", "position"}
 
 
+#: One row per (rule, offending row) of a file: what :func:`phase3_violations` returns. ``file``,
+#: ``line`` (1-based, header = 1), ``rule``, ``value`` (the offending value(s) as written in the file),
+#: and what places the row in time, as far as the row says: ``game_id``, ``game_date``,
+#: ``season_year`` (NULL when the rule or the row does not say; ``season_year`` alone for a rule about a
+#: whole season).
+VIOLATIONS_SCHEMA = {"file": pl.String, "line": pl.Int64, "rule": pl.String, "value": pl.String,
+                     "game_id": pl.String, "game_date": pl.Date, "season_year": pl.Int64}
+
+
 class _Report:
-    """Collects the broken rules of one frame; :meth:`raise_if_any` raises them as one error."""
+    """Collects the broken rules of one frame; :meth:`raise_if_any` raises them as one error,
+    :meth:`violations` lists every offending row."""
 
     def __init__(self, source: _Source):
         self.source = source
         self.items: list[str] = []
+        self.rows: list[pl.DataFrame] = []
 
     def check(self, rule: str, bad: pl.DataFrame, example: pl.Expr, unit: str = "row",
-              line_prefix: bool = True) -> None:
+              line_prefix: bool = True, whole_season: bool = False) -> None:
         """Record ``rule`` as broken when ``bad`` (the offending rows, with ``source_line``) is not
-        empty. ``example`` renders one offending row; ``line_prefix`` puts "line <L>: " before it."""
+        empty. ``example`` renders one offending row; ``line_prefix`` puts "line <L>: " before it.
+        ``whole_season``: the rule is about the row's season, not the row's game (its violations
+        carry ``season_year`` only)."""
         if bad.height == 0:
             return
+        keep = ("season_year",) if whole_season else ("game_id", "game_date", "season_year")
+        self.rows.append(bad.select(
+            pl.lit(self.source.file).alias("file"), pl.col(SOURCE_LINE).cast(pl.Int64).alias("line"),
+            pl.lit(rule).alias("rule"), example.alias("value"),
+            *[pl.col(c) if c in keep and c in bad.columns else pl.lit(None).alias(c)
+              for c in ("game_id", "game_date", "season_year")]).cast(VIOLATIONS_SCHEMA))
         shown = bad.sort(SOURCE_LINE).head(3)
         if line_prefix:
             example = pl.concat_str(pl.lit("line "), pl.col(SOURCE_LINE).cast(pl.String), pl.lit(": "), example)
@@ -257,6 +278,12 @@ class _Report:
             RawDataError: one line per broken rule."""
         if self.items:
             raise RawDataError("\n".join(self.items))
+
+    def violations(self) -> pl.DataFrame:
+        """Every offending row of every broken rule (:data:`VIOLATIONS_SCHEMA`), by line."""
+        if not self.rows:
+            return pl.DataFrame(schema=VIOLATIONS_SCHEMA)
+        return pl.concat(self.rows).sort("line", "rule", maintain_order=True)
 
 
 def _with_lines(df: pl.DataFrame) -> pl.DataFrame:
@@ -404,6 +431,10 @@ def validate_schedule(schedule: pl.DataFrame, source: str | Path | None = None) 
     Raises:
         RawDataError: a rule is broken; the message names file, line, column and value.
     """
+    _schedule_report(schedule, source).raise_if_any()
+
+
+def _schedule_report(schedule: pl.DataFrame, source: str | Path | None = None) -> _Report:
     src = _schedule_source(source)
     rep = _Report(src)
     df = _with_lines(schedule)
@@ -437,7 +468,8 @@ def validate_schedule(schedule: pl.DataFrame, source: str | Path | None = None) 
     rep.check(f"regular season spans fewer than {MAX_REGULAR_SEASON_DAYS} days", bad,
               pl.concat_str(src.show("game_date"), pl.lit(" (the "), _season_label(year),
                             pl.lit(" regular season would run "), pl.col("first_date").dt.strftime("%Y-%m-%d"),
-                            pl.lit(".."), pl.col("last_date").dt.strftime("%Y-%m-%d"), pl.lit(")")))
+                            pl.lit(".."), pl.col("last_date").dt.strftime("%Y-%m-%d"), pl.lit(")")),
+              whole_season=True)
 
     checked = df.filter(~game_type.is_in(UNCHECKED_SCHEDULE_GAME_TYPES)).with_columns(game_type.alias("game_type"))
     for side in ("home", "away"):
@@ -462,7 +494,7 @@ def validate_schedule(schedule: pl.DataFrame, source: str | Path | None = None) 
                             pl.lit(" ("), pl.len().over("game_date", "team_id").cast(pl.String),
                             pl.lit(" regular-season games on "), pl.col("game_date").dt.strftime("%Y-%m-%d"),
                             pl.lit(")")))
-    rep.raise_if_any()
+    return rep
 
 
 def _regular_calendar(schedule: pl.DataFrame) -> pl.DataFrame:
@@ -537,6 +569,11 @@ def validate_team_game_logs(team_logs: pl.DataFrame, schedule: pl.DataFrame,
     Raises:
         RawDataError: a rule is broken; the message names file, line, column and value.
     """
+    _team_log_report(team_logs, schedule, source).raise_if_any()
+
+
+def _team_log_report(team_logs: pl.DataFrame, schedule: pl.DataFrame,
+                            source: str | Path | None = None) -> _Report:
     src = _team_log_source(source)
     rep = _Report(src)
     df = _with_lines(team_logs)
@@ -575,7 +612,7 @@ def validate_team_game_logs(team_logs: pl.DataFrame, schedule: pl.DataFrame,
               pl.concat_str(src.show("game_date"), pl.lit(" (game "), pl.col("game_id"),
                             pl.lit(" is scheduled on "), pl.col("scheduled_date").dt.strftime("%Y-%m-%d"),
                             pl.lit(")")))
-    rep.raise_if_any()
+    return rep
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -620,6 +657,12 @@ def validate_player_boxscores(boxscores: pl.DataFrame, schedule: pl.DataFrame,
     Raises:
         RawDataError: a rule is broken; the message names file, line, column and value.
     """
+    _box_report(boxscores, schedule, team_logs, source, team_log_source).raise_if_any()
+
+
+def _box_report(boxscores: pl.DataFrame, schedule: pl.DataFrame,
+                              team_logs: pl.DataFrame | None = None, source: str | Path | None = None,
+                              team_log_source: str | Path | None = None) -> _Report:
     src = _box_source(source)
     rep = _Report(src)
     df = _with_lines(boxscores)
@@ -648,7 +691,7 @@ def validate_player_boxscores(boxscores: pl.DataFrame, schedule: pl.DataFrame,
 
     if team_logs is not None:
         _check_against_team_logs(rep, df, _with_lines(team_logs), str(team_log_source or TEAM_GAME_LOG_FILE))
-    rep.raise_if_any()
+    return rep
 
 
 def _check_against_team_logs(rep: _Report, box: pl.DataFrame, logs: pl.DataFrame, log_file: str) -> None:
@@ -747,6 +790,11 @@ def validate_shots(shots: pl.DataFrame, season_end_year: int, schedule: pl.DataF
     Raises:
         RawDataError: a rule is broken; the message names file, line, column and value.
     """
+    _shots_report(shots, season_end_year, schedule, boxscores, source).raise_if_any()
+
+
+def _shots_report(shots: pl.DataFrame, season_end_year: int, schedule: pl.DataFrame | None = None,
+                   boxscores: pl.DataFrame | None = None, source: str | Path | None = None) -> _Report:
     src = _shots_source(source, season_end_year)
     rep = _Report(src)
     season = season_end_year - 1
@@ -810,7 +858,7 @@ def validate_shots(shots: pl.DataFrame, season_end_year: int, schedule: pl.DataF
             rep.check("the shooter played for the team in the game (box score)", bad,
                       pl.concat_str(src.show("player_id"), pl.lit(", "), src.show("team_id"), pl.lit(", "),
                                     src.show("game_id"), pl.lit(" ("), why, pl.lit(")")))
-    rep.raise_if_any()
+    return rep
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -849,3 +897,21 @@ def validate_phase3_inputs(schedule: pl.DataFrame, boxscores: pl.DataFrame, team
     validate_player_boxscores(boxscores, schedule, team_logs, sources.player_boxscores, sources.team_game_logs)
     for end_year, frame in sorted(shots.items()):
         validate_shots(frame, end_year, schedule, boxscores, sources.shots.format(end_year=end_year))
+
+
+def phase3_violations(schedule: pl.DataFrame, boxscores: pl.DataFrame, team_logs: pl.DataFrame,
+                      shots: Mapping[int, pl.DataFrame], sources: Phase3Sources | None = None) -> pl.DataFrame:
+    """Every row of the raw inputs of Phase 3 that breaks a rule, instead of the first error: the rules
+    of :func:`validate_phase3_inputs`, every file checked (each against the others as they are).
+
+    Returns one row per (rule, offending row): :data:`VIOLATIONS_SCHEMA`, ordered by file (schedule,
+    team logs, box scores, shots) and line; empty when every row passes. What the rows block is the
+    quarantine's business (``nba_precompute.raw.quarantine``).
+    """
+    sources = sources or Phase3Sources()
+    reports = [_schedule_report(schedule, sources.schedule),
+               _team_log_report(team_logs, schedule, sources.team_game_logs),
+               _box_report(boxscores, schedule, team_logs, sources.player_boxscores, sources.team_game_logs)]
+    reports += [_shots_report(frame, end_year, schedule, boxscores, sources.shots.format(end_year=end_year))
+                for end_year, frame in sorted(shots.items())]
+    return pl.concat([r.violations() for r in reports])

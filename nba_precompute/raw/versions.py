@@ -20,14 +20,32 @@ sorted and hashed with DuckDB's ``md5(string_agg(... ORDER BY ...)) GROUP BY`` o
 A night without rows of a source has the constant :data:`NO_ROWS` for it; a day without games has
 constant versions.
 
+**Which nights a partition reads** (:func:`read_windows`, the one statement of it: the versions below
+and the quarantine of rows that break a domain rule, ``nba_precompute.raw.quarantine``, both use it).
+Partition D of a table reads D's schedule rows and every raw row (schedule, box scores, team logs,
+shots) of the nights in ``[first_night, last_night]``:
+
+* box-score tables (:data:`BOX_VERSION_TABLES`: the three game summaries and ``nba_schedule``): D's
+  night, ``[D, D]``;
+* pre-game tables (:data:`PRE_GAME_TABLES`: upcoming contexts, TDZA, PSZA, PCF, PDC, MLFS): the nights
+  of D's season before D, ``[opening night, D - 1]`` (D's own box scores are not read: a pre-game
+  partition is not stale when they arrive);
+* across the season boundary, two reads reach further back (``schemas.PREVIOUS_SEASON_DAYS``,
+  ``schemas.OPPONENT_DAYS``): while some team of D's season has not played yet (D up to the last
+  team's first scheduled game, :func:`roster_fallback_until`), ``upcoming_player_game_context`` takes
+  that team's roster from the previous season, so it and the tables built on it
+  (:data:`ROSTER_TABLES`: PCF, PDC, MLFS) read from ``opening night - PREVIOUS_SEASON_DAYS``; MLFS
+  (features 29/30, games vs this opponent) reads from ``D - OPPONENT_DAYS`` in any season. So a night of
+  season S is read by the box-score tables of that night, the pre-game tables of the later days of S,
+  the roster tables of the first days of S + 1 and MLFS of the days of S + 1 up to 365 days after it.
+  The cross-season reads read players, teams, minutes and points, never the shot chart: a night of
+  another season counts with its ``cross_version`` (its rows without the shots).
+
 The version a table partition depends on (:func:`partition_versions`):
 
-* box-score tables (:data:`BOX_VERSION_TABLES`: the three game summaries and ``nba_schedule``):
-  ``md5(schedule_version(D) || box_version(D))``;
-* pre-game tables (:data:`PRE_GAME_TABLES`: upcoming contexts, TDZA, PSZA, PCF, PDC, MLFS):
-  ``md5(schedule_version(D) || every night's (schedule_version || box_version) from the season's
-  opening night to D - 1)``. D's own box scores are not part of it: a pre-game partition is not
-  stale when D's box scores arrive.
+* box-score tables: ``md5(schedule_version(D) || box_version(D))``;
+* pre-game tables: ``md5(schedule_version(D) || every night's (schedule_version || box_version) of
+  its window)``.
 """
 
 from __future__ import annotations
@@ -38,6 +56,8 @@ from collections.abc import Sequence
 
 import duckdb
 import polars as pl
+
+from nba_precompute.schemas import OPPONENT_DAYS, PREVIOUS_SEASON_DAYS, is_regular_season
 
 # columns that say where a row was in its file, not what it says
 IGNORED_COLUMNS = frozenset({"source_line"})
@@ -54,9 +74,17 @@ PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.
                    "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
                    "nba_predictions.ml_feature_store_v2")
 VERSIONED_TABLES = (*BOX_VERSION_TABLES, *PRE_GAME_TABLES)
+#: the pre-game tables built on the opening-night universe of upcoming_player_game_context (the previous
+#: season's rosters while a team has not played yet)
+ROSTER_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_composite_factors",
+                 "nba_precompute.player_daily_cache", "nba_predictions.ml_feature_store_v2")
+#: the pre-game tables that read the played games of [D - OPPONENT_DAYS, D) in any season (MLFS 29/30)
+OPPONENT_WINDOW_TABLES = ("nba_predictions.ml_feature_store_v2",)
+WINDOWS_SCHEMA = {"table_name": pl.String, "season_year": pl.Int64, "partition_date": pl.Date,
+                  "first_night": pl.Date, "last_night": pl.Date}
 
 NIGHTS_SCHEMA = {"season_year": pl.Int64, "game_date": pl.Date, "game_ids": pl.List(pl.String),
-                 "schedule_version": pl.String, "box_version": pl.String}
+                 "schedule_version": pl.String, "box_version": pl.String, "cross_version": pl.String}
 VERSIONS_SCHEMA = {"table_name": pl.String, "partition_date": pl.Date, "input_version": pl.String}
 
 
@@ -86,15 +114,17 @@ def night_digests(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, games: pl
     return out.cast({"game_date": pl.Date, "digest": pl.String})
 
 
-def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame],
+                   cross_frames: int | None = None) -> pl.DataFrame:
     """Per regular-season game date of ``schedule`` (reconciled: ``game_id``, ``game_date``,
     ``season_year``, ``home_team_id``, ``away_team_id``; regular-season rows only are used):
-    ``season_year``, ``game_date``, ``game_ids`` (sorted), ``schedule_version``, ``box_version``.
+    ``season_year``, ``game_date``, ``game_ids`` (sorted), ``schedule_version``, ``box_version``,
+    ``cross_version``.
 
     ``box_frames``: the player box scores, team game logs and shots (any frames with ``game_id``),
-    in a fixed order; each contributes its per-night digest (:data:`NO_ROWS` without rows)."""
-    from nba_precompute.schemas import is_regular_season
-
+    in a fixed order; each contributes its per-night digest (:data:`NO_ROWS` without rows).
+    ``cross_version``: the same with only the first ``cross_frames`` frames (default all): what a
+    partition of another season reads of the night."""
     games = schedule.filter(is_regular_season(pl.col("game_id"))).select(*SCHEDULE_COLUMNS, "season_year")
     con = duckdb.connect()
     try:
@@ -108,10 +138,14 @@ def night_versions(schedule: pl.DataFrame, box_frames: Sequence[pl.DataFrame]) -
             parts.append(pl.col(f"__d{i}").fill_null(NO_ROWS))
     finally:
         con.close()
+    k = len(parts) if cross_frames is None else cross_frames
+    crossing = parts[:k] + [pl.lit(NO_ROWS)] * (len(parts) - k)
     box = (pl.concat_str(parts, separator="|") if parts else pl.lit(NO_ROWS)).alias("__box")
-    nights = nights.with_columns(box)
+    cross = (pl.concat_str(crossing, separator="|") if parts else pl.lit(NO_ROWS)).alias("__cross")
+    nights = nights.with_columns(box, cross)
     # md5 of the concatenation: DuckDB again (Polars has no md5 expression)
-    return _md5_column(nights, "__box", "box_version").select(list(NIGHTS_SCHEMA)).sort("game_date")
+    nights = _md5_column(_md5_column(nights, "__box", "box_version"), "__cross", "cross_version")
+    return nights.select(list(NIGHTS_SCHEMA)).sort("game_date")
 
 
 def _md5_column(frame: pl.DataFrame, source: str, target: str) -> pl.DataFrame:
@@ -135,38 +169,116 @@ def season_days(seasons: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames).select("season_year", pl.col("day").cast(pl.Date))
 
 
+def roster_fallback_until(schedule: pl.DataFrame) -> pl.DataFrame:
+    """``season_year``, ``roster_until``: per season of ``schedule`` (``game_id``, ``game_date``,
+    ``season_year``, ``home_team_id``, ``away_team_id``, optionally ``game_status``), the last team's
+    first regular-season game (postponed games left out): up to that day some team scheduled on D may
+    have played no game of the season before D, and takes its roster from the previous season."""
+    games = schedule.filter(is_regular_season(pl.col("game_id")))
+    if "game_status" in games.columns:
+        games = games.filter(pl.col("game_status") != "postponed")
+    sides = pl.concat([games.select("season_year", "game_date", pl.col(c).alias("team_id"))
+                       for c in ("home_team_id", "away_team_id")])
+    return (sides.group_by("season_year", "team_id").agg(pl.col("game_date").min().alias("first_game"))
+            .group_by("season_year").agg(pl.col("first_game").max().alias("roster_until")))
+
+
+def read_windows(seasons: pl.DataFrame, schedule: pl.DataFrame | None = None,
+                 tables: Sequence[str] = VERSIONED_TABLES) -> pl.DataFrame:
+    """Which raw nights every (table, day) partition of the seasons ``seasons`` reads (see the module
+    docstring): :data:`WINDOWS_SCHEMA`, one row per partition: its day's schedule rows and every raw
+    row of the nights in ``[first_night, last_night]`` (empty when ``first_night > last_night``: the
+    pre-game tables on opening night without a previous season).
+
+    ``seasons``: ``season_year``, ``season_start_date``, ``span_end`` (the calendar's seasons).
+    ``schedule`` (reconciled, the seasons' games): decides how long the previous-season roster is read
+    (:func:`roster_fallback_until`); without it (hand-built frames) no day reads it."""
+    days = season_days(seasons).join(seasons.select("season_year", "season_start_date"), on="season_year")
+    until = (roster_fallback_until(schedule) if schedule is not None
+             else pl.DataFrame(schema={"season_year": pl.Int64, "roster_until": pl.Date}))
+    days = days.join(until, on="season_year", how="left")
+    day = pl.col("day")
+    opening = pl.col("season_start_date")
+    roster_from = pl.when(day <= pl.col("roster_until")).then(
+        opening - pl.duration(days=PREVIOUS_SEASON_DAYS)).otherwise(opening)
+
+    def first_night(table: str) -> pl.Expr:
+        if table in BOX_VERSION_TABLES:
+            return day
+        first = roster_from if table in ROSTER_TABLES else opening
+        if table in OPPONENT_WINDOW_TABLES:
+            first = pl.min_horizontal(first, day - pl.duration(days=OPPONENT_DAYS))
+        return first
+
+    frames = [days.select(pl.lit(t).alias("table_name"), "season_year", day.alias("partition_date"),
+                          first_night(t).alias("first_night"),
+                          (day if t in BOX_VERSION_TABLES else day - pl.duration(days=1)).alias("last_night"))
+              for t in tables]
+    return pl.concat(frames).cast(WINDOWS_SCHEMA) if frames else pl.DataFrame(schema=WINDOWS_SCHEMA)
+
+
 def partition_versions(nights: pl.DataFrame, seasons: pl.DataFrame,
-                       tables: Sequence[str] = VERSIONED_TABLES) -> pl.DataFrame:
+                       tables: Sequence[str] = VERSIONED_TABLES,
+                       windows: pl.DataFrame | None = None) -> pl.DataFrame:
     """The input version of every (table, day) of the seasons ``seasons`` (see the module docstring):
-    ``table_name``, ``partition_date``, ``input_version``. ``nights``: :func:`night_versions`."""
-    days = season_days(seasons)
+    ``table_name``, ``partition_date``, ``input_version``. ``nights``: :func:`night_versions` of every
+    night the windows reach (the previous season's too, for the reads that cross the boundary).
+    ``windows``: :func:`read_windows` (default: from ``seasons`` alone, no previous-season roster)."""
+    windows = read_windows(seasons, None, tables) if windows is None else windows
+    if windows.is_empty():
+        return pl.DataFrame(schema=VERSIONS_SCHEMA)
     con = duckdb.connect()
     try:
-        con.register("__days", days.to_arrow())
-        con.register("__nights", nights.select("season_year", "game_date", "schedule_version", "box_version")
-                     .to_arrow())
-        per_day = con.execute(f"""
-            WITH d AS (
-              SELECT d.season_year, d.day,
+        con.register("__windows", windows.with_columns(
+            pl.col("table_name").is_in(BOX_VERSION_TABLES).alias("box")).to_arrow())
+        con.register("__nights", nights.select("season_year", "game_date", "schedule_version", "box_version",
+                                               "cross_version").to_arrow())
+        out = con.execute(f"""
+            WITH w AS (
+              SELECT w.table_name, w.season_year, w.partition_date, w.first_night, w.last_night, w.box,
                      coalesce(n.schedule_version, '{NO_GAMES}') AS sv,
                      coalesce(n.box_version, '{NO_GAMES}') AS bv
-              FROM __days d LEFT JOIN __nights n ON n.game_date = d.day),
+              FROM __windows w LEFT JOIN __nights n ON n.game_date = w.partition_date),
+            spans AS (SELECT DISTINCT season_year, first_night, last_night FROM w WHERE NOT box),
             hist AS (
-              SELECT d.day, string_agg(CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version || h.box_version,
-                                       ',' ORDER BY h.game_date) AS before
-              FROM __days d JOIN __nights h ON h.season_year = d.season_year AND h.game_date < d.day
-              GROUP BY d.day)
-            SELECT d.day AS partition_date,
-                   md5(d.sv || '|' || d.bv) AS box_score,
-                   md5(d.sv || '|' || coalesce(hist.before, '')) AS pre_game
-            FROM d LEFT JOIN hist ON hist.day = d.day ORDER BY d.day""").pl()
+              SELECT s.season_year, s.first_night, s.last_night,
+                     string_agg(CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version
+                                || CASE WHEN h.season_year = s.season_year THEN h.box_version
+                                        ELSE 'x' || h.cross_version END,
+                                ',' ORDER BY h.game_date) AS before
+              FROM spans s JOIN __nights h ON h.game_date BETWEEN s.first_night AND s.last_night
+              GROUP BY s.season_year, s.first_night, s.last_night)
+            SELECT w.table_name, w.partition_date,
+                   CASE WHEN w.box THEN md5(w.sv || '|' || w.bv)
+                        ELSE md5(w.sv || '|' || coalesce(hist.before, '')) END AS input_version
+            FROM w LEFT JOIN hist ON hist.season_year = w.season_year AND hist.first_night = w.first_night
+                               AND hist.last_night = w.last_night
+            ORDER BY w.partition_date""").pl()
     finally:
         con.close()
-    per_day = per_day.cast({"partition_date": pl.Date})
-    frames = [per_day.select(pl.lit(t).alias("table_name"), "partition_date",
-                             pl.col("box_score" if t in BOX_VERSION_TABLES else "pre_game").alias("input_version"))
-              for t in tables]
-    return pl.concat(frames).cast(VERSIONS_SCHEMA) if frames else pl.DataFrame(schema=VERSIONS_SCHEMA)
+    order = {t: i for i, t in enumerate(tables)}
+    return (out.cast(VERSIONS_SCHEMA).with_columns(pl.col("table_name").replace_strict(order).alias("__t"))
+            .sort("__t", "partition_date").drop("__t"))
+
+
+def partitions_reading(nights: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
+    """The partitions that read the given raw rows: ``nights`` has ``night`` (a game date) and
+    ``schedule_row`` (true for a schedule row: read by the pre-game partitions of its own day too) plus
+    any other columns, which are carried along; ``windows``: :func:`read_windows`. Returns the columns of
+    ``nights`` with ``table_name``, ``partition_date`` and ``partition_season`` (the partition's
+    season), one row per (night row, partition reading it)."""
+    win = windows.select("table_name", "partition_date", pl.col("season_year").alias("partition_season"),
+                         "first_night", "last_night")
+    cols = [*nights.columns, "table_name", "partition_date", "partition_season"]
+    if nights.is_empty():
+        return nights.with_columns(pl.lit(None, pl.String).alias("table_name"),
+                                   pl.lit(None, pl.Date).alias("partition_date"),
+                                   pl.lit(None, pl.Int64).alias("partition_season")).clear()
+    pairs = nights.join_where(win, pl.col("night") >= pl.col("first_night"), pl.col("night") <= pl.col("last_night"))
+    own_day = nights.filter(pl.col("schedule_row")).join(
+        win.drop("first_night", "last_night"), left_on="night", right_on="partition_date", how="inner",
+        coalesce=False)
+    return pl.concat([pairs.select(cols), own_day.select(cols)]).unique(maintain_order=True)
 
 
 def _season_frame(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
@@ -182,7 +294,8 @@ def raw_night_versions(sources, seasons: Sequence[int], with_2020: bool) -> pl.D
     """:func:`night_versions` of the seasons ``seasons`` from a :class:`~nba_precompute.raw.sources.
     RawSources`: the reconciled schedule, the player box scores, the team game logs and the shot
     chart of each season that has one (``with_2020``: include the trimmed 2020-21 source). Computed
-    season by season: a season's versions are the same whichever other seasons are computed."""
+    season by season: a season's versions are the same whichever other seasons are computed. The shots
+    do not count in ``cross_version`` (no cross-season read reads the shot chart)."""
     schedule = sources.schedule(with_2020)
     frames = []
     for season in sorted(set(seasons)):
@@ -192,7 +305,8 @@ def raw_night_versions(sources, seasons: Sequence[int], with_2020: bool) -> pl.D
         frames.append(night_versions(games, [
             _season_frame(sources.player_boxscores(with_2020), ids),
             _season_frame(sources.team_game_logs(with_2020), ids),
-            _season_frame(shots, ids) if shots is not None else pl.DataFrame(schema={"game_id": pl.String})]))
+            _season_frame(shots, ids) if shots is not None else pl.DataFrame(schema={"game_id": pl.String})],
+            cross_frames=2))
     return pl.concat(frames) if frames else pl.DataFrame(schema=NIGHTS_SCHEMA)
 
 

@@ -32,7 +32,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from nba_precompute.schemas import FEATURE_NAMES, FEATURES, ML_FEATURE_STORE_V2, Feature, empty_failures
+from nba_precompute.schemas import (
+    FEATURE_NAMES,
+    FEATURES,
+    ML_FEATURE_STORE_V2,
+    OPPONENT_DAYS,
+    Feature,
+    empty_failures,
+)
 from nba_precompute.transforms.common import on_dates, safe_div, seasons_with_shot_chart
 from nba_precompute.transforms.coverage import (
     PROCESSING_ERROR,
@@ -69,8 +76,6 @@ MANY_DEFAULTS = 5
 TIERS = ((0.95, "gold"), (0.85, "silver"), (0.70, "bronze"), (0.50, "poor"))
 HIGH_DEFAULT_RATE = 0.20
 RECENT_DAYS = 60
-# features 29/30 (games and points vs this opponent): played games in [D - OPPONENT_DAYS, D), any season
-OPPONENT_DAYS = 365
 STRUCTURAL_GAP_DAYS = 14
 STRUCTURAL_CAP = 30
 # The columns MLFS reads from the Phase 4 tables of D (the key columns first): the declaration of the

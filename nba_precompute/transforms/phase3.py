@@ -39,6 +39,7 @@ from collections.abc import Collection
 
 import polars as pl
 
+from nba_precompute import schemas
 from nba_precompute.raw.readers import QUALITY_FLAGS
 from nba_precompute.schemas import (
     NBA_SCHEDULE,
@@ -323,8 +324,8 @@ def build_upcoming_team_game_context(schedule: pl.DataFrame, start: dt.date, end
 
 UNIVERSE_DAYS = 30
 # how far before a season's opening night the rows of its previous season are read (the opening-night
-# universe, :func:`_previous_season_roster`): a season and an off-season are about six months each
-PREVIOUS_SEASON_DAYS = 366
+# universe, :func:`_previous_season_roster`); defined with the other cross-season read in schemas
+PREVIOUS_SEASON_DAYS = schemas.PREVIOUS_SEASON_DAYS
 STAR_COUNT = 3
 STAR_MIN_GAMES = 5
 

@@ -109,3 +109,47 @@ def test_refresh_runs_box_score_tables_first_one_run_per_contiguous_range_of_the
                                              D(2026, 1, 2), D(2026, 1, 5)]})
     assert plan_runs(stale) == [([sched, pgs], [D(2026, 1, 1)]), ([sched], [D(2026, 1, 2)]),
                                 ([sched], [D(2026, 1, 5)]), ([pdc], [D(2026, 1, 2), D(2026, 1, 3)])]
+
+
+def test_a_previous_season_night_reaches_the_roster_days_and_mlfs_365_days_of_the_next_season():
+    """The two cross-season reads (read_windows): a changed night of 2024-25 changes the pre-game versions
+    of the rest of 2024-25, the roster tables of 2025-26 until every team has played (2025-10-22 here: teams
+    5 and 6 open then) and MLFS up to 365 days after the night; nothing else of 2025-26."""
+    from nba_precompute.raw.versions import ROSTER_TABLES, read_windows
+
+    seasons = pl.DataFrame({"season_year": [2024, 2025], "season_start_date": [D(2024, 10, 22), D(2025, 10, 21)],
+                            "span_end": [D(2025, 10, 20), D(2025, 10, 27)]})
+    old = pl.DataFrame({"game_id": ["0022400001", "0022400002"], "game_date": [D(2024, 10, 22), D(2024, 10, 23)],
+                        "season_year": [2024, 2024], "home_team_id": [1, 3], "away_team_id": [2, 4],
+                        "game_status": ["played"] * 2, "source_line": [8, 9]})
+    sched = pl.concat([schedule(), old])
+    old_box = pl.DataFrame({"game_id": ["0022400001", "0022400002"], "player_id": [1, 2], "points": [5, 9],
+                            "comment": [None, None], "quality_flags": [[], []], "source_line": [14, 15]},
+                           schema_overrides={"comment": pl.String, "quality_flags": pl.List(pl.String)})
+    windows = read_windows(seasons, sched)
+
+    def vs(players: pl.DataFrame, shots: pl.DataFrame | None = None) -> dict:
+        shots = pl.DataFrame({"game_id": ["0022400002"], "basic_zone": ["Mid-Range"]}) if shots is None else shots
+        nights = night_versions(sched, [players, shots], cross_frames=1)  # shots: read by their own season only
+        return {(t, d): v for t, d, v in partition_versions(nights, seasons, windows=windows).iter_rows()}
+
+    base = vs(pl.concat([box(), old_box]))
+    changed = vs(pl.concat([box(), old_box.with_columns(pl.when(pl.col("player_id") == 2).then(10)
+                                                         .otherwise(pl.col("points")).alias("points"))]))
+    differs = {k for k in base if base[k] != changed[k]}
+    night = D(2024, 10, 23)
+    in_2025 = {(t, d) for t, d in differs if d >= D(2025, 10, 21)}
+    assert in_2025 == ({(t, d) for t in ROSTER_TABLES for d in (D(2025, 10, 21), D(2025, 10, 22))}
+                       | {("nba_predictions.ml_feature_store_v2", D(2025, 10, 23))})
+    assert {(t, d) for t, d in differs if d < D(2025, 10, 21)} == (
+        {(t, night) for t in BOX_VERSION_TABLES}
+        | {(t, d) for t in PRE_GAME_TABLES for (tt, d) in base if tt == t and night < d < D(2025, 10, 21)})
+    # a shot of 2024-25 moved to another zone: 2024-25 only
+    moved = vs(pl.concat([box(), old_box]), pl.DataFrame({"game_id": ["0022400002"], "basic_zone": ["Restricted Area"]}))
+    moved_keys = {k for k in base if base[k] != moved[k]}
+    assert moved_keys and all(d < D(2025, 10, 21) for _, d in moved_keys)
+    # the tables that read 2025-26 only have the versions of 2025-26 computed alone
+    nights = night_versions(schedule(), [box(), pl.DataFrame(schema={"game_id": pl.String})], cross_frames=1)
+    alone = {(t, d): v for t, d, v in partition_versions(nights, SEASONS).iter_rows()}
+    same_season = {k: v for k, v in base.items() if k[1] >= D(2025, 10, 21) and k[0] not in ROSTER_TABLES}
+    assert same_season and same_season == {k: v for k, v in alone.items() if k[0] not in ROSTER_TABLES}
