@@ -665,13 +665,14 @@ def _state_with_partition_records(
     the latest materialisation, or evaluated against an older one (removed from every status).
 
     Dagster validates each record's key (``has_partition_key``) and builds a one-partition subset per
-    record, and with a time-window definition each of those recomputes the definition's first and last windows
-    from the clock: ~0.2 ms per record, 0.7 s per request for an asset's four checks over 1,358 daily
-    partitions, on every Checks-tab and asset-page load. Here the keys are checked against the
+    record, and with a time-window definition each of those recomputes the definition's first and last
+    windows from the clock: ~0.2 ms per record, 0.7 s per request for an asset's four checks over 1,358
+    daily partitions, on every Checks-tab and asset-page load. Here the keys are checked against the
     definition's key list once (``known_keys``: a definition's keys and their positions, shared by the
-    checks of one call) and each outcome's subset is built once, from its runs of consecutive partitions. Since every record is a different partition, applying them
-    together gives the same partitions per status as one by one; the subsets are combined with the same
-    union and difference, so the result is equal (``test_dagster_storage`` compares the two).
+    checks of one call) and each outcome's subset is built once, from its runs of consecutive
+    partitions. Since every record is a different partition, applying them together gives the same
+    partitions per status as one by one; the subsets are combined with the same union and difference, so
+    the result is equal (``test_dagster_storage`` compares the two).
 
     Returns None (use Dagster's loop) for anything but a time-window definition without exclusions
     (unions there may merge windows differently), for two records of one partition, and for a key the
