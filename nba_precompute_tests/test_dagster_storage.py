@@ -617,6 +617,44 @@ def test_check_partition_statuses_equal_dagsters(tmp_path, monkeypatch, definiti
     assert warning["SUCCEEDED"] == days(4, 5, 6, 7)
 
 
+def test_the_latest_check_rows_are_found_in_the_storages_index(tmp_path, monkeypatch):
+    """Dagster's query for each partition's latest check row reads only the index the storage adds
+    (a covering index, no table row), on a new instance and on one created without the index."""
+    import dagster._core.storage.event_log.sql_event_log as sql_event_log
+
+    from nba_precompute.dagster_storage import LATEST_CHECK_INDEX
+
+    def indexes(path: Path) -> set[str]:
+        return {n for (n,) in _read(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+    queries = []
+    fetch = sql_event_log.db_fetch_mappings
+
+    def spy(conn, query):
+        queries.append(str(query.compile(compile_kwargs={"literal_binds": True})))
+        return fetch(conn, query)
+
+    monkeypatch.setattr(sql_event_log, "db_fetch_mappings", spy)
+    with make_instance(tmp_path, "project", monkeypatch) as instance:
+        assert _run_synthetic(instance) == [True, False, True, False]
+        instance.event_log_storage.get_asset_check_partition_info([SYN_CHECKS[0]])
+    index_db = tmp_path / "history" / "runs" / f"{INDEX_SHARD_NAME}.db"
+    assert LATEST_CHECK_INDEX in indexes(index_db)
+    latest_rows = [q for q in queries if "latest_check_ids_subquery" in q]
+    assert len(latest_rows) == 1
+    plan = " | ".join(str(r[-1]) for r in _read(index_db, "EXPLAIN QUERY PLAN " + latest_rows[0]))
+    assert f"SEARCH asset_check_executions USING COVERING INDEX {LATEST_CHECK_INDEX}" in plan, plan
+
+    # an existing instance without it gets it when the storage opens it
+    with sqlite3.connect(index_db) as conn:
+        conn.execute(f"DROP INDEX {LATEST_CHECK_INDEX}")
+    assert LATEST_CHECK_INDEX not in indexes(index_db)
+    plan = " | ".join(str(r[-1]) for r in _read(index_db, "EXPLAIN QUERY PLAN " + latest_rows[0]))
+    assert "COVERING INDEX" not in plan.split("MATERIALIZE latest_event_ids")[0], plan  # it reads the table
+    BatchingSqliteEventLogStorage(str(tmp_path / "history" / "runs")).dispose()
+    assert LATEST_CHECK_INDEX in indexes(index_db)
+
+
 def test_check_partition_statuses_fall_back_to_dagsters_loop(monkeypatch):
     """Where taking the records in at once could differ from Dagster's loop (a definition with
     exclusions, two records of one partition, a key the definition accepts but does not list),
