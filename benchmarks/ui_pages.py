@@ -410,7 +410,7 @@ def main(argv=None) -> int:
         services.stop()
     result.update(graphql=graphql_rows, pages=browser_rows, load_average_end=load())
     args.json.write_text(json.dumps(result, indent=1))
-    print(f"\n{inst.partitions} partitions {inst.first}...{inst.last}, {args.instance_runs} launch run(s) "
+    print(f"\n{inst.partitions} partitions {inst.first}...{inst.last}, {result['instance_runs']} launch run(s) "
           f"in the instance; load average {started} at the start, {result['load_average_end']} at the end\n")
     print(table(graphql_rows))
     if browser_rows:
