@@ -7,7 +7,9 @@ Materialises one season into a fresh instance and DuckDB file (``nba-precompute 
 documents the UI sends (``benchmarks/ui_queries.py``) for PSZA:
 
 * ``AssetChecksQuery``: what the Checks tab and a check's page wait for (``partitionStatuses`` of the
-  three checks);
+  four checks);
+* ``AssetGraphLiveQuery``: every asset page's live data, sent by the Checks tab at the same time (the
+  same ``partitionStatuses`` again);
 * ``AssetCheckPartitionHealthQuery`` of ``minimum_games``: a check's Partitions tab;
 * ``PartitionHealthQuery``: the asset's Partitions tab.
 
@@ -42,6 +44,7 @@ from benchmarks.ui_pages import (  # noqa: E402
 from benchmarks.ui_queries import (  # noqa: E402
     ASSET_CHECK_PARTITION_HEALTH_QUERY,
     ASSET_CHECKS_QUERY,
+    ASSET_GRAPH_LIVE_QUERY,
     PARTITION_HEALTH_QUERY,
 )
 
@@ -71,6 +74,7 @@ def main(argv=None) -> int:
     asset = {"path": list(PSZA)}
     queries = [
         ("PSZA AssetChecksQuery (Checks tab)", ASSET_CHECKS_QUERY, {"assetKey": asset}),
+        ("PSZA AssetGraphLiveQuery (every asset page)", ASSET_GRAPH_LIVE_QUERY, {"assetKeys": [asset]}),
         (f"PSZA AssetCheckPartitionHealthQuery {CHECK} (check's Partitions tab)",
          ASSET_CHECK_PARTITION_HEALTH_QUERY, {"assetKey": asset, "checkName": CHECK}),
         ("PSZA PartitionHealthQuery (Partitions tab)", PARTITION_HEALTH_QUERY, {"assetKey": asset}),

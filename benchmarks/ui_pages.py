@@ -3,6 +3,8 @@
     python benchmarks/ui_pages.py                          # one season (2022-23), 3 runs of every page
     python benchmarks/ui_pages.py --all-seasons            # the all-seasons instance (736 partitions in the issue, 1,358 now)
     python benchmarks/ui_pages.py --all-seasons --instance-runs 10 --runs 1 --json ten-runs.json
+    python benchmarks/ui_pages.py --all-seasons --keep      # keeps the instance: measure it again with
+    python benchmarks/ui_pages.py --instance /tmp/ui-bench-XXXX
 
 1. Builds a fresh ``DAGSTER_HOME`` (a copy of ``.dagster_home/dagster.yaml``) and DuckDB file in a
    temporary directory and materialises them with the product's own command, ``nba-precompute launch
@@ -11,9 +13,9 @@
 2. Starts ``dagster-webserver`` alone on a loopback port (``nba_precompute_tests/ui/services.py``; no
    daemon, nothing is launched).
 3. Times the GraphQL documents the UI sends (``benchmarks/ui_queries.py``, copied from Dagster's web
-   app): the Partitions tab's ``PartitionHealthQuery``, the Checks tab's ``AssetChecksQuery``
-   (``partitionStatuses`` of every check) and each check's ``AssetCheckPartitionHealthQuery``, POSTed to
-   ``/graphql``, for PSZA and MLFS.
+   app): the Partitions tab's ``PartitionHealthQuery``, the Checks tab's ``AssetChecksQuery`` and
+   ``AssetGraphLiveQuery`` (sent together; each asks for ``partitionStatuses`` of every check) and each
+   check's ``AssetCheckPartitionHealthQuery``, POSTed to ``/graphql``, for PSZA and MLFS.
 4. Opens every page in headless Debian Chromium, each in a fresh browser context (no cached data), and
    times from the navigation (or the click, for the in-page tabs) to the moment a selector that only
    the data can produce is visible; see ``PAGES`` for the selector of each page.
@@ -45,6 +47,7 @@ from benchmarks import bench  # noqa: E402
 from benchmarks.ui_queries import (  # noqa: E402
     ASSET_CHECK_PARTITION_HEALTH_QUERY,
     ASSET_CHECKS_QUERY,
+    ASSET_GRAPH_LIVE_QUERY,
     PARTITION_HEALTH_QUERY,
 )
 from nba_precompute_tests.ui.services import DagsterServices  # noqa: E402
@@ -118,6 +121,18 @@ def build_instance(workdir: Path, scope: list[str], instance_runs: int, raw_dir:
     return Instance(home, duckdb_path, m.group(2), m.group(3), int(m.group(1)), _launch_runs(home), launches)
 
 
+def save_instance(inst: Instance, workdir: Path) -> None:
+    """``workdir/instance.json``: what :func:`load_instance` reads back (``--keep``, then ``--instance``)."""
+    fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(inst).items()}
+    (workdir / "instance.json").write_text(json.dumps(fields, indent=1))
+
+
+def load_instance(workdir: Path) -> Instance:
+    """The instance :func:`save_instance` described in ``workdir`` (built by an earlier ``--keep`` run)."""
+    fields = json.loads((workdir / "instance.json").read_text())
+    return Instance(**{**fields, "home": Path(fields["home"]), "duckdb_path": Path(fields["duckdb_path"])})
+
+
 def start_webserver(inst: Instance, raw_dir: Path, log_dir: Path) -> DagsterServices:
     services = DagsterServices(inst.home, {"NBA_PRECOMPUTE_DUCKDB_PATH": str(inst.duckdb_path),
                                            "NBA_RAW_DATA_DIR": str(raw_dir.resolve()),
@@ -134,7 +149,8 @@ def start_webserver(inst: Instance, raw_dir: Path, log_dir: Path) -> DagsterServ
 
 def graphql_queries(assets: dict[str, tuple[str, ...]] = ASSETS) -> list[tuple[str, str, dict]]:
     """(name, document, variables) of every timed query: per asset, the Partitions tab's query, the
-    Checks tab's query (every check's ``partitionStatuses``) and each check's partition query."""
+    Checks tab's two queries (each asks for every check's ``partitionStatuses``) and each check's
+    partition query."""
     out = []
     for short, key in assets.items():
         asset = {"path": list(key)}
@@ -142,6 +158,8 @@ def graphql_queries(assets: dict[str, tuple[str, ...]] = ASSETS) -> list[tuple[s
                     PARTITION_HEALTH_QUERY, {"assetKey": asset}))
         out.append((f"{short} AssetChecksQuery (Checks tab: partitionStatuses of the {len(CHECKS)} checks)",
                     ASSET_CHECKS_QUERY, {"assetKey": asset}))
+        out.append((f"{short} AssetGraphLiveQuery (every asset page, with the Checks tab's: the same statuses)",
+                    ASSET_GRAPH_LIVE_QUERY, {"assetKeys": [asset]}))
         for check in CHECKS:
             out.append((f"{short} AssetCheckPartitionHealthQuery {check} (its partitionStatuses)",
                         ASSET_CHECK_PARTITION_HEALTH_QUERY, {"assetKey": asset, "checkName": check}))
@@ -333,7 +351,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="launch the range K times into the instance before measuring (default 1)")
     p.add_argument("--json", type=Path, default=REPO_ROOT / "test-artifacts" / "ui-bench" / "ui_pages.json")
     p.add_argument("--no-browser", action="store_true", help="GraphQL timings only")
-    p.add_argument("--keep", action="store_true", help="keep the temporary instance and warehouse")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temporary instance and warehouse (reuse them with --instance DIR)")
+    p.add_argument("--instance", type=Path, default=None, metavar="DIR",
+                   help="measure the instance a --keep run left in DIR instead of building one")
     return p.parse_args(argv)
 
 
@@ -343,12 +364,17 @@ def main(argv=None) -> int:
     scope = ["--all-seasons"] if args.all_seasons else ["--season", args.season or "2022-23"]
     out_dir = args.json.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="ui-bench-"))
+    workdir = args.instance or Path(tempfile.mkdtemp(prefix="ui-bench-"))
     started = load()
     print(f"load average at the start: {started}   workdir {workdir}", flush=True)
     result: dict = {"scope": " ".join(scope), "instance_runs": args.instance_runs, "runs": args.runs,
                     "load_average_start": started, "machine": bench.machine_info()}
-    inst = build_instance(workdir, scope, args.instance_runs, raw_dir)
+    if args.instance is not None:
+        inst = load_instance(workdir)
+        result.update(scope="instance " + str(workdir), instance_runs=len(inst.launches))
+    else:
+        inst = build_instance(workdir, scope, args.instance_runs, raw_dir)
+        save_instance(inst, workdir)
     result.update(partitions=inst.partitions, first=inst.first, last=inst.last, launches=inst.launches)
     services = start_webserver(inst, raw_dir, out_dir / "logs")
     browser_rows: list[dict] = []
@@ -384,18 +410,18 @@ def main(argv=None) -> int:
         services.stop()
     result.update(graphql=graphql_rows, pages=browser_rows, load_average_end=load())
     args.json.write_text(json.dumps(result, indent=1))
-    print(f"\n{inst.partitions} partitions {inst.first}...{inst.last}, {args.instance_runs} launch run(s) "
+    print(f"\n{inst.partitions} partitions {inst.first}...{inst.last}, {result['instance_runs']} launch run(s) "
           f"in the instance; load average {started} at the start, {result['load_average_end']} at the end\n")
     print(table(graphql_rows))
     if browser_rows:
         print()
         print(table(browser_rows))
     print(f"\nJSON: {args.json}; screenshots and webserver log: {out_dir}")
-    if not args.keep:
+    if not args.keep and args.instance is None:
         import shutil
         shutil.rmtree(workdir, ignore_errors=True)
     else:
-        print(f"instance kept: DAGSTER_HOME={inst.home} NBA_PRECOMPUTE_DUCKDB_PATH={inst.duckdb_path}")
+        print(f"instance kept in {workdir}: measure it again with --instance {workdir}")
     return 0
 
 

@@ -14,6 +14,9 @@ the installed web app and says whether they still match (re-run it after a Dagst
   check's ``partitionStatuses``.
 * ``ASSET_CHECK_DETAILS_QUERY`` (``ui-core/src/assets/asset-checks/AssetCheckDetailDialog.tsx``): a
   check's execution history (25 per page).
+* ``ASSET_GRAPH_LIVE_QUERY`` (``ui-core/src/asset-data/AssetBaseDataProvider.tsx``): the live data of
+  every asset page (and of the lineage graph's nodes), sent alongside ``AssetChecksQuery`` by the
+  Checks tab; it too asks for ``partitionStatuses`` of every check.
 """
 
 from __future__ import annotations
@@ -590,11 +593,140 @@ fragment TableSchemaFragment on TableSchema {
   }
 """
 
+# ui-core/src/asset-data/AssetBaseDataProvider.tsx
+ASSET_GRAPH_LIVE_QUERY = """
+query AssetGraphLiveQuery($assetKeys: [AssetKeyInput!]!) {
+    assetNodes(assetKeys: $assetKeys, loadMaterializations: true) {
+      id
+      ...AssetNodeLiveFragment
+    }
+    assetsLatestInfo(assetKeys: $assetKeys) {
+      id
+      ...AssetLatestInfoFragment
+    }
+  }
+fragment AssetCheckLiveFragment on AssetCheck {
+    name
+    canExecuteIndividually
+    executionForLatestMaterialization {
+      id
+      runId
+      status
+      timestamp
+      stepKey
+      evaluation {
+        severity
+      }
+    }
+    partitionDefinition {
+      name
+      description
+    }
+    partitionStatuses {
+      ... on AssetCheckDefaultPartitionStatuses {
+        succeededPartitions
+        failedPartitions
+        inProgressPartitions
+        skippedPartitions
+        executionFailedPartitions
+      }
+      ... on AssetCheckTimePartitionStatuses {
+        ranges {
+          startKey
+          endKey
+          status
+        }
+      }
+      ... on AssetCheckMultiPartitionStatuses {
+        primaryDimensionName
+        ranges {
+          primaryDimStartKey
+          primaryDimEndKey
+          secondaryDim {
+            ... on AssetCheckDefaultPartitionStatuses {
+              succeededPartitions
+              failedPartitions
+              inProgressPartitions
+              skippedPartitions
+              executionFailedPartitions
+            }
+            ... on AssetCheckTimePartitionStatuses {
+              ranges {
+                startKey
+                endKey
+                status
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+fragment AssetLatestInfoFragment on AssetLatestInfo {
+    id
+    assetKey {
+      path
+    }
+    unstartedRunIds
+    inProgressRunIds
+    latestRun {
+      id
+      ...AssetLatestInfoRun
+    }
+  }
+fragment AssetLatestInfoRun on Run {
+    status
+    startTime
+    endTime
+    id
+  }
+fragment AssetNodeLiveFragment on AssetNode {
+    id
+    opNames
+    repository {
+      id
+    }
+    assetKey {
+      path
+    }
+    assetMaterializations(limit: 1) {
+      ...AssetNodeLiveMaterialization
+    }
+    assetObservations(limit: 1) {
+      ...AssetNodeLiveObservation
+    }
+    assetChecksOrError {
+      ... on AssetChecks {
+        checks {
+          ...AssetCheckLiveFragment
+        }
+      }
+    }
+    partitionStats {
+      numMaterialized
+      numMaterializing
+      numPartitions
+      numFailed
+    }
+  }
+fragment AssetNodeLiveMaterialization on MaterializationEvent {
+    timestamp
+    runId
+    stepKey
+  }
+fragment AssetNodeLiveObservation on ObservationEvent {
+    timestamp
+    runId
+    stepKey
+  }
+"""
+
 QUERIES = {
     "PartitionHealthQuery": PARTITION_HEALTH_QUERY,
     "AssetChecksQuery": ASSET_CHECKS_QUERY,
     "AssetCheckPartitionHealthQuery": ASSET_CHECK_PARTITION_HEALTH_QUERY,
     "AssetCheckDetailsQuery": ASSET_CHECK_DETAILS_QUERY,
+    "AssetGraphLiveQuery": ASSET_GRAPH_LIVE_QUERY,
 }
 
 

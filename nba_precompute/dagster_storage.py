@@ -99,7 +99,32 @@ the event-type sets ``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PI
 ``dagster._config`` field types and ``ConfigurableClassData`` (the ConfigurableClass mechanism);
 ``AssetCheckEvaluationTargetMaterializationData`` (for :func:`latest_materialization_targets`);
 ``AssetExecutionContext._step_execution_context`` and its ``_metadata_accumulator`` (for
-:func:`add_partition_metadata`).
+:func:`add_partition_metadata`); for the asset-check statuses ``EventLogStorage.get_asset_check_state``
+(overridden), ``AssetCheckState`` and its ``with_updates``, ``AssetCheckPartitionInfo``,
+``AssetCheckExecutionResolvedStatus``, ``SerializableEntitySubset``, ``partition_loading_context``,
+``TimeWindowPartitionsDefinition``, ``RunsFilter``/``FINISHED_STATUSES``.
+
+Asset-check partition statuses
+------------------------------
+The UI's Checks tab and every asset page (``AssetChecksQuery``, ``AssetGraphLiveQuery``) ask for the
+``partitionStatuses`` of each check, which Dagster computes on every request from the latest
+``asset_check_executions`` row of each partition (``get_asset_check_state``; nothing is cached between
+requests without Dagster+). Dagster 1.13.27 then validates each row's partition key and merges it into
+the statuses one row at a time, and with a time-window partitions definition each row recomputes the
+definition's first and last windows from the clock: 0.7 s of Python per request for an asset's four
+checks over 1,358 daily partitions (the SQL is ~0.1 s), paid twice by the Checks tab, whose two queries
+then share the webserver's one interpreter. :meth:`BatchingSqliteEventLogStorage.get_asset_check_state`
+computes the same states (equal objects, tested against Dagster's own computation) with one "now" for
+the request, the definition's keys listed once and one subset per outcome
+(:func:`_state_with_partition_records`); it falls back to Dagster's loop where that could differ.
+What is left is SQL: per check, the latest ``asset_check_executions`` row of each partition. Dagster's
+indexes of that table do not hold ``evaluation_event_storage_id``, which the query filters on, so
+SQLite reads every row the check ever had, each ~2.5 KB of serialised evaluation (about a page): ten
+all-seasons runs make that 13,580 rows per check and request. The storage adds one index that covers
+that subquery (:data:`LATEST_CHECK_INDEX`, created when the storage opens an instance without it), so
+it reads index entries only, and only the latest row of each partition from the table.
+Upstream, the fix belongs in ``dagster._core.storage.asset_check_state._process_partition_records``
+(README, "UI at full scale").
 
 Per-partition metadata
 ----------------------
@@ -118,19 +143,23 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import dagster._check as check
 import sqlalchemy as db
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, TimeWindow
 from dagster import __version__ as dagster_version
 from dagster._config import Field, IntSource, Noneable, StringSource
+from dagster._core.asset_graph_view.serializable_entity_subset import SerializableEntitySubset
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
+from dagster._core.definitions.asset_key import AssetCheckKey
+from dagster._core.definitions.partitions.context import partition_loading_context
+from dagster._core.definitions.partitions.definition import PartitionsDefinition, TimeWindowPartitionsDefinition
 from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events import (
     ASSET_CHECK_EVENTS,
@@ -138,7 +167,13 @@ from dagster._core.events import (
     EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
 )
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus,
+    AssetCheckExecutionResolvedStatus,
+    AssetCheckPartitionInfo,
+)
+from dagster._core.storage.asset_check_state import AssetCheckState
+from dagster._core.storage.dagster_run import FINISHED_STATUSES, DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
@@ -158,6 +193,13 @@ DEFAULT_CHECK_EVALUATION_BATCH_SIZE = 1000
 RUN_SHARD_ENGINES = 4
 
 _log = logging.getLogger(__name__)
+
+# An index of the index shard's asset_check_executions that Dagster does not create (see "Asset-check
+# partition statuses" in the module docstring): it holds every column of the subquery that finds each
+# partition's latest row of a check, so that query reads no table row.
+LATEST_CHECK_INDEX = "nba_idx_asset_check_executions_latest"
+_CREATE_LATEST_CHECK_INDEX = (f"CREATE INDEX IF NOT EXISTS {LATEST_CHECK_INDEX} ON asset_check_executions "
+                              "(asset_key, check_name, partition, evaluation_event_storage_id)")
 
 
 def event_log_directory(dagster_home: str) -> str:
@@ -246,6 +288,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         # Re-entrant: a batch holds the index transaction while Dagster's own helpers (called with
         # it) open "another" index connection, which is then the same one (see _connect).
         self._db_lock = threading.RLock()
+        self._ensure_latest_check_index()
 
     # ---------------------------------------------------------------------------------------------
     # ConfigurableClass
@@ -360,6 +403,20 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             finally:
                 if not self._pool_connections:
                     engine.dispose()
+
+    def _ensure_latest_check_index(self) -> None:
+        """Create :data:`LATEST_CHECK_INDEX` when it is missing (a new instance; on an existing one, once,
+        in a few seconds). It only speeds up reads: when it cannot be created (an instance whose
+        asset-check table needs ``dagster instance migrate``, a lock held for longer than the busy
+        timeout), this is logged and the storage works without it."""
+        try:
+            if not self.has_table(AssetCheckExecutionsTable.name):
+                return
+            with self.index_connection() as conn:
+                conn.exec_driver_sql(_CREATE_LATEST_CHECK_INDEX)
+        except db.exc.OperationalError:
+            _log.warning("could not create the index %s on %s", LATEST_CHECK_INDEX,
+                         self.path_for_shard(INDEX_SHARD_NAME), exc_info=True)
 
     def has_table(self, table_name: str) -> bool:
         # Dagster's version opens a new engine each call (once per materialisation with indexed tags).
@@ -550,6 +607,20 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                         "as a result of duplicate AssetCheckPlanned events.")
 
     # ---------------------------------------------------------------------------------------------
+    # reads: the partition statuses of asset checks (the UI's Checks tab)
+
+    def get_asset_check_state(
+        self, keys: Sequence[tuple[AssetCheckKey, PartitionsDefinition | None]]
+    ) -> Mapping[AssetCheckKey, AssetCheckState]:
+        """The per-partition status of each asset check (succeeded, failed, in progress, ...), as
+        ``EventLogStorage.get_asset_check_state`` computes it in Dagster 1.13.27 and equal to it (tested),
+        with each check's partition records taken in at once (see "Asset-check partition statuses" in
+        the module docstring)."""
+        with partition_loading_context():  # one "now" for every partition window computed below
+            initial = self.get_checkpointed_asset_check_state([key for key, _ in keys])
+            return _updated_check_states(self, keys, initial)
+
+    # ---------------------------------------------------------------------------------------------
 
     @property
     def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
@@ -571,6 +642,130 @@ def _planned_event_of_one_row(event: EventLogEntry) -> EventLogEntry:
     dagster_event = event.get_dagster_event()
     return event._replace(dagster_event=dagster_event._replace(
         event_specific_data=replace(dagster_event.event_specific_data, partitions_subset=None)))
+
+
+def _updated_check_states(
+    storage: BatchingSqliteEventLogStorage,
+    keys: Sequence[tuple[AssetCheckKey, PartitionsDefinition | None]],
+    initial_states: Mapping[AssetCheckKey, AssetCheckState],
+) -> dict[AssetCheckKey, AssetCheckState]:
+    """Dagster 1.13.27's ``bulk_update_asset_check_state`` (``dagster._core.storage.asset_check_state``):
+    one query for the partition records of every key after the oldest initial state, one for the
+    finished runs of planned records, then each key's state updated, by
+    :func:`_state_with_partition_records` where it applies and by Dagster's ``with_updates`` otherwise."""
+    check_keys = [key for key, _ in keys]
+    partitions_defs = dict(keys)
+    after = min((state.latest_storage_id for state in initial_states.values()), default=0)
+    infos = storage.get_asset_check_partition_info(check_keys, after_storage_id=after)
+    run_ids: set[str] = set().union(*(state.in_progress_runs.keys() for state in initial_states.values()))
+    infos_by_key: dict[AssetCheckKey, list[AssetCheckPartitionInfo]] = defaultdict(list)
+    for info in infos:
+        infos_by_key[info.check_key].append(info)
+        if info.latest_execution_status == AssetCheckExecutionRecordStatus.PLANNED:
+            run_ids.add(info.latest_planned_run_id)
+    finished = (storage._instance.get_runs(filters=RunsFilter(run_ids=list(run_ids), statuses=FINISHED_STATUSES))
+                if run_ids else [])
+    run_statuses: dict[str, DagsterRunStatus] = {run.run_id: run.status for run in finished}
+    out = {}
+    known: dict[PartitionsDefinition, dict[str, int]] = {}  # a definition's keys and positions, listed once per call
+    for key in check_keys:
+        state, partitions_def, records = initial_states[key], partitions_defs[key], infos_by_key[key]
+        at_once = _state_with_partition_records(state, key, partitions_def, records, known)
+        if at_once is None:  # Dagster's own record-by-record update
+            out[key] = state.with_updates(key, partitions_def, records, run_statuses)
+        else:  # no records left to apply: only the finished runs of in-progress partitions
+            out[key] = at_once.with_updates(key, partitions_def, [], run_statuses)
+    return out
+
+
+_RESOLVED = {AssetCheckExecutionRecordStatus.SUCCEEDED: AssetCheckExecutionResolvedStatus.SUCCEEDED,
+             AssetCheckExecutionRecordStatus.FAILED: AssetCheckExecutionResolvedStatus.FAILED}
+
+
+def _state_with_partition_records(
+    state: AssetCheckState, key: AssetCheckKey, partitions_def: PartitionsDefinition | None,
+    records: Sequence[AssetCheckPartitionInfo],
+    known_keys: dict[PartitionsDefinition, dict[str, int]] | None = None,
+) -> AssetCheckState | None:
+    """``state`` updated with ``records`` (at most one per partition), as Dagster 1.13.27's
+    ``_process_partition_records`` does record by record, but one subset per outcome: the partitions
+    whose latest execution is planned (in progress, also per planned run), succeeded or failed against
+    the latest materialisation, or evaluated against an older one (removed from every status).
+
+    Dagster validates each record's key (``has_partition_key``) and builds a one-partition subset per
+    record, and with a time-window definition each of those recomputes the definition's first and last
+    windows from the clock: ~0.2 ms per record, 0.7 s per request for an asset's four checks over 1,358
+    daily partitions, on every Checks-tab and asset-page load. Here the keys are checked against the
+    definition's key list once (``known_keys``: a definition's keys and their positions, shared by the
+    checks of one call) and each outcome's subset is built once, from its runs of consecutive
+    partitions. Since every record is a different partition, applying them together gives the same
+    partitions per status as one by one; the subsets are combined with the same union and difference, so
+    the result is equal (``test_dagster_storage`` compares the two).
+
+    Returns None (use Dagster's loop) for anything but a time-window definition without exclusions
+    (unions there may merge windows differently), for two records of one partition, and for a key the
+    definition accepts (``has_partition_key``) but does not list.
+    """
+    if not isinstance(partitions_def, TimeWindowPartitionsDefinition) or partitions_def.exclusions:
+        return None
+    if len({r.partition_key for r in records}) != len(records):
+        return None
+    known_keys = {} if known_keys is None else known_keys
+    known = known_keys.get(partitions_def)
+    if known is None:  # the checks of an asset share one definition (equal, if not the same object)
+        known = known_keys[partitions_def] = {k: i for i, k in enumerate(partitions_def.get_partition_keys())}
+    planned: dict[str, list[str]] = defaultdict(list)
+    done: dict[AssetCheckExecutionResolvedStatus, list[str]] = defaultdict(list)
+    stale: list[str] = []
+    for r in records:
+        pk = r.partition_key
+        if pk not in known:
+            if pk is not None and partitions_def.has_partition_key(pk):
+                return None
+            continue  # not a partition of the definition: Dagster skips it too
+        if r.latest_execution_status == AssetCheckExecutionRecordStatus.PLANNED:
+            planned[r.latest_planned_run_id].append(pk)
+        elif r.latest_execution_status in _RESOLVED:
+            if r.is_current:
+                done[_RESOLVED[r.latest_execution_status]].append(pk)
+            else:
+                stale.append(pk)
+
+    def subset(partition_keys: list[str]) -> SerializableEntitySubset[AssetCheckKey]:
+        return SerializableEntitySubset(key=key, value=_time_window_subset(partitions_def, known, partition_keys))
+
+    empty = SerializableEntitySubset.empty(key, partitions_def)
+    subsets = {status: state.subsets.get(status, empty) for status in AssetCheckExecutionResolvedStatus}
+    in_progress_runs = dict(state.in_progress_runs)
+    if planned:
+        in_progress = AssetCheckExecutionResolvedStatus.IN_PROGRESS
+        subsets[in_progress] = subsets[in_progress].compute_union(subset([k for ks in planned.values() for k in ks]))
+        for run_id, partition_keys in planned.items():
+            in_progress_runs[run_id] = in_progress_runs.get(run_id, empty).compute_union(subset(partition_keys))
+    for status, partition_keys in done.items():
+        subsets[status] = subsets[status].compute_union(subset(partition_keys))
+    if stale:
+        evaluated_before = subset(stale)
+        subsets = {status: s.compute_difference(evaluated_before) for status, s in subsets.items()}
+    latest_storage_id = max((max(r.latest_check_event_storage_id, r.latest_materialization_storage_id or 0)
+                             for r in records), default=state.latest_storage_id)
+    return AssetCheckState(latest_storage_id=latest_storage_id, subsets=subsets, in_progress_runs=in_progress_runs)
+
+
+def _time_window_subset(partitions_def: TimeWindowPartitionsDefinition, positions: Mapping[str, int],
+                        partition_keys: Sequence[str]):
+    """The subset of ``partitions_def`` holding ``partition_keys`` (keys of ``positions``: each partition
+    key of the definition -> its position), one time window per run of consecutive partitions: what
+    ``subset_with_partition_keys`` gives (equal subsets), without its per-key window arithmetic."""
+    ordered = sorted(partition_keys, key=positions.__getitem__)
+    windows, first = [], 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or positions[ordered[i]] != positions[ordered[i - 1]] + 1:
+            windows.append(TimeWindow(partitions_def.time_window_for_partition_key(ordered[first]).start,
+                                      partitions_def.time_window_for_partition_key(ordered[i - 1]).end))
+            first = i
+    return partitions_def.partitions_subset_class(partitions_def=partitions_def, num_partitions=len(ordered),
+                                                  included_time_windows=windows)
 
 
 class _FlushAtExit:

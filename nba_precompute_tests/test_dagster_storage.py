@@ -552,6 +552,145 @@ def test_private_dagster_apis_only_in_one_module():
 
 
 # --------------------------------------------------------------------------------------------------
+# asset-check partition statuses (the UI's Checks tab): the same states as Dagster's own computation
+
+
+def _dagsters_check_states(storage, keys):
+    """Dagster 1.13.27's ``EventLogStorage.get_asset_check_state`` (what the project's storage overrides)."""
+    from dagster._core.storage.event_log.base import EventLogStorage
+
+    return EventLogStorage.get_asset_check_state(storage, keys)
+
+
+def _statuses(state) -> dict[str, list[str]]:
+    return {status.value: sorted(s.value.get_partition_keys()) for status, s in state.subsets.items()}
+
+
+@pytest.mark.parametrize("definition", ["asset's", "narrower", "without end"])
+def test_check_partition_statuses_equal_dagsters(tmp_path, monkeypatch, definition):
+    """After runs that leave every kind of partition status (passed, failed, evaluated against an older
+    materialisation, planned in a failed run), the storage's asset-check states equal Dagster's own
+    record-by-record computation: with the asset's definition, a narrower one (records outside it are
+    skipped) and one without an end date (end_offset, like the project's definition in production)."""
+    from dagster._core.storage.asset_check_state import AssetCheckState
+
+    from nba_precompute.dagster_storage import _state_with_partition_records
+
+    partitions_def = {"asset's": DAYS,
+                      "narrower": DailyPartitionsDefinition(start_date="2023-01-03", end_date="2023-01-09"),
+                      "without end": DailyPartitionsDefinition(start_date="2022-12-30", end_offset=8)}[definition]
+    with make_instance(tmp_path, "project", monkeypatch) as instance:
+        storage = instance.event_log_storage
+        keys = [(k, partitions_def) for k in SYN_CHECKS]
+        assert _run_synthetic(instance) == [True, False, True, False]
+        before = storage.get_asset_check_state(keys)
+        assert before == _dagsters_check_states(storage, keys)
+        # 2023-01-02 materialised again without its checks: their results are about an older materialisation
+        assert materialize([up], instance=instance, partition_key="2023-01-02").success
+        ours, dagsters = storage.get_asset_check_state(keys), _dagsters_check_states(storage, keys)
+        assert ours == dagsters
+        # the records are taken in at once (not Dagster's loop), and that alone gives Dagster's state,
+        # from nothing and as an update of the earlier state (where 2023-01-02 leaves its status)
+        infos = storage.get_asset_check_partition_info(SYN_CHECKS)
+        later = storage.get_asset_check_partition_info(
+            SYN_CHECKS, after_storage_id=min(s.latest_storage_id for s in before.values()))
+        for key in SYN_CHECKS:
+            for state, records in ((AssetCheckState.empty(), [i for i in infos if i.check_key == key]),
+                                   (before[key], [i for i in later if i.check_key == key])):
+                at_once = _state_with_partition_records(state, key, partitions_def, records)
+                assert at_once is not None
+                assert at_once == state.with_updates(key, partitions_def, records, {})
+            assert "2023-01-02" in _statuses(before[key])["SUCCEEDED"] or definition == "narrower"
+            assert "2023-01-02" not in str(_statuses(at_once))
+
+    blocking, warning = (_statuses(ours[k]) for k in SYN_CHECKS)
+    in_def = set(partitions_def.get_partition_keys())
+
+    def days(*d: int) -> list[str]:
+        return [k for k in (f"2023-01-{x:02d}" for x in d) if k in in_def]
+
+    assert blocking == {"IN_PROGRESS": [], "SUCCEEDED": days(1, 3, 5, 6, 7, 8), "FAILED": days(4),
+                        "EXECUTION_FAILED": days(9, 10), "SKIPPED": []}
+    # "warning" fails on the first day of each run whose checks ran: 01, 03, 08; 02 is in no status
+    # (its results are about the materialisation before the last one)
+    assert warning["FAILED"] == days(1, 3, 8)
+    assert warning["SUCCEEDED"] == days(4, 5, 6, 7)
+
+
+def test_the_latest_check_rows_are_found_in_the_storages_index(tmp_path, monkeypatch):
+    """Dagster's query for each partition's latest check row reads only the index the storage adds
+    (a covering index, no table row), on a new instance and on one created without the index."""
+    import dagster._core.storage.event_log.sql_event_log as sql_event_log
+
+    from nba_precompute.dagster_storage import LATEST_CHECK_INDEX
+
+    def indexes(path: Path) -> set[str]:
+        return {n for (n,) in _read(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+    queries = []
+    fetch = sql_event_log.db_fetch_mappings
+
+    def spy(conn, query):
+        queries.append(str(query.compile(compile_kwargs={"literal_binds": True})))
+        return fetch(conn, query)
+
+    monkeypatch.setattr(sql_event_log, "db_fetch_mappings", spy)
+    with make_instance(tmp_path, "project", monkeypatch) as instance:
+        assert _run_synthetic(instance) == [True, False, True, False]
+        instance.event_log_storage.get_asset_check_partition_info([SYN_CHECKS[0]])
+    index_db = tmp_path / "history" / "runs" / f"{INDEX_SHARD_NAME}.db"
+    assert LATEST_CHECK_INDEX in indexes(index_db)
+    latest_rows = [q for q in queries if "latest_check_ids_subquery" in q]
+    assert len(latest_rows) == 1
+    plan = " | ".join(str(r[-1]) for r in _read(index_db, "EXPLAIN QUERY PLAN " + latest_rows[0]))
+    assert f"SEARCH asset_check_executions USING COVERING INDEX {LATEST_CHECK_INDEX}" in plan, plan
+
+    # an existing instance without it gets it when the storage opens it
+    with sqlite3.connect(index_db) as conn:
+        conn.execute(f"DROP INDEX {LATEST_CHECK_INDEX}")
+    assert LATEST_CHECK_INDEX not in indexes(index_db)
+    plan = " | ".join(str(r[-1]) for r in _read(index_db, "EXPLAIN QUERY PLAN " + latest_rows[0]))
+    assert "COVERING INDEX" not in plan.split("MATERIALIZE latest_event_ids")[0], plan  # it reads the table
+    BatchingSqliteEventLogStorage(str(tmp_path / "history" / "runs")).dispose()
+    assert LATEST_CHECK_INDEX in indexes(index_db)
+
+
+def test_check_partition_statuses_fall_back_to_dagsters_loop(monkeypatch):
+    """Where taking the records in at once could differ from Dagster's loop (a definition with
+    exclusions, two records of one partition, a key the definition accepts but does not list),
+    the storage leaves them to Dagster's loop."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+        AssetCheckPartitionInfo,
+    )
+    from dagster._core.storage.asset_check_state import AssetCheckState
+
+    from nba_precompute.dagster_storage import _state_with_partition_records
+
+    key = SYN_CHECKS[0]
+
+    def info(partition: str, storage_id: int) -> AssetCheckPartitionInfo:
+        return AssetCheckPartitionInfo(
+            check_key=key, partition_key=partition, latest_execution_status=AssetCheckExecutionRecordStatus.SUCCEEDED,
+            latest_planned_run_id="r", latest_check_event_storage_id=storage_id,
+            latest_materialization_storage_id=storage_id - 1, latest_target_materialization_storage_id=storage_id - 1)
+
+    empty = AssetCheckState.empty()
+    ok = [info("2023-01-02", 10), info("2023-01-03", 11)]
+    assert _state_with_partition_records(empty, key, DAYS, ok) is not None
+    assert _state_with_partition_records(empty, key, WEEKDAYS, ok) is None
+    assert _state_with_partition_records(empty, key, DAYS, [*ok, info("2023-01-02", 12)]) is None
+    # a key that is no partition of the definition is skipped, as Dagster's loop skips it
+    skipped = _state_with_partition_records(empty, key, DAYS, [*ok, info("2024-01-01", 13)])
+    assert skipped == empty.with_updates(key, DAYS, [*ok, info("2024-01-01", 13)], {})
+    assert _statuses(skipped)["SUCCEEDED"] == ["2023-01-02", "2023-01-03"]
+    # unless the definition accepts a key it does not list (not seen with Dagster 1.13.27's daily or
+    # weekly definitions; simulated here): then Dagster's loop decides
+    monkeypatch.setattr(type(DAYS), "has_partition_key", lambda self, partition_key: True)
+    assert _state_with_partition_records(empty, key, DAYS, [*ok, info("2023-1-4", 12)]) is None
+
+
+# --------------------------------------------------------------------------------------------------
 # per-partition metadata: the fast path records what Dagster's add_asset_metadata records
 
 WEEKDAYS = DailyPartitionsDefinition(start_date="2023-01-02", end_date="2023-01-21",
