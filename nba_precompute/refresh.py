@@ -9,7 +9,9 @@ version the raw data has now:
 * a **changed night** D: a box-score table or ``nba_schedule`` of D whose version differs (D's box
   scores, team logs, shots or schedule rows changed). Its box-score tables and ``nba_schedule`` are
   rematerialised first, then the pre-game tables (upcoming contexts, Phase 4, MLFS) of every later
-  materialised day of D's season: their windows read D;
+  materialised day whose version covers D: every later day of D's season, and for the cross-season
+  tables (upcoming player context, PCF, PDC, MLFS) every day of the next season too when D lies in the
+  366 days before its opening night (:mod:`nba_precompute.raw.versions`);
 * a partition without a stored version was written before data versions existed: it is listed as
   such and rematerialised (once; afterwards it carries its version);
 * partitions whose inputs did not change are not rewritten: their rows and partition-log entries stay.
@@ -34,7 +36,13 @@ from pathlib import Path
 import polars as pl
 
 from nba_precompute.partitions import GameCalendar, contiguous_spans
-from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, VERSIONED_TABLES
+from nba_precompute.raw.versions import (
+    BOX_VERSION_TABLES,
+    CROSS_SEASON_TABLES,
+    PRE_GAME_TABLES,
+    PREVIOUS_SEASON_DAYS,
+    VERSIONED_TABLES,
+)
 from nba_precompute.schemas import (
     INPUT_VERSIONS,
     PHASE3_TABLES,
@@ -190,16 +198,25 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
                        later.select("table_name", "partition_date", "season_year", pl.lit(DOWNSTREAM).alias("reason"))])
     stale = stale.group_by("table_name", "partition_date", "season_year").agg(pl.col("reason").min())
     # the night each stale partition depends on: its own day (box-score tables, or a pre-game partition
-    # whose day's schedule changed), else the latest changed night of its season before it
-    before = stale.sort("partition_date").join_asof(
-        nights.rename({"night": "__before"}).with_columns(pl.col("__before").alias("__on")).sort("__on"),
-        left_on="partition_date", right_on="__on", by="season_year", strategy="backward", allow_exact_matches=False,
-        check_sortedness=False)  # sorted by date; within each season too
+    # whose day's schedule changed), else the latest changed night before it that it reads: of its season,
+    # or (cross-season tables) of the PREVIOUS_SEASON_DAYS before its season's opening night
+    asof = nights.select("season_year", pl.col("night").alias("__on"), "night").sort("__on")
+    same = stale.sort("partition_date").join_asof(
+        asof, left_on="partition_date", right_on="__on", by="season_year", strategy="backward",
+        allow_exact_matches=False, check_sortedness=False,  # sorted by date; within each season too
+    ).rename({"night": "__same"})
+    asof = asof.drop("season_year")
+    opening = seasons.select("season_year", (pl.col("season_start_date")
+                                             - pl.duration(days=PREVIOUS_SEASON_DAYS)).alias("__reads_from"))
+    before = same.join_asof(asof, left_on="partition_date", right_on="__on", strategy="backward",
+                            allow_exact_matches=False, check_sortedness=False).join(opening, on="season_year")
+    earlier = (pl.when(pl.col("table_name").is_in(CROSS_SEASON_TABLES) & (pl.col("night") >= pl.col("__reads_from")))
+               .then(pl.col("night")).otherwise(pl.col("__same")))
     own = pl.col("partition_date").is_in(nights.get_column("night").implode())
     stale = before.with_columns(
         pl.when(pl.col("reason") == UNVERSIONED).then(pl.lit(None, pl.Date))
-        .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & pl.col("__before").is_null()))
-        .then(pl.col("partition_date")).otherwise(pl.col("__before")).alias("night"),
+        .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & earlier.is_null()))
+        .then(pl.col("partition_date")).otherwise(earlier).alias("night"),
     ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
     return RefreshPlan(stale, plan_runs(stale), compared.height)
 

@@ -188,10 +188,7 @@ class RawDataResource(ConfigurableResource):
         if seasons not in self._versions:
             from nba_precompute.raw import versions
 
-            with_2020 = season_2020.SEASON_YEAR in seasons
-            nights = versions.raw_night_versions(self.sources, seasons, with_2020)
-            self._versions[seasons] = versions.partition_versions(
-                nights, calendar.seasons.filter(pl.col("season_year").is_in(list(seasons))))
+            self._versions[seasons] = versions.raw_partition_versions(self.sources, calendar.seasons, seasons)
         return self._versions[seasons]
 
     def phase3_inputs(self, start: dt.date, end: dt.date, consumer: str | None = None,

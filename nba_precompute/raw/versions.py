@@ -20,14 +20,27 @@ sorted and hashed with DuckDB's ``md5(string_agg(... ORDER BY ...)) GROUP BY`` o
 A night without rows of a source has the constant :data:`NO_ROWS` for it; a day without games has
 constant versions.
 
-The version a table partition depends on (:func:`partition_versions`):
+The version a table partition depends on (:func:`partition_versions`) covers exactly the nights its
+computation reads (``defs/phase3.py``, ``defs/phase4/``: the warehouse reads of each asset, and the
+same-day upstream partitions it reads, with their own reads):
 
-* box-score tables (:data:`BOX_VERSION_TABLES`: the three game summaries and ``nba_schedule``):
-  ``md5(schedule_version(D) || box_version(D))``;
-* pre-game tables (:data:`PRE_GAME_TABLES`: upcoming contexts, TDZA, PSZA, PCF, PDC, MLFS):
+* box-score tables (:data:`BOX_VERSION_TABLES`: the three game summaries and ``nba_schedule``): D's
+  own raw rows, ``md5(schedule_version(D) || box_version(D))``;
+* season pre-game tables (:data:`SEASON_PRE_GAME_TABLES`: upcoming team context, TDZA, PSZA): they
+  read the season's schedule through D and its box-score tables from the opening night to D - 1:
   ``md5(schedule_version(D) || every night's (schedule_version || box_version) from the season's
-  opening night to D - 1)``. D's own box scores are not part of it: a pre-game partition is not
-  stale when D's box scores arrive.
+  opening night to D - 1)``;
+* cross-season pre-game tables (:data:`CROSS_SEASON_TABLES`: upcoming player context, PCF, PDC,
+  MLFS): the upcoming player context of D reads ``player_game_summary`` from
+  ``PREVIOUS_SEASON_DAYS`` (366) days before the season's opening night (a team's opening-night
+  universe is its roster at the end of the previous season: ``transforms.phase3.
+  _previous_season_roster``), and PCF, PDC and MLFS read it on D; MLFS's games against the opponent
+  (the 365 days before D, across seasons) lie inside that window. Their version is the same digest
+  over every night from ``opening night - 366 days`` to D - 1, whichever season it belongs to.
+
+D's own box scores are part of no pre-game version: a pre-game partition is not stale when D's box
+scores arrive. A correction of a season's last nights thus makes the cross-season tables of the whole
+next season stale (MLFS reads those nights for a year), not its TDZA, PSZA or team contexts.
 """
 
 from __future__ import annotations
@@ -49,10 +62,19 @@ NO_GAMES = hashlib.md5(b"nba_precompute: no games").hexdigest()  # the schedule 
 
 BOX_VERSION_TABLES = ("nba_analytics.nba_schedule", "nba_analytics.player_game_summary",
                       "nba_analytics.team_offense_game_summary", "nba_analytics.team_defense_game_summary")
-PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.upcoming_team_game_context",
-                   "nba_precompute.team_defense_zone_analysis", "nba_precompute.player_shot_zone_analysis",
-                   "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
-                   "nba_predictions.ml_feature_store_v2")
+SEASON_PRE_GAME_TABLES = ("nba_analytics.upcoming_team_game_context", "nba_precompute.team_defense_zone_analysis",
+                          "nba_precompute.player_shot_zone_analysis")
+CROSS_SEASON_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_composite_factors",
+                       "nba_precompute.player_daily_cache", "nba_predictions.ml_feature_store_v2")
+PRE_GAME_TABLES = (*CROSS_SEASON_TABLES, *SEASON_PRE_GAME_TABLES)
+# how far before its season's opening night a cross-season table reads (transforms.phase3.PREVIOUS_SEASON_DAYS;
+# MLFS's 365 days before D, transforms.mlfs.OPPONENT_DAYS, start later: D - 365 > opening night - 366)
+PREVIOUS_SEASON_DAYS = 366
+# the version kinds: the table partitions of each share their input version on a day
+BOX_SCORE, SEASON_PRE_GAME, CROSS_SEASON = "box_score", "season_pre_game", "cross_season"
+VERSION_KINDS = {BOX_SCORE: BOX_VERSION_TABLES, SEASON_PRE_GAME: SEASON_PRE_GAME_TABLES,
+                 CROSS_SEASON: CROSS_SEASON_TABLES}
+KIND_OF_TABLE = {t: kind for kind, tables in VERSION_KINDS.items() for t in tables}
 VERSIONED_TABLES = (*BOX_VERSION_TABLES, *PRE_GAME_TABLES)
 
 NIGHTS_SCHEMA = {"season_year": pl.Int64, "game_date": pl.Date, "game_ids": pl.List(pl.String),
@@ -135,38 +157,79 @@ def season_days(seasons: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames).select("season_year", pl.col("day").cast(pl.Date))
 
 
-def partition_versions(nights: pl.DataFrame, seasons: pl.DataFrame,
-                       tables: Sequence[str] = VERSIONED_TABLES) -> pl.DataFrame:
-    """The input version of every (table, day) of the seasons ``seasons`` (see the module docstring):
-    ``table_name``, ``partition_date``, ``input_version``. ``nights``: :func:`night_versions`."""
-    days = season_days(seasons)
+def day_versions(nights: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:
+    """The three input versions of every day of the seasons ``seasons`` (``season_year``,
+    ``season_start_date``, ``span_end``): ``partition_date``, ``box_score``, ``season_pre_game``,
+    ``cross_season`` (see the module docstring). ``nights``: :func:`night_versions` of those seasons
+    and of every season with a night in the :data:`PREVIOUS_SEASON_DAYS` before one of their opening
+    nights (:func:`seasons_to_read`)."""
+    days = season_days(seasons).join(seasons.select("season_year", "season_start_date"), on="season_year")
     con = duckdb.connect()
     try:
         con.register("__days", days.to_arrow())
         con.register("__nights", nights.select("season_year", "game_date", "schedule_version", "box_version")
                      .to_arrow())
+        night_text = "CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version || h.box_version"
         per_day = con.execute(f"""
             WITH d AS (
-              SELECT d.season_year, d.day,
+              SELECT d.season_year, d.day, d.season_start_date,
                      coalesce(n.schedule_version, '{NO_GAMES}') AS sv,
                      coalesce(n.box_version, '{NO_GAMES}') AS bv
               FROM __days d LEFT JOIN __nights n ON n.game_date = d.day),
-            hist AS (
-              SELECT d.day, string_agg(CAST(h.game_date AS VARCHAR) || ':' || h.schedule_version || h.box_version,
-                                       ',' ORDER BY h.game_date) AS before
-              FROM __days d JOIN __nights h ON h.season_year = d.season_year AND h.game_date < d.day
+            season AS (
+              SELECT d.day, string_agg({night_text}, ',' ORDER BY h.game_date) AS before
+              FROM d JOIN __nights h ON h.season_year = d.season_year AND h.game_date < d.day
+              GROUP BY d.day),
+            cross_season AS (
+              SELECT d.day, string_agg({night_text}, ',' ORDER BY h.game_date) AS before
+              FROM d JOIN __nights h ON h.game_date < d.day
+                AND h.game_date >= d.season_start_date - INTERVAL {PREVIOUS_SEASON_DAYS} DAY
               GROUP BY d.day)
             SELECT d.day AS partition_date,
-                   md5(d.sv || '|' || d.bv) AS box_score,
-                   md5(d.sv || '|' || coalesce(hist.before, '')) AS pre_game
-            FROM d LEFT JOIN hist ON hist.day = d.day ORDER BY d.day""").pl()
+                   md5(d.sv || '|' || d.bv) AS {BOX_SCORE},
+                   md5(d.sv || '|' || coalesce(s.before, '')) AS {SEASON_PRE_GAME},
+                   md5(d.sv || '|' || coalesce(x.before, '')) AS {CROSS_SEASON}
+            FROM d LEFT JOIN season s ON s.day = d.day LEFT JOIN cross_season x ON x.day = d.day
+            ORDER BY d.day""").pl()
     finally:
         con.close()
-    per_day = per_day.cast({"partition_date": pl.Date})
+    return per_day.cast({"partition_date": pl.Date})
+
+
+def partition_versions(nights: pl.DataFrame, seasons: pl.DataFrame,
+                       tables: Sequence[str] = VERSIONED_TABLES) -> pl.DataFrame:
+    """The input version of every (table, day) of the seasons ``seasons`` (see the module docstring):
+    ``table_name``, ``partition_date``, ``input_version``. ``nights``: as :func:`day_versions`."""
+    per_day = day_versions(nights, seasons)
     frames = [per_day.select(pl.lit(t).alias("table_name"), "partition_date",
-                             pl.col("box_score" if t in BOX_VERSION_TABLES else "pre_game").alias("input_version"))
-              for t in tables]
+                             pl.col(KIND_OF_TABLE[t]).alias("input_version")) for t in tables]
     return pl.concat(frames).cast(VERSIONS_SCHEMA) if frames else pl.DataFrame(schema=VERSIONS_SCHEMA)
+
+
+def seasons_to_read(calendar_seasons: pl.DataFrame, seasons: Sequence[int]) -> list[int]:
+    """``seasons`` and every season of ``calendar_seasons`` (``season_year``, ``season_start_date``,
+    ``span_end``) with a day in the :data:`PREVIOUS_SEASON_DAYS` before the opening night of one of
+    them: the seasons whose nights the versions of ``seasons`` cover."""
+    opening = calendar_seasons.filter(pl.col("season_year").is_in(list(seasons))).select(
+        (pl.col("season_start_date") - pl.duration(days=PREVIOUS_SEASON_DAYS)).alias("lo"),
+        pl.col("season_start_date").alias("hi"))
+    earlier = calendar_seasons.join(opening, how="cross").filter(
+        (pl.col("span_end") >= pl.col("lo")) & (pl.col("season_start_date") < pl.col("hi")))
+    return sorted(set(seasons) | set(earlier.get_column("season_year").to_list()))
+
+
+def raw_partition_versions(sources, calendar_seasons: pl.DataFrame, seasons: Sequence[int]) -> pl.DataFrame:
+    """:func:`partition_versions` of every day of ``seasons`` from a :class:`~nba_precompute.raw.sources.
+    RawSources`, the nights of the previous season included (:func:`seasons_to_read`; the trimmed
+    2020-21 source is read only when one of them is 2020-21).
+
+    Raises:
+        RawDataError: a raw file is missing or malformed (file, line, value)."""
+    from nba_precompute.raw.season_2020 import SEASON_YEAR
+
+    read = seasons_to_read(calendar_seasons, seasons)
+    nights = raw_night_versions(sources, read, SEASON_YEAR in read)
+    return partition_versions(nights, calendar_seasons.filter(pl.col("season_year").is_in(list(seasons))))
 
 
 def _season_frame(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:

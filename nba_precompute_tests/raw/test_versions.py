@@ -11,10 +11,13 @@ import pytest
 from nba_precompute.raw.sources import RawSources
 from nba_precompute.raw.versions import (
     BOX_VERSION_TABLES,
+    CROSS_SEASON_TABLES,
     PRE_GAME_TABLES,
+    SEASON_PRE_GAME_TABLES,
     night_versions,
     partition_versions,
     raw_night_versions,
+    seasons_to_read,
 )
 from nba_precompute_tests.raw_copies import HOOPR, _read, _write, season_copy
 
@@ -85,6 +88,42 @@ def test_a_moved_game_changes_both_nights_schedule():
     assert base[(BOX_VERSION_TABLES[0], NIGHTS[1])] != after[(BOX_VERSION_TABLES[0], NIGHTS[1])]
     assert base[(BOX_VERSION_TABLES[0], NIGHTS[2])] != after[(BOX_VERSION_TABLES[0], NIGHTS[2])]
     assert base[(BOX_VERSION_TABLES[0], NIGHTS[0])] == after[(BOX_VERSION_TABLES[0], NIGHTS[0])]
+
+
+# two seasons: the previous one's last night (2025-04-13) lies in the 366 days before 2025-10-21
+TWO_SEASONS = pl.DataFrame({"season_year": [2024, 2025], "season_start_date": [D(2025, 4, 12), D(2025, 10, 21)],
+                            "span_end": [D(2025, 4, 13), D(2025, 10, 27)]})
+
+
+def two_season_versions(last_night_points: int) -> dict[tuple[str, dt.date], str]:
+    previous = pl.DataFrame({"game_id": ["0022401229", "0022401230"], "game_date": [D(2025, 4, 12), D(2025, 4, 13)],
+                             "season_year": [2024, 2024], "home_team_id": [1, 3], "away_team_id": [2, 4]})
+    sched = pl.concat([previous, schedule().select(previous.columns)])
+    players = pl.concat([pl.DataFrame({"game_id": ["0022401229", "0022401230"], "player_id": [1, 2],
+                                       "points": [5, last_night_points]}),
+                         box().select("game_id", "player_id", "points")])
+    nights = night_versions(sched, [players])
+    return {(t, d): v for t, d, v in partition_versions(nights, TWO_SEASONS.filter(pl.col("season_year") == 2025))
+            .iter_rows()}
+
+
+def test_a_correction_of_last_seasons_last_night_changes_the_cross_season_tables_of_the_next_season_only():
+    base, corrected = two_season_versions(20), two_season_versions(22)
+    differs = {k for k in base if base[k] != corrected[k]}
+    days = [D(2025, 10, 21) + dt.timedelta(days=i) for i in range(7)]
+    # every day of 2025-26 of the tables that read the previous season (opening-night rosters, MLFS's
+    # games vs the opponent), nothing of the box-score tables, TDZA, PSZA or the team context
+    assert differs == {(t, d) for t in CROSS_SEASON_TABLES for d in days}
+    assert not {k for k in differs if k[0] in (*SEASON_PRE_GAME_TABLES, *BOX_VERSION_TABLES)}
+
+
+def test_the_seasons_read_for_a_seasons_versions_include_the_previous_one_only_when_it_is_within_366_days():
+    cal = pl.DataFrame({"season_year": [2020, 2022, 2023],
+                        "season_start_date": [D(2020, 12, 22), D(2022, 10, 18), D(2023, 10, 24)],
+                        "span_end": [D(2021, 5, 16), D(2023, 4, 9), D(2024, 4, 14)]})
+    assert seasons_to_read(cal, [2023]) == [2022, 2023]
+    assert seasons_to_read(cal, [2022]) == [2022]  # 2020-21 ended more than 366 days before 2022-10-18
+    assert seasons_to_read(cal, [2020, 2023]) == [2020, 2022, 2023]
 
 
 @pytest.mark.real_data
