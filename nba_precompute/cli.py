@@ -524,6 +524,9 @@ def _refresh(args: argparse.Namespace) -> int:
     print(f"refresh ({where}; raw data {config.raw_data_dir().resolve()}):")
     for line in refresh.describe(plan):
         print(line)
+    env, _ = launch.project_env()
+    if not args.dry_run:  # the versions into Dagster first (the UI's stale partitions; the runs' inputs)
+        print(refresh.observe(plan, env.get("DAGSTER_HOME")))
     if plan.up_to_date:
         return EXIT_OK
     runs = refresh.run_lines(plan)
@@ -532,7 +535,6 @@ def _refresh(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing launched")
         return EXIT_OK
-    env, _ = launch.project_env()
     if args.duckdb_path:
         env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(Path(args.duckdb_path).resolve())
         env["NBA_PRECOMPUTE_WAREHOUSE"] = "duckdb"

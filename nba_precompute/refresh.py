@@ -22,7 +22,8 @@ are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError
 deletion).
 
 The runs are ``dg launch`` runs (:func:`nba_precompute.launch.dg_command`), one per contiguous range
-of days with the same tables. The morning sensor (``defs/automation.py``) requests the same runs and
+of days with the same tables. Before them, :func:`observe` records the raw data's versions in Dagster
+(``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``) requests the same runs and
 ``nba-precompute validate`` lists the same stale partitions.
 """
 
@@ -73,11 +74,14 @@ class RefreshPlan:
     changed night it depends on, NULL for an unversioned partition).
     ``runs``: ``(table names, days)`` in order: box-score tables first, then the pre-game tables.
     ``materialised``: how many versioned partitions were compared.
+    ``versions``: the raw data's input version of every versioned table on every day compared
+    (``table_name``, ``partition_date``, ``input_version``; what :func:`observe` records in Dagster).
     """
 
     stale: pl.DataFrame
     runs: list[tuple[list[str], list[dt.date]]] = field(default_factory=list)
     materialised: int = 0
+    versions: pl.DataFrame | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -168,16 +172,17 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
     # the whole of the seasons concerned: a night truncated from the files moves the horizon back
     start, end = seasons.get_column("season_start_date").min(), seasons.get_column("span_end").max()
     log = _materialised(warehouse, start, end)
-    if log.is_empty():
-        return empty
     raw = RawDataResource(directory=str(raw_dir))
+    in_days = pl.Series(days, dtype=pl.Date).implode()
+    if log.is_empty():  # nothing to compare; the versions still go to Dagster (observe) before the first runs
+        return RefreshPlan(empty.stale, versions=raw.input_versions(days[0], days[-1]).filter(
+            pl.col("partition_date").is_in(in_days)))
     with_2020 = 2020 in seasons.get_column("season_year").to_list()
     if validate_raw:
         raw.phase3_inputs(days[0], days[-1])  # every raw input read and checked: RawDataError names file/line
     check_nights_present(warehouse, raw, start, end, with_2020)
     expected = raw.input_versions(days[0], days[-1])
     stored = warehouse.read(INPUT_VERSIONS, start, end, columns=["table_name", "partition_date", "input_version"])
-    in_days = pl.Series(days, dtype=pl.Date).implode()
     compared = log.filter(pl.col("partition_date").is_in(in_days)).join(
         expected, on=["table_name", "partition_date"], how="left").join(
         stored.rename({"input_version": "stored"}), on=["table_name", "partition_date"], how="left")
@@ -218,7 +223,28 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
         .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & earlier.is_null()))
         .then(pl.col("partition_date")).otherwise(earlier).alias("night"),
     ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
-    return RefreshPlan(stale, plan_runs(stale), compared.height)
+    return RefreshPlan(stale, plan_runs(stale), compared.height,
+                       expected.filter(pl.col("partition_date").is_in(in_days)))
+
+
+def observe(plan: RefreshPlan, dagster_home: str | None) -> str:
+    """Record the plan's versions in the Dagster instance at ``dagster_home`` (the partitions whose
+    version changed since the last observation: ``defs/data_versions.py``), so that the UI shows the
+    stale partitions; before the refresh runs start, so that they record the new versions as their
+    inputs. Returns one line saying what was recorded (or why nothing: no instance)."""
+    from dagster import DagsterInstance
+
+    from nba_precompute.defs.data_versions import describe_observations, pending_observations, report
+
+    if not dagster_home:
+        return "data versions: no Dagster instance (DAGSTER_HOME unset, no ./.dagster_home): not recorded"
+    if plan.versions is None:
+        return "data versions: none computed (no partition)"
+    with DagsterInstance.from_config(dagster_home) as instance:
+        observations = pending_observations(instance, plan.versions,
+                                            set(plan.versions.get_column("partition_date").to_list()))
+        report(instance, observations)
+    return describe_observations(observations)
 
 
 def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:

@@ -11,7 +11,9 @@
    partition there, over that range: the nights whose box scores are in), the runs of ``nba-precompute
    refresh`` (partitions whose raw inputs changed since they were written: a corrected night's
    box-score tables, then the later pre-game partitions of its season; issue 18) and one run for tonight's
-   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores).
+   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores);
+4. records the raw data's versions that changed in Dagster (``AssetObservation`` events of the tick,
+   stored before its runs start: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
    last night's box-score run finishes before tonight's slate reads it.
 
@@ -162,11 +164,14 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     stale, stale_note = stale_runs(calendar, raw_data, warehouse, instance, fingerprint)
     if stale_note:
         context.log.error(stale_note)
+    # the raw data's versions into Dagster (defs/data_versions.py), stored before the requested runs start
+    observed = version_observations(instance)
     runs = plan(calendar, materialized, stale)
     day = config.today()
     if not runs:
-        return SkipReason((f"{stale_note}; " if stale_note else "")
-                          + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+        skip = ((f"{stale_note}; " if stale_note else "")
+                + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+        return SensorResult(skip_reason=skip, asset_events=observed) if observed else SkipReason(skip)
     requests = []
     stale_spans = {(tuple(k), tuple(d)) for k, d in stale}
     for asset_keys, days in runs:
@@ -181,11 +186,25 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
         ))
     context.log.info("; ".join(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
                                f"{len(k)} asset(s)" for k, d in runs))
-    return SensorResult(run_requests=requests)
+    return SensorResult(run_requests=requests, asset_events=observed)
 
 
 # the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed
 _STALE_CACHE: dict[tuple, tuple[list, str]] = {}
+# the versions of the last plan computed, until a tick records them in Dagster
+_PENDING_VERSIONS: list = []
+
+
+def version_observations(instance) -> list:
+    """The ``AssetObservation`` events of the data versions of the last stale plan computed (by
+    :func:`stale_runs`) that the instance does not have yet (``defs/data_versions.py``); each plan's
+    versions are handed out once (a tick's asset events are stored by the daemon)."""
+    from nba_precompute.defs.data_versions import pending_observations
+
+    if not _PENDING_VERSIONS:
+        return []
+    versions = _PENDING_VERSIONS.pop()
+    return pending_observations(instance, versions, set(versions.get_column("partition_date").to_list()))
 
 
 def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,
@@ -210,6 +229,7 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
             p = refresh.plan_refresh(warehouse.get(), raw_data.path, calendar, validate_raw=False)
             runs = [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days) for tables, days in p.runs]
             result = (runs, "")
+            _PENDING_VERSIONS[:] = [p.versions] if p.versions is not None else []
         except (RawDataError, refresh.MissingNightError, WarehouseError) as exc:
             result = ([], f"stale partitions not checked: {exc}")
         _STALE_CACHE.clear()
