@@ -99,7 +99,10 @@ the event-type sets ``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PI
 ``dagster._config`` field types and ``ConfigurableClassData`` (the ConfigurableClass mechanism);
 ``AssetCheckEvaluationTargetMaterializationData`` (for :func:`latest_materialization_targets`);
 ``AssetExecutionContext._step_execution_context`` and its ``_metadata_accumulator`` (for
-:func:`add_partition_metadata`).
+:func:`add_partition_metadata`); the data-version tag names ``DATA_VERSION_TAG`` and
+``DATA_VERSION_IS_USER_PROVIDED_TAG`` and ``EventLogStorage.get_latest_tags_by_partition`` (for
+:func:`data_version_tags` and :func:`latest_observed_data_versions`: runless observations with a data
+version, ``nba_precompute.defs.data_versions``).
 
 Per-partition metadata
 ----------------------
@@ -655,3 +658,22 @@ def add_partition_metadata(context: Any, metadata_by_partition: Mapping[str, Map
         accumulator = accumulator.with_additional_asset_metadata(
             asset_key=asset_key, metadata=metadata, partition_key=key)
     step._metadata_accumulator = accumulator
+
+
+def data_version_tags(version: str) -> dict[str, str]:
+    """The tags of an ``AssetObservation`` carrying a user-provided data version (what an observable
+    source asset's ``DataVersion`` becomes in the event log), for a runless observation."""
+    from dagster._core.definitions.data_version import DATA_VERSION_IS_USER_PROVIDED_TAG, DATA_VERSION_TAG
+
+    return {DATA_VERSION_TAG: version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}
+
+
+def latest_observed_data_versions(instance: Any, asset_key: Any) -> dict[str, str]:
+    """The data version of the latest observation of every observed partition of ``asset_key``
+    (partition key -> version), in one query of the event log's tag index."""
+    from dagster import DagsterEventType
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    latest = instance.event_log_storage.get_latest_tags_by_partition(
+        asset_key, DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG])
+    return {partition: tags[DATA_VERSION_TAG] for partition, tags in latest.items() if DATA_VERSION_TAG in tags}

@@ -41,9 +41,8 @@ from dagster import (
     PartitionsDefinition,
     definitions,
 )
-from dagster._core.definitions.data_version import DATA_VERSION_IS_USER_PROVIDED_TAG, DATA_VERSION_TAG
-from dagster._core.events import DagsterEventType
 
+from nba_precompute.dagster_storage import data_version_tags, latest_observed_data_versions
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.raw.versions import BOX_SCORE, CROSS_SEASON, KIND_OF_TABLE, SEASON_PRE_GAME, VERSION_KINDS
 
@@ -79,14 +78,13 @@ def pending_observations(instance: DagsterInstance, versions: pl.DataFrame,
     """One ``AssetObservation`` per (version asset, day of ``days``) whose version in ``versions``
     (``table_name``, ``partition_date``, ``input_version``: ``nba_precompute.raw.versions.
     partition_versions``) differs from the latest one the instance holds (or that was never observed).
-    Three queries, one per asset (the latest data-version tag per partition)."""
+    Three queries, one per asset (the latest data-version tag per partition:
+    :func:`nba_precompute.dagster_storage.latest_observed_data_versions`)."""
     in_days = pl.Series(sorted(days), dtype=pl.Date).implode()
     out: list[AssetObservation] = []
     for kind, key in VERSION_KEYS.items():
-        latest = instance.event_log_storage.get_latest_tags_by_partition(
-            key, DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG])
-        observed = pl.DataFrame({"partition": list(latest), "observed": [t.get(DATA_VERSION_TAG) for t in
-                                                                         latest.values()]},
+        latest = latest_observed_data_versions(instance, key)
+        observed = pl.DataFrame({"partition": list(latest), "observed": list(latest.values())},
                                 schema={"partition": pl.String, "observed": pl.String})
         mine = versions.filter(pl.col("table_name") == VERSION_KINDS[kind][0],
                                pl.col("partition_date").is_in(in_days)).select(
@@ -94,7 +92,7 @@ def pending_observations(instance: DagsterInstance, versions: pl.DataFrame,
         new = mine.join(observed, on="partition", how="left").filter(
             pl.col("observed").is_null() | (pl.col("observed") != pl.col("input_version"))).sort("partition")
         out.extend(AssetObservation(asset_key=key, partition=partition,  # Dagster events: one per changed day
-                                    tags={DATA_VERSION_TAG: version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"})
+                                    tags=data_version_tags(version))
                    for partition, version in new.select("partition", "input_version").iter_rows())
     return out
 

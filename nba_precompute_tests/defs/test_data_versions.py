@@ -43,12 +43,13 @@ def resolver(instance: DagsterInstance) -> CachingStaleStatusResolver:
     return CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
 
 
-def dagster_stale(instance: DagsterInstance) -> dict[tuple[str, dt.date], list]:
-    """Every materialised table partition Dagster calls stale, with its causes."""
+def dagster_stale(instance: DagsterInstance, days: set[str] | None = None) -> dict[tuple[str, dt.date], list]:
+    """Every materialised table partition (of ``days``, default all) Dagster calls stale, with its causes."""
     r, out = resolver(instance), {}
     for table in VERSIONED_TABLES:
         key = AssetKey(refresh.SPECS[table].asset_key_path)
-        for partition in sorted(instance.get_materialized_partitions(key)):
+        for partition in sorted(instance.get_materialized_partitions(key) & (days or set()) if days
+                                else instance.get_materialized_partitions(key)):
             if r.get_status(key, partition) == StaleStatus.STALE:
                 out[(table, D.fromisoformat(partition))] = r.get_stale_causes(key, partition)
     return out
