@@ -12,8 +12,8 @@
    refresh`` (partitions whose raw inputs changed since they were written: a corrected night's
    box-score tables, then the later pre-game partitions of its season; issue 18) and one run for tonight's
    slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores);
-4. records the raw data's versions that changed in Dagster (``AssetObservation`` events of the tick,
-   stored before its runs start: ``defs/data_versions.py``), so that the UI shows stale partitions.
+4. records the raw data's versions that changed in Dagster (runless ``AssetObservation`` events, stored
+   before the tick returns its runs: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
    last night's box-score run finishes before tonight's slate reads it.
 
@@ -165,13 +165,15 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     if stale_note:
         context.log.error(stale_note)
     # the raw data's versions into Dagster (defs/data_versions.py), stored before the requested runs start
-    observed = version_observations(instance)
+    recorded = record_versions(instance)
+    if recorded:
+        context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
     runs = plan(calendar, materialized, stale)
     day = config.today()
     if not runs:
         skip = ((f"{stale_note}; " if stale_note else "")
                 + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
-        return SensorResult(skip_reason=skip, asset_events=observed) if observed else SkipReason(skip)
+        return SkipReason(skip)
     requests = []
     stale_spans = {(tuple(k), tuple(d)) for k, d in stale}
     for asset_keys, days in runs:
@@ -186,7 +188,7 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
         ))
     context.log.info("; ".join(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
                                f"{len(k)} asset(s)" for k, d in runs))
-    return SensorResult(run_requests=requests, asset_events=observed)
+    return SensorResult(run_requests=requests)
 
 
 # the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed
@@ -195,16 +197,18 @@ _STALE_CACHE: dict[tuple, tuple[list, str]] = {}
 _PENDING_VERSIONS: list = []
 
 
-def version_observations(instance) -> list:
-    """The ``AssetObservation`` events of the data versions of the last stale plan computed (by
-    :func:`stale_runs`) that the instance does not have yet (``defs/data_versions.py``); each plan's
-    versions are handed out once (a tick's asset events are stored by the daemon)."""
-    from nba_precompute.defs.data_versions import pending_observations
+def record_versions(instance) -> int:
+    """Record in the instance the data versions of the last stale plan computed (by :func:`stale_runs`)
+    that it does not have yet, as runless observations in one batch (``defs/data_versions.py``); each
+    plan's versions are recorded once. Returns how many partitions got a new version."""
+    from nba_precompute.defs.data_versions import pending_observations, report
 
     if not _PENDING_VERSIONS:
-        return []
+        return 0
     versions = _PENDING_VERSIONS.pop()
-    return pending_observations(instance, versions, set(versions.get_column("partition_date").to_list()))
+    observations = pending_observations(instance, versions, set(versions.get_column("partition_date").to_list()))
+    report(instance, observations)
+    return len(observations)
 
 
 def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,

@@ -12,8 +12,8 @@ partitioned like the tables (one partition per day, the same partitions definiti
 
 Every table asset depends on the partition D of its kind's asset (identity partition mapping). The
 versions are recorded as ``AssetObservation`` events carrying Dagster's data-version tag (one per
-partition whose version differs from the last one observed) by ``nba-precompute refresh`` and by the
-morning sensor, before they launch runs. A materialisation records, as Dagster does for every input,
+partition whose version differs from the last one observed, in one batch) by ``nba-precompute refresh``
+and by the morning sensor, before they launch runs. A materialisation records, as Dagster does for every input,
 the version asset's latest event at its start; when a later observation of partition D carries another
 version, Dagster's stale-status resolver (``CachingStaleStatusResolver._is_dep_updated``) marks the table
 partitions of D materialised before it stale: the UI's partition view shows them "Unsynced", cause "has a
@@ -42,7 +42,11 @@ from dagster import (
     definitions,
 )
 
-from nba_precompute.dagster_storage import data_version_tags, latest_observed_data_versions
+from nba_precompute.dagster_storage import (
+    data_version_tags,
+    latest_observed_data_versions,
+    store_runless_observations,
+)
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.raw.versions import BOX_SCORE, CROSS_SEASON, KIND_OF_TABLE, SEASON_PRE_GAME, VERSION_KINDS
 
@@ -98,9 +102,9 @@ def pending_observations(instance: DagsterInstance, versions: pl.DataFrame,
 
 
 def report(instance: DagsterInstance, observations: Sequence[AssetObservation]) -> None:
-    """Record ``observations`` in the instance (runless events, as a sensor's ``asset_events`` are)."""
-    for observation in observations:
-        instance.report_runless_asset_event(observation)
+    """Record ``observations`` in the instance: the runless events ``instance.report_runless_asset_event``
+    stores, in one batch (:func:`nba_precompute.dagster_storage.store_runless_observations`)."""
+    store_runless_observations(instance, observations)
 
 
 def describe_observations(observations: Sequence[AssetObservation]) -> str:
