@@ -1,7 +1,7 @@
 """Dagster knows the data versions (issue 18): after a correction is observed, Dagster's own stale-status
-resolver (what the UI's partition view asks through GraphQL ``staleStatus(partition:)`` /
-``staleCauses(partition:)``) calls exactly the partitions `refresh` plans stale, with the version asset
-as cause; after the refresh, none.
+resolver calls exactly the partitions `refresh` plans stale, with the version asset as cause, and so does
+the webserver's GraphQL ``staleStatus(partition:)`` / ``staleCauses(partition:)`` (what the UI's partition
+view asks); after the refresh, none.
 
 The copy holds 2024-25's schedule too, so that Dagster's partitions start a season before the one built:
 as on the real instance, every history edge between the tables then maps to 100 or more partitions and
@@ -29,6 +29,7 @@ from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 from nba_precompute_tests.conftest import PHASE4_SELECTION
 from nba_precompute_tests.dagster_helpers import execute_refresh_plan
 from nba_precompute_tests.raw_copies import correct_made_two, season_copy
+from nba_precompute_tests.ui.services import DagsterServices, prepare_home
 
 D = dt.date
 pytestmark = pytest.mark.real_data
@@ -55,22 +56,37 @@ def dagster_stale(instance: DagsterInstance, days: set[str] | None = None) -> di
     return out
 
 
+STALE_QUERY = """query($key: AssetKeyInput!, $partition: String!) { assetNodeOrError(assetKey: $key) {
+  ... on AssetNode { staleStatus(partition: $partition)
+                     staleCauses(partition: $partition) { key { path } partitionKey reason category } } } }"""
+
+
+def ui_stale(services: DagsterServices, key: list[str], partition: str) -> tuple[str, list]:
+    """The webserver's answer to the UI's ``AssetPartitionStaleQuery`` (its partition view; the causes are
+    Dagster's root causes, ``CachingStaleStatusResolver.get_stale_root_causes``)."""
+    node = services.graphql(STALE_QUERY, {"key": {"path": list(key)}, "partition": partition})["assetNodeOrError"]
+    return node["staleStatus"], node["staleCauses"]
+
+
 def test_the_ui_shows_exactly_the_partitions_refresh_rewrites_and_why(tmp_path, raw_data_dir, monkeypatch):
     raw, db = tmp_path / "raw", tmp_path / "warehouse.duckdb"
     season_copy(raw_data_dir, raw, (2024, 2025), D(2025, 11, 21))
     monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw))
-    instance, warehouse = DagsterInstance.ephemeral(), DuckDBWarehouse(str(db))
+    home = prepare_home(tmp_path / "home")  # the project's instance configuration (its event-log storage)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance, warehouse = DagsterInstance.from_config(str(home)), DuckDBWarehouse(str(db))
 
     def wh_plan() -> refresh.RefreshPlan:
         return refresh.plan_refresh(warehouse, raw, game_calendar(raw))
 
-    # the versions go to Dagster before the first run (the morning sensor's first tick, or refresh)
+    # the versions go to Dagster before the first run (`refresh` on an empty warehouse, the sensor's first tick)
     first = wh_plan()
     assert first.up_to_date and first.versions is not None
-    observed = pending_observations(instance, first.versions, set(first.versions.get_column("partition_date")))
     days = game_calendar(raw).partition_days
-    assert len(observed) == 3 * len(days)
-    report(instance, observed)
+    assert len(pending_observations(instance, first.versions, set(days))) == 3 * len(days)
+    assert refresh.observe(first, str(home)) == (
+        "data versions recorded in Dagster: " + ", ".join(f"raw/{k}_inputs {len(days)} partition(s)"
+                                                          for k in ("box_score", "season", "cross_season")))
     for (start, end), selection in ((PHASE3, "group:phase3_analytics"), (PHASE4, PHASE4_SELECTION)):
         assert materialize_range(start, end, duckdb_path=str(db), raw_dir=str(raw), selection=selection,
                                  instance=instance).success
@@ -96,6 +112,20 @@ def test_the_ui_shows_exactly_the_partitions_refresh_rewrites_and_why(tmp_path, 
         assert [(c.category.name, c.reason, c.dependency) for c in causes] == [
             ("DATA", "has a new dependency data version",
              AssetKeyPartitionKey(VERSION_KEYS[KIND_OF_TABLE[table]], day.isoformat()))], (table, day)
-    execute_refresh_plan(plan, raw, str(db), instance=instance)
+    # what the UI's partition view asks the webserver (GraphQL), for a stale and an up-to-date partition
+    services = DagsterServices(home, {"NBA_RAW_DATA_DIR": str(raw), "NBA_PRECOMPUTE_DUCKDB_PATH": str(db),
+                                      "NBA_PRECOMPUTE_WAREHOUSE": "duckdb"}, tmp_path / "logs", daemon=False)
+    services.start()
+    try:
+        pdc = refresh.SPECS["nba_precompute.player_daily_cache"].asset_key_path
+        # the root cause, as the UI lists it: the version asset's partition of that day has a new version
+        assert ui_stale(services, pdc, "2025-11-18") == ("STALE", [
+            {"key": {"path": ["raw", "cross_season_inputs"]}, "partitionKey": "2025-11-18",
+             "reason": "has a new data version", "category": "DATA"}])
+        assert ui_stale(services, pdc, NIGHT.isoformat()) == ("FRESH", [])
+        execute_refresh_plan(plan, raw, str(db), instance=instance)
+        assert ui_stale(services, pdc, "2025-11-18") == ("FRESH", [])
+    finally:
+        services.stop()
     assert wh_plan().up_to_date
     assert dagster_stale(instance) == {}
