@@ -30,6 +30,7 @@ of days with the same tables. Before them, :func:`observe` records the raw data'
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,6 +241,9 @@ def observe(plan: RefreshPlan, dagster_home: str | None) -> str:
         return "data versions: no Dagster instance (DAGSTER_HOME unset, no ./.dagster_home): not recorded"
     if plan.versions is None:
         return "data versions: none computed (no partition)"
+    # the instance's configuration reads DAGSTER_HOME (the project's event-log storage locates its files
+    # through it); the CLI's default instance is in the launched runs' environment only
+    os.environ.setdefault("DAGSTER_HOME", dagster_home)
     with DagsterInstance.from_config(dagster_home) as instance:
         observations = pending_observations(instance, plan.versions,
                                             set(plan.versions.get_column("partition_date").to_list()))

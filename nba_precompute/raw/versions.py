@@ -66,7 +66,11 @@ SEASON_PRE_GAME_TABLES = ("nba_analytics.upcoming_team_game_context", "nba_preco
                           "nba_precompute.player_shot_zone_analysis")
 CROSS_SEASON_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_composite_factors",
                        "nba_precompute.player_daily_cache", "nba_predictions.ml_feature_store_v2")
-PRE_GAME_TABLES = (*CROSS_SEASON_TABLES, *SEASON_PRE_GAME_TABLES)
+PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.upcoming_team_game_context",
+                   "nba_precompute.team_defense_zone_analysis", "nba_precompute.player_shot_zone_analysis",
+                   "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
+                   "nba_predictions.ml_feature_store_v2")  # both kinds, in dependency order
+assert set(PRE_GAME_TABLES) == {*SEASON_PRE_GAME_TABLES, *CROSS_SEASON_TABLES}
 # how far before its season's opening night a cross-season table reads (transforms.phase3.PREVIOUS_SEASON_DAYS;
 # MLFS's 365 days before D, transforms.mlfs.OPPONENT_DAYS, start later: D - 365 > opening night - 366)
 PREVIOUS_SEASON_DAYS = 366
