@@ -23,8 +23,8 @@ deletion).
 
 The runs are ``dg launch`` runs (:func:`nba_precompute.launch.dg_command`), one per contiguous range
 of days with the same tables. Before them, :func:`observe` records the raw data's versions in Dagster
-(``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``) requests the same runs and
-``nba-precompute validate`` lists the same stale partitions.
+(``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``)
+requests the same runs and ``nba-precompute validate`` lists the same stale partitions.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from nba_precompute.partitions import GameCalendar, contiguous_spans
 from nba_precompute.raw.versions import (
     BOX_VERSION_TABLES,
     CROSS_SEASON_TABLES,
+    OPPONENT_DAYS,
     PRE_GAME_TABLES,
     PREVIOUS_SEASON_DAYS,
     VERSIONED_TABLES,
@@ -205,18 +206,20 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
     stale = stale.group_by("table_name", "partition_date", "season_year").agg(pl.col("reason").min())
     # the night each stale partition depends on: its own day (box-score tables, or a pre-game partition
     # whose day's schedule changed), else the latest changed night before it that it reads: of its season,
-    # or (cross-season tables) of the PREVIOUS_SEASON_DAYS before its season's opening night
+    # or (cross-season tables) of the window their version covers (raw/versions.py)
     asof = nights.select("season_year", pl.col("night").alias("__on"), "night").sort("__on")
     same = stale.sort("partition_date").join_asof(
         asof, left_on="partition_date", right_on="__on", by="season_year", strategy="backward",
         allow_exact_matches=False, check_sortedness=False,  # sorted by date; within each season too
     ).rename({"night": "__same"})
     asof = asof.drop("season_year")
-    opening = seasons.select("season_year", (pl.col("season_start_date")
-                                             - pl.duration(days=PREVIOUS_SEASON_DAYS)).alias("__reads_from"))
+    opening = seasons.select("season_year", "season_start_date")
     before = same.join_asof(asof, left_on="partition_date", right_on="__on", strategy="backward",
-                            allow_exact_matches=False, check_sortedness=False).join(opening, on="season_year")
-    earlier = (pl.when(pl.col("table_name").is_in(CROSS_SEASON_TABLES) & (pl.col("night") >= pl.col("__reads_from")))
+                            allow_exact_matches=False, check_sortedness=False).join(opening, on="season_year",
+                                                                                    how="left")
+    reads_from = pl.min_horizontal(pl.col("season_start_date") - pl.duration(days=PREVIOUS_SEASON_DAYS),
+                                   pl.col("partition_date") - pl.duration(days=OPPONENT_DAYS))
+    earlier = (pl.when(pl.col("table_name").is_in(CROSS_SEASON_TABLES) & (pl.col("night") >= reads_from))
                .then(pl.col("night")).otherwise(pl.col("__same")))
     own = pl.col("partition_date").is_in(nights.get_column("night").implode())
     stale = before.with_columns(

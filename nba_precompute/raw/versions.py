@@ -36,7 +36,8 @@ same-day upstream partitions it reads, with their own reads):
   universe is its roster at the end of the previous season: ``transforms.phase3.
   _previous_season_roster``), and PCF, PDC and MLFS read it on D; MLFS's games against the opponent
   (the 365 days before D, across seasons) lie inside that window. Their version is the same digest
-  over every night from ``opening night - 366 days`` to D - 1, whichever season it belongs to.
+  over every night from ``min(opening night - PREVIOUS_SEASON_DAYS, D - OPPONENT_DAYS)`` (the opening
+  night - 366 days, as the opening night <= D) to D - 1, whichever season it belongs to.
 
 D's own box scores are part of no pre-game version: a pre-game partition is not stale when D's box
 scores arrive. A correction of a season's last nights thus makes the cross-season tables of the whole
@@ -51,6 +52,11 @@ from collections.abc import Sequence
 
 import duckdb
 import polars as pl
+
+# how far back a cross-season table reads: the upcoming player context from PREVIOUS_SEASON_DAYS before
+# its season's opening night, MLFS's games vs the opponent from OPPONENT_DAYS before D
+from nba_precompute.transforms.mlfs import OPPONENT_DAYS
+from nba_precompute.transforms.phase3 import PREVIOUS_SEASON_DAYS
 
 # columns that say where a row was in its file, not what it says
 IGNORED_COLUMNS = frozenset({"source_line"})
@@ -71,9 +77,6 @@ PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.
                    "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
                    "nba_predictions.ml_feature_store_v2")  # both kinds, in dependency order
 assert set(PRE_GAME_TABLES) == {*SEASON_PRE_GAME_TABLES, *CROSS_SEASON_TABLES}
-# how far before its season's opening night a cross-season table reads (transforms.phase3.PREVIOUS_SEASON_DAYS;
-# MLFS's 365 days before D, transforms.mlfs.OPPONENT_DAYS, start later: D - 365 > opening night - 366)
-PREVIOUS_SEASON_DAYS = 366
 # the version kinds: the table partitions of each share their input version on a day
 BOX_SCORE, SEASON_PRE_GAME, CROSS_SEASON = "box_score", "season_pre_game", "cross_season"
 VERSION_KINDS = {BOX_SCORE: BOX_VERSION_TABLES, SEASON_PRE_GAME: SEASON_PRE_GAME_TABLES,
@@ -187,7 +190,8 @@ def day_versions(nights: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:
             cross_season AS (
               SELECT d.day, string_agg({night_text}, ',' ORDER BY h.game_date) AS before
               FROM d JOIN __nights h ON h.game_date < d.day
-                AND h.game_date >= d.season_start_date - INTERVAL {PREVIOUS_SEASON_DAYS} DAY
+                AND h.game_date >= least(d.season_start_date - INTERVAL {PREVIOUS_SEASON_DAYS} DAY,
+                                         d.day - INTERVAL {OPPONENT_DAYS} DAY)
               GROUP BY d.day)
             SELECT d.day AS partition_date,
                    md5(d.sv || '|' || d.bv) AS {BOX_SCORE},
@@ -212,10 +216,10 @@ def partition_versions(nights: pl.DataFrame, seasons: pl.DataFrame,
 
 def seasons_to_read(calendar_seasons: pl.DataFrame, seasons: Sequence[int]) -> list[int]:
     """``seasons`` and every season of ``calendar_seasons`` (``season_year``, ``season_start_date``,
-    ``span_end``) with a day in the :data:`PREVIOUS_SEASON_DAYS` before the opening night of one of
-    them: the seasons whose nights the versions of ``seasons`` cover."""
+    ``span_end``) with a day in the :data:`PREVIOUS_SEASON_DAYS` (or ``OPPONENT_DAYS``, the longer)
+    before the opening night of one of them: the seasons whose nights the versions of ``seasons`` cover."""
     opening = calendar_seasons.filter(pl.col("season_year").is_in(list(seasons))).select(
-        (pl.col("season_start_date") - pl.duration(days=PREVIOUS_SEASON_DAYS)).alias("lo"),
+        (pl.col("season_start_date") - pl.duration(days=max(PREVIOUS_SEASON_DAYS, OPPONENT_DAYS))).alias("lo"),
         pl.col("season_start_date").alias("hi"))
     earlier = calendar_seasons.join(opening, how="cross").filter(
         (pl.col("span_end") >= pl.col("lo")) & (pl.col("season_start_date") < pl.col("hi")))
