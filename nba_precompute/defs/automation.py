@@ -216,7 +216,7 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
     """The refresh runs (``nba_precompute.refresh.plan_refresh``) as ``(asset keys, days)``, and a note
     (empty, or why stale partitions could not be compared: the warehouse locked by another run, a raw
     night gone from the files, a raw file that breaks a rule). Computed again only when a raw file
-    changed or a run was started or ended since the last tick."""
+    changed, a run was started or ended, or Dagster's calendar gained a day since the last tick."""
     from nba_precompute import refresh
     from nba_precompute.warehouse.base import WarehouseError
 
@@ -226,7 +226,8 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
         return [], ""
     newest = instance.get_run_records(limit=1)
     key = (fingerprint, str(raw_data.path), warehouse.kind, warehouse.duckdb_path,
-           (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None)
+           (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None,
+           calendar.calendar_end)  # a new partition day gets its data versions recorded before its runs
     if key not in _STALE_CACHE:
         try:
             # the domain rules are left to the runs (a Phase 3 run checks them before it writes): cheaper per tick
