@@ -99,7 +99,11 @@ the event-type sets ``ASSET_EVENTS``, ``ASSET_CHECK_EVENTS``, ``EVENT_TYPE_TO_PI
 ``dagster._config`` field types and ``ConfigurableClassData`` (the ConfigurableClass mechanism);
 ``AssetCheckEvaluationTargetMaterializationData`` (for :func:`latest_materialization_targets`);
 ``AssetExecutionContext._step_execution_context`` and its ``_metadata_accumulator`` (for
-:func:`add_partition_metadata`); for the asset-check statuses ``EventLogStorage.get_asset_check_state``
+:func:`add_partition_metadata`); the data-version tag names ``DATA_VERSION_TAG`` and
+``DATA_VERSION_IS_USER_PROVIDED_TAG``, ``EventLogStorage.get_latest_tags_by_partition``, and
+``AssetObservationData``, ``DagsterEvent``, ``RUNLESS_JOB_NAME``, ``RUNLESS_RUN_ID`` (for
+:func:`data_version_tags`, :func:`latest_observed_data_versions` and :func:`store_runless_observations`:
+runless observations with a data version, ``nba_precompute.defs.data_versions``); for the asset-check statuses ``EventLogStorage.get_asset_check_state``
 (overridden), ``AssetCheckState`` and its ``with_updates``, ``AssetCheckPartitionInfo``,
 ``AssetCheckExecutionResolvedStatus``, ``SerializableEntitySubset``, ``partition_loading_context``,
 ``TimeWindowPartitionsDefinition``, ``RunsFilter``/``FINISHED_STATUSES``.
@@ -850,3 +854,41 @@ def add_partition_metadata(context: Any, metadata_by_partition: Mapping[str, Map
         accumulator = accumulator.with_additional_asset_metadata(
             asset_key=asset_key, metadata=metadata, partition_key=key)
     step._metadata_accumulator = accumulator
+
+
+def data_version_tags(version: str) -> dict[str, str]:
+    """The tags of an ``AssetObservation`` carrying a user-provided data version (what an observable
+    source asset's ``DataVersion`` becomes in the event log), for a runless observation."""
+    from dagster._core.definitions.data_version import DATA_VERSION_IS_USER_PROVIDED_TAG, DATA_VERSION_TAG
+
+    return {DATA_VERSION_TAG: version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}
+
+
+def latest_observed_data_versions(instance: Any, asset_key: Any) -> dict[str, str]:
+    """The data version of the latest observation of every observed partition of ``asset_key``
+    (partition key -> version), in one query of the event log's tag index."""
+    from dagster import DagsterEventType
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    latest = instance.event_log_storage.get_latest_tags_by_partition(
+        asset_key, DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG])
+    return {partition: tags[DATA_VERSION_TAG] for partition, tags in latest.items() if DATA_VERSION_TAG in tags}
+
+
+def store_runless_observations(instance: Any, observations: Sequence[Any]) -> None:
+    """Store runless ``AssetObservation`` events as ``DagsterInstance.report_runless_asset_event`` does
+    one by one (the same ``EventLogEntry``: Dagster's runless run id and job name), in one
+    ``store_event_batch`` call: with this module's storage one transaction per shard (4,074 observations
+    one by one took ~100 s at load ~10)."""
+    from dagster._core.events import AssetObservationData, DagsterEvent
+    from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
+    from dagster._time import get_current_timestamp
+
+    entries = [EventLogEntry(
+        user_message="", level=logging.INFO, job_name=RUNLESS_JOB_NAME, run_id=RUNLESS_RUN_ID, error_info=None,
+        timestamp=get_current_timestamp(), step_key=None,
+        dagster_event=DagsterEvent(event_type_value=DagsterEventType.ASSET_OBSERVATION.value,
+                                   event_specific_data=AssetObservationData(observation), job_name=RUNLESS_JOB_NAME))
+        for observation in observations]
+    if entries:
+        instance.event_log_storage.store_event_batch(entries)

@@ -9,7 +9,9 @@ version the raw data has now:
 * a **changed night** D: a box-score table or ``nba_schedule`` of D whose version differs (D's box
   scores, team logs, shots or schedule rows changed). Its box-score tables and ``nba_schedule`` are
   rematerialised first, then the pre-game tables (upcoming contexts, Phase 4, MLFS) of every later
-  materialised day of D's season: their windows read D;
+  materialised day whose version covers D: every later day of D's season, and for the cross-season
+  tables (upcoming player context, PCF, PDC, MLFS) every day of the next season too when D lies in the
+  366 days before its opening night (:mod:`nba_precompute.raw.versions`);
 * a partition without a stored version was written before data versions existed: it is listed as
   such and rematerialised (once; afterwards it carries its version);
 * partitions whose inputs did not change are not rewritten: their rows and partition-log entries stay.
@@ -20,13 +22,15 @@ are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError
 deletion).
 
 The runs are ``dg launch`` runs (:func:`nba_precompute.runs.dg_command`), one per contiguous range
-of days with the same tables. The morning sensor (``defs/automation.py``) requests the same runs and
-``nba-precompute validate`` lists the same stale partitions.
+of days with the same tables. Before them, :func:`observe` records the raw data's versions in Dagster
+(``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``)
+requests the same runs and ``nba-precompute validate`` lists the same stale partitions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +70,14 @@ class RefreshPlan:
     changed night it depends on, NULL for an unversioned partition).
     ``runs``: ``(table names, days)`` in order: box-score tables first, then the pre-game tables.
     ``materialised``: how many versioned partitions were compared.
+    ``versions``: the raw data's input version of every versioned table on every day compared
+    (``table_name``, ``partition_date``, ``input_version``; what :func:`observe` records in Dagster).
     """
 
     stale: pl.DataFrame
     runs: list[tuple[list[str], list[dt.date]]] = field(default_factory=list)
     materialised: int = 0
+    versions: pl.DataFrame | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -159,16 +166,17 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
     # the whole of the seasons concerned: a night truncated from the files moves the horizon back
     start, end = seasons.get_column("season_start_date").min(), seasons.get_column("span_end").max()
     log = _materialised(warehouse, start, end)
-    if log.is_empty():
-        return empty
     raw = RawInputs(raw_dir, calendar.seasons)
+    in_days = pl.Series(days, dtype=pl.Date).implode()
+    if log.is_empty():  # nothing to compare; the versions still go to Dagster (observe) before the first runs
+        return RefreshPlan(empty.stale, versions=raw.input_versions(days[0], days[-1]).filter(
+            pl.col("partition_date").is_in(in_days)))
     with_2020 = 2020 in seasons.get_column("season_year").to_list()
     if validate_raw:
         raw.require_valid(days[0], days[-1])  # every raw input read and checked: RawDataError names file/line
     check_nights_present(warehouse, raw, start, end, with_2020)
     expected = raw.input_versions(days[0], days[-1])
     stored = warehouse.read(INPUT_VERSIONS, start, end, columns=["table_name", "partition_date", "input_version"])
-    in_days = pl.Series(days, dtype=pl.Date).implode()
     compared = log.filter(pl.col("partition_date").is_in(in_days)).join(
         expected, on=["table_name", "partition_date"], how="left").join(
         stored.rename({"input_version": "stored"}), on=["table_name", "partition_date"], how="left")
@@ -189,18 +197,44 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
                        later.select("table_name", "partition_date", "season_year", pl.lit(DOWNSTREAM).alias("reason"))])
     stale = stale.group_by("table_name", "partition_date", "season_year").agg(pl.col("reason").min())
     # the night each stale partition depends on: its own day (box-score tables, or a pre-game partition
-    # whose day's schedule changed), else the latest changed night of its season before it
-    before = stale.sort("partition_date").join_asof(
-        nights.rename({"night": "__before"}).with_columns(pl.col("__before").alias("__on")).sort("__on"),
-        left_on="partition_date", right_on="__on", by="season_year", strategy="backward", allow_exact_matches=False,
-        check_sortedness=False)  # sorted by date; within each season too
-    own = pl.col("partition_date").is_in(nights.get_column("night").implode())
-    stale = before.with_columns(
+    # whose day's schedule changed), else the latest changed night its window reads
+    # (raw/versions.read_windows: the season before D, the previous season's rosters, MLFS's 365 days)
+    windows = raw.windows(days[0], days[-1]).select("table_name", "partition_date", "first_night", "last_night")
+    changed = nights.select(pl.col("night").alias("__on"), "night").unique().sort("__on")
+    read = stale.join(windows, on=["table_name", "partition_date"], how="left").sort("last_night").join_asof(
+        changed, left_on="last_night", right_on="__on", strategy="backward", check_sortedness=False)
+    earlier = pl.when(pl.col("night") >= pl.col("first_night")).then(pl.col("night"))
+    own = pl.col("partition_date").is_in(changed.get_column("night").implode())
+    stale = read.with_columns(
         pl.when(pl.col("reason") == UNVERSIONED).then(pl.lit(None, pl.Date))
-        .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & pl.col("__before").is_null()))
-        .then(pl.col("partition_date")).otherwise(pl.col("__before")).alias("night"),
+        .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & earlier.is_null()))
+        .then(pl.col("partition_date")).otherwise(earlier).alias("night"),
     ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
-    return RefreshPlan(stale, plan_runs(stale), compared.height)
+    return RefreshPlan(stale, plan_runs(stale), compared.height,
+                       expected.filter(pl.col("partition_date").is_in(in_days)))
+
+
+def observe(plan: RefreshPlan, dagster_home: str | None) -> str:
+    """Record the plan's versions in the Dagster instance at ``dagster_home`` (the partitions whose
+    version changed since the last observation: ``defs/data_versions.py``), so that the UI shows the
+    stale partitions; before the refresh runs start, so that they record the new versions as their
+    inputs. Returns one line saying what was recorded (or why nothing: no instance)."""
+    from dagster import DagsterInstance
+
+    from nba_precompute.defs.data_versions import describe_observations, pending_observations, report
+
+    if not dagster_home:
+        return "data versions: no Dagster instance (DAGSTER_HOME unset, no ./.dagster_home): not recorded"
+    if plan.versions is None:
+        return "data versions: none computed (no partition)"
+    # the instance's configuration reads DAGSTER_HOME (the project's event-log storage locates its files
+    # through it); the CLI's default instance is in the launched runs' environment only
+    os.environ.setdefault("DAGSTER_HOME", dagster_home)
+    with DagsterInstance.from_config(dagster_home) as instance:
+        observations = pending_observations(instance, plan.versions,
+                                            set(plan.versions.get_column("partition_date").to_list()))
+        report(instance, observations)
+    return describe_observations(observations)
 
 
 def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:

@@ -24,11 +24,12 @@ def _write(df: pl.DataFrame, path: Path) -> None:
     tmp.replace(path)  # a file lands whole, as a download that completes
 
 
-def season_copy(src: Path, dst: Path, season_year: int, box_scores_before: dt.date) -> None:
-    """Write into ``dst`` the hoopR schedule of ``season_year`` (every game, played or not) and its player
-    and team box scores of the games dated before ``box_scores_before``. No 2020-21 source, no shot
-    chart (the season must be one without: 2024-25 or later)."""
-    schedule = _read(src / HOOPR / "schedule.csv.gz").filter(pl.col("season") == str(season_year))
+def season_copy(src: Path, dst: Path, season_year: int | tuple[int, ...], box_scores_before: dt.date) -> None:
+    """Write into ``dst`` the hoopR schedule of ``season_year`` (one season or several; every game, played
+    or not) and its player and team box scores of the games dated before ``box_scores_before``. No
+    2020-21 source, no shot chart (the seasons must be ones without: 2024-25 or later)."""
+    years = [str(y) for y in ((season_year,) if isinstance(season_year, int) else season_year)]
+    schedule = _read(src / HOOPR / "schedule.csv.gz").filter(pl.col("season").is_in(years))
     _write(schedule, dst / HOOPR / "schedule.csv.gz")
     dates = schedule.select(pl.col("game_id_nba").alias("game_id"), pl.col("game_date").str.to_date())
     kept = dates.filter(pl.col("game_date") < box_scores_before).get_column("game_id")

@@ -21,7 +21,7 @@ from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.raw.readers import RawDataError
-from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES
+from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES, ROSTER_TABLES
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 from nba_precompute_tests.conftest import PHASE4_SELECTION
 from nba_precompute_tests.dagster_helpers import execute_refresh_plan
@@ -162,6 +162,58 @@ def test_a_night_gone_from_the_files_is_a_loud_missing_dependency(built_2025, tm
     assert f"{gone}" in capsys.readouterr().err
     assert cli_main(["validate", *VALIDATE_RANGE, "--duckdb-path", str(db)]) == 1
     assert fingerprints(str(db)) == before
+
+
+# ------------------------------------------------------------------ across seasons
+
+
+def test_a_correction_of_last_seasons_final_night_refreshes_what_the_next_season_reads_of_it(
+        tmp_path, raw_data_dir, monkeypatch):
+    """2024-25's last night (2025-04-13) corrected: the opening-night rosters of 2025-26 (until every team
+    has played) and MLFS's games vs the opponent (365 days) read it, so those partitions of 2025-26 are
+    stale; its TDZA, PSZA and team contexts (the season only) are not."""
+    raw, db = tmp_path / "raw", tmp_path / "warehouse.duckdb"
+    season_copy(raw_data_dir, raw, (2024, 2025), D(2025, 10, 28))
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw))
+    last_night, opening = D(2025, 4, 13), ("2025-10-21", "2025-10-27")
+
+    def build_two(target: Path) -> None:
+        instance = DagsterInstance.ephemeral()
+        for (first, last), selection in ((("2025-03-31", "2025-04-13"), "group:phase3_analytics"),
+                                         (opening, "group:phase3_analytics"), (opening, PHASE4_SELECTION)):
+            assert materialize_range(first, last, duckdb_path=str(target), raw_dir=str(raw), selection=selection,
+                                     instance=instance).success
+
+    build_two(db)
+    wh = DuckDBWarehouse(str(db))
+    assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
+    mlfs = refresh.SPECS["nba_predictions.ml_feature_store_v2"]
+    mlfs_before = wh.read(mlfs)
+    # ATL-ORL, the first game of the night by id; the two teams meet again on 2025-10-24
+    game, player = correct_made_two(raw, last_night)
+
+    plan = refresh.plan_refresh(wh, raw, game_calendar(raw))
+    assert plan.changed_nights() == [last_night]
+    days = [D(2025, 10, 21) + dt.timedelta(days=i) for i in range(7)]
+    stale = {(t, d) for t, d in plan.stale.select("table_name", "partition_date").iter_rows()}
+    # the roster tables until every team of 2025-26 has played (the last team opens on 2025-10-23), MLFS
+    # on every day (its 365 days reach back to 2025-04-13)
+    roster_days = [d for d in days if d <= D(2025, 10, 23)]
+    assert stale == ({(t, last_night) for t in BOX_VERSION_TABLES} | {(t, d) for t in ROSTER_TABLES for d in roster_days}
+                     | {("nba_predictions.ml_feature_store_v2", d) for d in days})
+    # each stale partition of 2025-26 names the night it reads
+    assert set(plan.stale.filter(pl.col("partition_date") > last_night).get_column("night").to_list()) == {last_night}
+    assert f"night {last_night}" in "\n".join(refresh.describe(plan))
+    execute_refresh_plan(plan, raw, str(db))
+    assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
+    clean = tmp_path / "clean.duckdb"
+    build_two(clean)
+    assert fingerprints(str(db)) == fingerprints(str(clean))
+    # the corrected points reached 2025-26: his average against ORL/ATL over the last 365 days
+    volatile = ("processed_at", "created_at", "run_id", "feature_hash")
+    after, before = wh.read(mlfs).drop(volatile, strict=False), mlfs_before.drop(volatile, strict=False)
+    changed = after.join(before, on=after.columns, how="anti", nulls_equal=True)
+    assert set(changed.get_column("player_id").to_list()) == {player}, changed
 
 
 # ------------------------------------------------------------------ a season with a shot chart

@@ -87,6 +87,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"refresh ({where}; raw data {config.raw_data_dir().resolve()}):")
     for line in refresh.describe(plan):
         print(line)
+    env, _ = runs.project_env()
+    if not args.dry_run:  # the versions into Dagster first (the UI's stale partitions; the runs' inputs)
+        print(refresh.observe(plan, env.get("DAGSTER_HOME")))
     if plan.up_to_date:
         return EXIT_OK
     planned = refresh.run_lines(plan)
@@ -95,7 +98,6 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing launched")
         return EXIT_OK
-    env, _ = runs.project_env()
     if args.duckdb_path:
         env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(Path(args.duckdb_path).resolve())
         env["NBA_PRECOMPUTE_WAREHOUSE"] = "duckdb"

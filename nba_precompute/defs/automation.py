@@ -11,7 +11,9 @@
    partition there, over that range: the nights whose box scores are in), the runs of ``nba-precompute
    refresh`` (partitions whose raw inputs changed since they were written: a corrected night's
    box-score tables, then the later pre-game partitions of its season; issue 18) and one run for tonight's
-   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores).
+   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores);
+4. records the raw data's versions that changed in Dagster (runless ``AssetObservation`` events, stored
+   before the tick returns its runs: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
    last night's box-score run finishes before tonight's slate reads it.
 
@@ -162,11 +164,16 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     stale, stale_note = stale_runs(calendar, raw_data, warehouse, instance, fingerprint)
     if stale_note:
         context.log.error(stale_note)
+    # the raw data's versions into Dagster (defs/data_versions.py), stored before the requested runs start
+    recorded = record_versions(instance)
+    if recorded:
+        context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
     runs = plan(calendar, materialized, stale)
     day = config.today()
     if not runs:
-        return SkipReason((f"{stale_note}; " if stale_note else "")
-                          + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+        skip = ((f"{stale_note}; " if stale_note else "")
+                + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
+        return SkipReason(skip)
     requests = []
     stale_spans = {(tuple(k), tuple(d)) for k, d in stale}
     for asset_keys, days in runs:
@@ -186,6 +193,22 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
 
 # the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed
 _STALE_CACHE: dict[tuple, tuple[list, str]] = {}
+# the versions of the last plan computed, until a tick records them in Dagster
+_PENDING_VERSIONS: list = []
+
+
+def record_versions(instance) -> int:
+    """Record in the instance the data versions of the last stale plan computed (by :func:`stale_runs`)
+    that it does not have yet, as runless observations in one batch (``defs/data_versions.py``); each
+    plan's versions are recorded once. Returns how many partitions got a new version."""
+    from nba_precompute.defs.data_versions import pending_observations, report
+
+    if not _PENDING_VERSIONS:
+        return 0
+    versions = _PENDING_VERSIONS.pop()
+    observations = pending_observations(instance, versions, set(versions.get_column("partition_date").to_list()))
+    report(instance, observations)
+    return len(observations)
 
 
 def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,
@@ -193,7 +216,7 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
     """The refresh runs (``nba_precompute.refresh.plan_refresh``) as ``(asset keys, days)``, and a note
     (empty, or why stale partitions could not be compared: the warehouse locked by another run, a raw
     night gone from the files, a raw file that breaks a rule). Computed again only when a raw file
-    changed or a run was started or ended since the last tick."""
+    changed, a run was started or ended, or Dagster's calendar gained a day since the last tick."""
     from nba_precompute import refresh
     from nba_precompute.warehouse.base import WarehouseError
 
@@ -203,13 +226,15 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
         return [], ""
     newest = instance.get_run_records(limit=1)
     key = (fingerprint, str(raw_data.path), warehouse.kind, warehouse.duckdb_path,
-           (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None)
+           (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None,
+           calendar.calendar_end)  # a new partition day gets its data versions recorded before its runs
     if key not in _STALE_CACHE:
         try:
             # the domain rules are left to the runs (a Phase 3 run checks them before it writes): cheaper per tick
             p = refresh.plan_refresh(warehouse.get(), raw_data.path, calendar, validate_raw=False)
             runs = [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days) for tables, days in p.runs]
             result = (runs, "")
+            _PENDING_VERSIONS[:] = [p.versions] if p.versions is not None else []
         except (RawDataError, refresh.MissingNightError, WarehouseError) as exc:
             result = ([], f"stale partitions not checked: {exc}")
         _STALE_CACHE.clear()

@@ -23,6 +23,7 @@ from dagster import (
 )
 
 from nba_precompute.dagster_storage import add_partition_metadata
+from nba_precompute.defs.data_versions import version_deps
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.raw.versions import VERSIONED_TABLES, versions_for_days
 from nba_precompute.schemas import INPUT_VERSIONS, NBA_SCHEDULE, TableSpec, is_regular_season
@@ -62,8 +63,8 @@ def table_asset_kwargs(table: TableSpec, *, deps: Sequence[AssetDep | object], g
                        partitions_def: PartitionsDefinition, warehouse_kind: str) -> dict:
     """``@asset`` arguments shared by every warehouse-table asset: the table's key (op name = table
     name), description and column schema, the one partitions definition, single-run backfills, the
-    group, kinds (``polars`` + the configured warehouse), the declared upstream ``deps`` and the
-    warehouse pool."""
+    group, kinds (``polars`` + the configured warehouse), the declared upstream ``deps`` (plus the
+    table's input-version asset, ``defs/data_versions.py``) and the warehouse pool."""
     return {
         "key_prefix": [table.schema],
         "name": table.name,
@@ -73,7 +74,7 @@ def table_asset_kwargs(table: TableSpec, *, deps: Sequence[AssetDep | object], g
         "kinds": {"polars", warehouse_kind},
         "description": table.description,
         "metadata": table_metadata(table),
-        "deps": list(deps),
+        "deps": [*deps, *version_deps(table.qualified_name)],  # partition D on its input version of D
         "pool": WAREHOUSE_POOL,
     }
 

@@ -46,6 +46,14 @@ The version a table partition depends on (:func:`partition_versions`):
 * box-score tables: ``md5(schedule_version(D) || box_version(D))``;
 * pre-game tables: ``md5(schedule_version(D) || every night's (schedule_version || box_version) of
   its window)``.
+
+Tables whose partitions read the same nights share their version on a day; the four **version kinds**
+(:data:`VERSION_KINDS`) are what Dagster sees, one external asset each (``defs/data_versions.py``):
+``box_score`` (the box-score tables), ``season_pre_game`` (upcoming team context, TDZA, PSZA: the
+season), ``cross_season`` (upcoming player context, PCF, PDC: the season, and the previous season's
+rosters in the first days) and ``opponent_window`` (MLFS: those and the 365 days before D). A correction
+of a season's last nights thus makes the first days of the next season's roster tables and the next
+365 days of MLFS stale, not its TDZA, PSZA or team contexts.
 """
 
 from __future__ import annotations
@@ -72,7 +80,7 @@ BOX_VERSION_TABLES = ("nba_analytics.nba_schedule", "nba_analytics.player_game_s
 PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.upcoming_team_game_context",
                    "nba_precompute.team_defense_zone_analysis", "nba_precompute.player_shot_zone_analysis",
                    "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
-                   "nba_predictions.ml_feature_store_v2")
+                   "nba_predictions.ml_feature_store_v2")  # in dependency order
 VERSIONED_TABLES = (*BOX_VERSION_TABLES, *PRE_GAME_TABLES)
 #: the pre-game tables built on the opening-night universe of upcoming_player_game_context (the previous
 #: season's rosters while a team has not played yet)
@@ -80,6 +88,15 @@ ROSTER_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.p
                  "nba_precompute.player_daily_cache", "nba_predictions.ml_feature_store_v2")
 #: the pre-game tables that read the played games of [D - OPPONENT_DAYS, D) in any season (MLFS 29/30)
 OPPONENT_WINDOW_TABLES = ("nba_predictions.ml_feature_store_v2",)
+#: the version kinds: the tables of a kind read the same nights (:func:`read_windows`), so their
+#: partitions of a day share one input version; Dagster sees one external asset per kind
+#: (``defs/data_versions.py``)
+BOX_SCORE, SEASON_PRE_GAME, CROSS_SEASON, OPPONENT_WINDOW = "box_score", "season_pre_game", "cross_season", "opponent_window"
+SEASON_PRE_GAME_TABLES = tuple(t for t in PRE_GAME_TABLES if t not in ROSTER_TABLES)
+CROSS_SEASON_TABLES = tuple(t for t in ROSTER_TABLES if t not in OPPONENT_WINDOW_TABLES)
+VERSION_KINDS = {BOX_SCORE: BOX_VERSION_TABLES, SEASON_PRE_GAME: SEASON_PRE_GAME_TABLES,
+                 CROSS_SEASON: CROSS_SEASON_TABLES, OPPONENT_WINDOW: OPPONENT_WINDOW_TABLES}
+KIND_OF_TABLE = {t: kind for kind, tables in VERSION_KINDS.items() for t in tables}
 WINDOWS_SCHEMA = {"table_name": pl.String, "season_year": pl.Int64, "partition_date": pl.Date,
                   "first_night": pl.Date, "last_night": pl.Date}
 

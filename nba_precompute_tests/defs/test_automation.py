@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -26,8 +27,6 @@ PGS = AssetKey(["nba_analytics", "player_game_summary"])
 
 
 def _calendar(played: list[str], scheduled: list[str]) -> GameCalendar:
-    import polars as pl
-
     rows = [{"season_year": 2025, "game_date": D.fromisoformat(d), "played": True} for d in played]
     rows += [{"season_year": 2025, "game_date": D.fromisoformat(d), "played": False} for d in scheduled]
     return GameCalendar.from_game_dates(pl.DataFrame(rows))
@@ -138,5 +137,20 @@ def test_daemon_materialises_a_new_night_and_the_next_slate_without_reload(tmp_p
               "the checks of the slate 2026-02-10", daemon)
         runs = instance.get_run_records(RunsFilter(tags={TRIGGER_TAG: SENSOR_NAME}))
         assert runs and all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs)
+        # the ticks recorded the raw data's versions in Dagster (issue 18), the landed night's too, before
+        # the runs that read them: Dagster calls the new night's and the slate's partitions up to date
+        from nba_precompute.dagster_storage import latest_observed_data_versions
+        from nba_precompute.defs.data_versions import VERSION_KEYS
+        from nba_precompute.defs.resources import RawDataResource
+        from nba_precompute.raw.versions import BOX_SCORE
+        from nba_precompute_tests.defs.test_data_versions import dagster_stale
+
+        monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw))  # the code location's definitions, as the daemon's
+        monkeypatch.setenv("NBA_PRECOMPUTE_TODAY", "2026-02-10")
+        versions = RawDataResource(directory=str(raw)).input_versions(D(2026, 2, 9), D(2026, 2, 9))
+        night = versions.filter(pl.col("table_name") == "nba_analytics.player_game_summary",
+                                pl.col("partition_date") == D(2026, 2, 9)).item(0, "input_version")
+        assert latest_observed_data_versions(instance, VERSION_KEYS[BOX_SCORE])["2026-02-09"] == night
+        assert dagster_stale(instance, days={"2026-02-09", "2026-02-10"}) == {}
     finally:
         daemon.stop()

@@ -153,3 +153,13 @@ def test_a_previous_season_night_reaches_the_roster_days_and_mlfs_365_days_of_th
     alone = {(t, d): v for t, d, v in partition_versions(nights, SEASONS).iter_rows()}
     same_season = {k: v for k, v in base.items() if k[1] >= D(2025, 10, 21) and k[0] not in ROSTER_TABLES}
     assert same_season and same_season == {k: v for k, v in alone.items() if k[0] not in ROSTER_TABLES}
+    # the tables of a version kind share their version on every day (Dagster sees one asset per kind)
+    from nba_precompute.raw.versions import VERSION_KINDS
+
+    for tables in VERSION_KINDS.values():
+        for version in (base, changed):
+            per_day: dict[dt.date, set[str]] = {}
+            for (t, d), v in version.items():
+                if t in tables:
+                    per_day.setdefault(d, set()).add(v)
+            assert per_day and all(len(vs) == 1 for vs in per_day.values()), tables
