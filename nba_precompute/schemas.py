@@ -42,6 +42,12 @@ REGULAR_SEASON_PREFIX = "002"
 # depend on which nights.
 PREVIOUS_SEASON_DAYS = 366
 OPPONENT_DAYS = 365
+# Which raw nights a table's partition D reads (its input version; ``nba_precompute.raw.versions``):
+NIGHT = "box_score"  # D's own night: the box-score tables and the schedule of D
+SEASON = "season_pre_game"  # D's schedule and the season's nights before D
+ROSTERS = "cross_season"  # SEASON, and the previous season's nights while some team has not played yet
+OPPONENT_WINDOW = "opponent_window"  # ROSTERS, and every night of the OPPONENT_DAYS before D
+INPUT_WINDOWS = (NIGHT, SEASON, ROSTERS, OPPONENT_WINDOW)
 
 
 def is_regular_season(game_id: pl.Expr) -> pl.Expr:
@@ -129,7 +135,9 @@ class TableSpec:
 
     ``partition_column`` is the DATE column that carries the Dagster partition key (one calendar day
     per partition); ``key`` is the grain (unique per partition); ``cluster_by`` are the id columns a
-    warehouse may cluster on.
+    warehouse may cluster on; ``reads`` which raw nights partition D is computed from (one of
+    :data:`INPUT_WINDOWS`; its data version, ``nba_precompute.raw.versions``; ``None`` for the
+    bookkeeping tables and the failures table).
     """
 
     schema: str
@@ -140,6 +148,7 @@ class TableSpec:
     partition_column: str
     cluster_by: tuple[str, ...] = field(default_factory=tuple)
     enforce_key: bool = False  # DuckDB: declare ``key`` as the PRIMARY KEY (the partition log)
+    reads: str | None = None  # one of INPUT_WINDOWS: the raw nights a partition reads (None: no input version)
 
     @property
     def qualified_name(self) -> str:
@@ -273,6 +282,7 @@ NBA_SCHEDULE = TableSpec(
     ),
     key=("game_id",),
     partition_column="game_date",
+    reads=NIGHT,
     cluster_by=("game_id",),
 )
 
@@ -337,6 +347,7 @@ PLAYER_GAME_SUMMARY = TableSpec(
     ),
     key=("game_id", "player_id"),
     partition_column="game_date",
+    reads=NIGHT,
     cluster_by=("player_id", "team_abbr"),
 )
 
@@ -375,6 +386,7 @@ TEAM_OFFENSE_GAME_SUMMARY = TableSpec(
     ),
     key=("game_id", "team_abbr"),
     partition_column="game_date",
+    reads=NIGHT,
     cluster_by=("team_abbr",),
 )
 
@@ -418,6 +430,7 @@ TEAM_DEFENSE_GAME_SUMMARY = TableSpec(
     ),
     key=("game_id", "defending_team_abbr"),
     partition_column="game_date",
+    reads=NIGHT,
     cluster_by=("defending_team_abbr",),
 )
 
@@ -477,6 +490,7 @@ UPCOMING_PLAYER_GAME_CONTEXT = TableSpec(
     ),
     key=("game_date", "player_id"),
     partition_column="game_date",
+    reads=ROSTERS,
     cluster_by=("player_id", "team_abbr"),
 )
 
@@ -502,6 +516,7 @@ UPCOMING_TEAM_GAME_CONTEXT = TableSpec(
     ),
     key=("game_date", "team_abbr"),
     partition_column="game_date",
+    reads=SEASON,
     cluster_by=("team_abbr",),
 )
 
@@ -566,6 +581,7 @@ TEAM_DEFENSE_ZONE_ANALYSIS = TableSpec(
     ),
     key=("analysis_date", "team_abbr"),
     partition_column="analysis_date",
+    reads=SEASON,
     cluster_by=("team_abbr",),
 )
 
@@ -614,6 +630,7 @@ PLAYER_SHOT_ZONE_ANALYSIS = TableSpec(
     ),
     key=("analysis_date", "player_id"),
     partition_column="analysis_date",
+    reads=SEASON,
     cluster_by=("player_id", "player_lookup"),
 )
 
@@ -713,6 +730,7 @@ PLAYER_COMPOSITE_FACTORS = TableSpec(
     ),
     key=("game_date", "player_id"),
     partition_column="game_date",
+    reads=ROSTERS,
     cluster_by=("player_id", "player_lookup"),
 )
 
@@ -801,6 +819,7 @@ PLAYER_DAILY_CACHE = TableSpec(
     ),
     key=("cache_date", "player_id"),
     partition_column="cache_date",
+    reads=ROSTERS,
     cluster_by=("player_id", "player_lookup"),
 )
 
@@ -988,6 +1007,7 @@ ML_FEATURE_STORE_V2 = TableSpec(
     ),
     key=("game_date", "player_id"),
     partition_column="game_date",
+    reads=OPPONENT_WINDOW,
     cluster_by=("player_id", "player_lookup"),
 )
 

@@ -87,3 +87,18 @@ def test_a_date_that_may_not_run_is_explained_in_one_line(raw_data_dir):
     assert cal.explain(dt.date(2026, 2, 11)).startswith(
         "2026-02-11 is after tonight's slate 2026-02-10: it can run once every night before it is in the raw data")
     assert cal.explain(dt.date(2020, 1, 1)) == "2020-01-01 is before the first season in the raw data (2020-21 opens 2020-12-22)"
+
+
+def test_the_phase4_declarations_agree_and_every_table_asset_depends_on_its_input_version_asset():
+    """A table is declared twice (its warehouse columns in schemas.py, its computation in
+    defs/phase4/tables.py: README "Adding a Phase 4 table"); the two lists must name the same tables in
+    the same order, and every table with input versions must depend on its kind's version asset."""
+    from nba_precompute import schemas
+    from nba_precompute.defs.data_versions import VERSION_KEYS
+    from nba_precompute.defs.phase4.tables import PHASE4_TABLES
+
+    assert [t.spec for t in PHASE4_TABLES] == list(schemas.PHASE4_TABLES)
+    graph = loaded_definitions().resolve_asset_graph()
+    for spec in (*schemas.PHASE3_TABLES, *schemas.PHASE4_TABLES):
+        assert spec.reads in schemas.INPUT_WINDOWS, spec.name
+        assert VERSION_KEYS[spec.reads] in graph.get(AssetKey(spec.asset_key_path)).parent_keys, spec.name

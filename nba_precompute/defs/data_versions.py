@@ -63,22 +63,25 @@ VERSION_KEYS = {BOX_SCORE: AssetKey(["raw", "box_score_inputs"]),
                 SEASON_PRE_GAME: AssetKey(["raw", "season_inputs"]),
                 CROSS_SEASON: AssetKey(["raw", "cross_season_inputs"]),
                 OPPONENT_WINDOW: AssetKey(["raw", "opponent_window_inputs"])}
-DESCRIPTIONS = {
-    BOX_SCORE: "Data version of each night's raw rows (schedule, player box scores, team game logs, shots of "
-               "D's games): what the box-score tables and nba_schedule of D are computed from.",
-    SEASON_PRE_GAME: "Data version of the raw nights the upcoming team context, TDZA and PSZA of D read: D's "
-                     "schedule and every earlier night of the season.",
-    CROSS_SEASON: "Data version of the raw nights the upcoming player context, PCF and PDC of D read: D's "
-                  "schedule, every earlier night of the season and, until every team has played a game of "
-                  "the season, the previous season's nights (its rosters; shot charts excepted).",
-    OPPONENT_WINDOW: "Data version of the raw nights MLFS of D reads: those of the upcoming player context "
-                     "and every night of the 365 days before D, whichever season (shot charts excepted).",
+WINDOW_TEXT = {
+    BOX_SCORE: "each night's own raw rows (schedule, player box scores, team game logs, shots of D's games)",
+    SEASON_PRE_GAME: "D's schedule and every earlier night of the season",
+    CROSS_SEASON: "D's schedule, every earlier night of the season and, until every team has played a game "
+                  "of the season, the previous season's nights (its rosters; shot charts excepted)",
+    OPPONENT_WINDOW: "those of the roster tables and every night of the 365 days before D, whichever season "
+                     "(shot charts excepted)",
 }
+
+
+def description(kind: str) -> str:
+    """The version asset's description: the nights it fingerprints and the tables computed from them."""
+    tables = ", ".join(t.split(".")[1] for t in VERSION_KINDS[kind])
+    return f"Data version of the raw nights partition D of {tables} reads: {WINDOW_TEXT[kind]}."
 
 
 def version_specs(partitions_def: PartitionsDefinition) -> list[AssetSpec]:
     """The four version assets (external, observed by ``refresh`` and the morning sensor)."""
-    return [AssetSpec(key=key, group_name="raw", partitions_def=partitions_def, description=DESCRIPTIONS[kind],
+    return [AssetSpec(key=key, group_name="raw", partitions_def=partitions_def, description=description(kind),
                       metadata={"tables": ", ".join(VERSION_KINDS[kind])})
             for kind, key in VERSION_KEYS.items()]
 

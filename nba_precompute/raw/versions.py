@@ -65,7 +65,18 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
-from nba_precompute.schemas import OPPONENT_DAYS, PREVIOUS_SEASON_DAYS, is_regular_season
+from nba_precompute import schemas
+from nba_precompute.schemas import (
+    INPUT_WINDOWS,
+    NIGHT,
+    OPPONENT_DAYS,
+    PHASE3_TABLES,
+    PHASE4_TABLES,
+    PREVIOUS_SEASON_DAYS,
+    ROSTERS,
+    SEASON,
+    is_regular_season,
+)
 
 # columns that say where a row was in its file, not what it says
 IGNORED_COLUMNS = frozenset({"source_line"})
@@ -75,28 +86,24 @@ FIELD_SEP, ROW_SEP = "chr(31)", "chr(30)"  # SQL: the unit and record separators
 NO_ROWS = hashlib.md5(b"nba_precompute: no rows").hexdigest()  # a source without rows on a night
 NO_GAMES = hashlib.md5(b"nba_precompute: no games").hexdigest()  # the schedule version of a day without games
 
-BOX_VERSION_TABLES = ("nba_analytics.nba_schedule", "nba_analytics.player_game_summary",
-                      "nba_analytics.team_offense_game_summary", "nba_analytics.team_defense_game_summary")
-PRE_GAME_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_analytics.upcoming_team_game_context",
-                   "nba_precompute.team_defense_zone_analysis", "nba_precompute.player_shot_zone_analysis",
-                   "nba_precompute.player_composite_factors", "nba_precompute.player_daily_cache",
-                   "nba_predictions.ml_feature_store_v2")  # in dependency order
+#: the version kinds (``TableSpec.reads``): the tables of a kind read the same nights
+#: (:func:`read_windows`), so their partitions of a day share one input version; Dagster sees one external
+#: asset per kind (``defs/data_versions.py``)
+BOX_SCORE, SEASON_PRE_GAME, CROSS_SEASON, OPPONENT_WINDOW = NIGHT, SEASON, ROSTERS, schemas.OPPONENT_WINDOW
+VERSION_KINDS = {kind: tuple(t.qualified_name for t in (*PHASE3_TABLES, *PHASE4_TABLES) if t.reads == kind)
+                 for kind in INPUT_WINDOWS}
+KIND_OF_TABLE = {t: kind for kind, tables in VERSION_KINDS.items() for t in tables}
+BOX_VERSION_TABLES = VERSION_KINDS[BOX_SCORE]
+#: every table read before its games are played, in dependency order (Phase 3, then Phase 4)
+PRE_GAME_TABLES = tuple(t.qualified_name for t in (*PHASE3_TABLES, *PHASE4_TABLES) if t.reads in
+                        (SEASON_PRE_GAME, CROSS_SEASON, OPPONENT_WINDOW))
 VERSIONED_TABLES = (*BOX_VERSION_TABLES, *PRE_GAME_TABLES)
+SEASON_PRE_GAME_TABLES = VERSION_KINDS[SEASON_PRE_GAME]
+CROSS_SEASON_TABLES = VERSION_KINDS[CROSS_SEASON]
+OPPONENT_WINDOW_TABLES = VERSION_KINDS[OPPONENT_WINDOW]  # the played games of [D - OPPONENT_DAYS, D) (MLFS 29/30)
 #: the pre-game tables built on the opening-night universe of upcoming_player_game_context (the previous
 #: season's rosters while a team has not played yet)
-ROSTER_TABLES = ("nba_analytics.upcoming_player_game_context", "nba_precompute.player_composite_factors",
-                 "nba_precompute.player_daily_cache", "nba_predictions.ml_feature_store_v2")
-#: the pre-game tables that read the played games of [D - OPPONENT_DAYS, D) in any season (MLFS 29/30)
-OPPONENT_WINDOW_TABLES = ("nba_predictions.ml_feature_store_v2",)
-#: the version kinds: the tables of a kind read the same nights (:func:`read_windows`), so their
-#: partitions of a day share one input version; Dagster sees one external asset per kind
-#: (``defs/data_versions.py``)
-BOX_SCORE, SEASON_PRE_GAME, CROSS_SEASON, OPPONENT_WINDOW = "box_score", "season_pre_game", "cross_season", "opponent_window"
-SEASON_PRE_GAME_TABLES = tuple(t for t in PRE_GAME_TABLES if t not in ROSTER_TABLES)
-CROSS_SEASON_TABLES = tuple(t for t in ROSTER_TABLES if t not in OPPONENT_WINDOW_TABLES)
-VERSION_KINDS = {BOX_SCORE: BOX_VERSION_TABLES, SEASON_PRE_GAME: SEASON_PRE_GAME_TABLES,
-                 CROSS_SEASON: CROSS_SEASON_TABLES, OPPONENT_WINDOW: OPPONENT_WINDOW_TABLES}
-KIND_OF_TABLE = {t: kind for kind, tables in VERSION_KINDS.items() for t in tables}
+ROSTER_TABLES = (*CROSS_SEASON_TABLES, *OPPONENT_WINDOW_TABLES)
 WINDOWS_SCHEMA = {"table_name": pl.String, "season_year": pl.Int64, "partition_date": pl.Date,
                   "first_night": pl.Date, "last_night": pl.Date}
 
