@@ -22,7 +22,7 @@ are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError
 deletion).
 
 The runs are ``dg launch`` runs (:func:`nba_precompute.runs.dg_command`), one per contiguous range
-of days with the same tables. Before them, :func:`observe` records the raw data's versions in Dagster
+of days with the same tables. Before them, ``defs.data_versions.observe`` records the raw data's versions in Dagster
 (``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``)
 requests the same runs and ``nba-precompute validate`` lists the same stale partitions.
 """
@@ -30,7 +30,6 @@ requests the same runs and ``nba-precompute validate`` lists the same stale part
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +70,7 @@ class RefreshPlan:
     ``runs``: ``(table names, days)`` in order: box-score tables first, then the pre-game tables.
     ``materialised``: how many versioned partitions were compared.
     ``versions``: the raw data's input version of every versioned table on every day compared
-    (``table_name``, ``partition_date``, ``input_version``; what :func:`observe` records in Dagster).
+    (``table_name``, ``partition_date``, ``input_version``; what ``defs.data_versions.observe`` records in Dagster).
     """
 
     stale: pl.DataFrame
@@ -212,29 +211,6 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
     ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
     return RefreshPlan(stale, plan_runs(stale), compared.height,
                        expected.filter(pl.col("partition_date").is_in(in_days)))
-
-
-def observe(plan: RefreshPlan, dagster_home: str | None) -> str:
-    """Record the plan's versions in the Dagster instance at ``dagster_home`` (the partitions whose
-    version changed since the last observation: ``defs/data_versions.py``), so that the UI shows the
-    stale partitions; before the refresh runs start, so that they record the new versions as their
-    inputs. Returns one line saying what was recorded (or why nothing: no instance)."""
-    from dagster import DagsterInstance
-
-    from nba_precompute.defs.data_versions import describe_observations, pending_observations, report
-
-    if not dagster_home:
-        return "data versions: no Dagster instance (DAGSTER_HOME unset, no ./.dagster_home): not recorded"
-    if plan.versions is None:
-        return "data versions: none computed (no partition)"
-    # the instance's configuration reads DAGSTER_HOME (the project's event-log storage locates its files
-    # through it); the CLI's default instance is in the launched runs' environment only
-    os.environ.setdefault("DAGSTER_HOME", dagster_home)
-    with DagsterInstance.from_config(dagster_home) as instance:
-        observations = pending_observations(instance, plan.versions,
-                                            set(plan.versions.get_column("partition_date").to_list()))
-        report(instance, observations)
-    return describe_observations(observations)
 
 
 def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:

@@ -89,7 +89,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(line)
     env, _ = runs.project_env()
     if not args.dry_run:  # the versions into Dagster first (the UI's stale partitions; the runs' inputs)
-        print(refresh.observe(plan, env.get("DAGSTER_HOME")))
+        from nba_precompute.defs.data_versions import observe
+
+        print(observe(plan, env.get("DAGSTER_HOME")))
     if plan.up_to_date:
         return EXIT_OK
     planned = refresh.run_lines(plan)

@@ -30,7 +30,9 @@ between the tables; the version assets carry the whole window in one partition i
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
 from dagster import (
@@ -58,6 +60,9 @@ from nba_precompute.raw.versions import (
     SEASON_PRE_GAME,
     VERSION_KINDS,
 )
+
+if TYPE_CHECKING:
+    from nba_precompute.refresh import RefreshPlan
 
 VERSION_KEYS = {BOX_SCORE: AssetKey(["raw", "box_score_inputs"]),
                 SEASON_PRE_GAME: AssetKey(["raw", "season_inputs"]),
@@ -136,3 +141,22 @@ def describe_observations(observations: Sequence[AssetObservation]) -> str:
 def data_version_definitions() -> Definitions:
     """The four version assets."""
     return Definitions(assets=version_specs(daily_partitions()))
+
+
+def observe(plan: RefreshPlan, dagster_home: str | None) -> str:
+    """Record the plan's versions in the Dagster instance at ``dagster_home`` (the partitions whose
+    version changed since the last observation: ``defs/data_versions.py``), so that the UI shows the
+    stale partitions; before the refresh runs start, so that they record the new versions as their
+    inputs. Returns one line saying what was recorded (or why nothing: no instance)."""
+    if not dagster_home:
+        return "data versions: no Dagster instance (DAGSTER_HOME unset, no ./.dagster_home): not recorded"
+    if plan.versions is None:
+        return "data versions: none computed (no partition)"
+    # the instance's configuration reads DAGSTER_HOME (the project's event-log storage locates its files
+    # through it); the CLI's default instance is in the launched runs' environment only
+    os.environ.setdefault("DAGSTER_HOME", dagster_home)
+    with DagsterInstance.from_config(dagster_home) as instance:
+        observations = pending_observations(instance, plan.versions,
+                                            set(plan.versions.get_column("partition_date").to_list()))
+        report(instance, observations)
+    return describe_observations(observations)

@@ -21,7 +21,7 @@ from dagster._time import get_current_datetime
 
 from nba_precompute import refresh
 from nba_precompute.definitions import defs
-from nba_precompute.defs.data_versions import VERSION_KEYS, pending_observations, report
+from nba_precompute.defs.data_versions import VERSION_KEYS, observe, pending_observations, report
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.raw.versions import (
@@ -91,7 +91,7 @@ def test_the_ui_shows_exactly_the_partitions_refresh_rewrites_and_why(tmp_path, 
     assert first.up_to_date and first.versions is not None
     days = game_calendar(raw).partition_days
     assert len(pending_observations(instance, first.versions, set(days))) == 4 * len(days)
-    assert refresh.observe(first, str(home)) == (
+    assert observe(first, str(home)) == (
         "data versions recorded in Dagster: " + ", ".join(f"raw/{k}_inputs {len(days)} partition(s)"
                                                           for k in ("box_score", "season", "cross_season",
                                                                     "opponent_window")))
