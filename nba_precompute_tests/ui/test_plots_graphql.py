@@ -4,8 +4,8 @@ instance holding a replayed Phase 4 range.
 
 The view asks for the definition's newest 120 partition keys, then for the latest materialisation of each,
 and draws every Int/Float metadata entry, one chart per label. So a season's shape shows only if those
-keys are the days the instance holds and their materialisations carry ``incomplete_rate`` and
-``incomplete_rate_band_upper`` as float metadata.
+keys are the days the instance holds and their materialisations carry ``incomplete_rate``,
+``incomplete_rate_band_upper`` and ``incomplete_rate_over_band`` as float metadata.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def test_plots_view_reads_the_replayed_days_with_the_incomplete_rate_and_its_ban
         below, total = entries["entities_below_minimum"]["intValue"], entries["entities_total"]["intValue"]
         assert rate == pytest.approx(below / total if total else 0.0), day
         assert 0.0 <= rate <= 1.0 and 0.0 < band <= 1.0, day
+        assert entries["incomplete_rate_over_band"]["floatValue"] == pytest.approx(rate - band), day
     # the band is per season week: a December fortnight spans at least two weeks, each plotted
     assert len({entries["season_week"]["intValue"] for entries in
                 ({m["label"]: m for m in e["metadataEntries"]} for e in materialized.values())}) >= 2
