@@ -17,6 +17,11 @@ the installed web app and says whether they still match (re-run it after a Dagst
 * ``ASSET_GRAPH_LIVE_QUERY`` (``ui-core/src/asset-data/AssetBaseDataProvider.tsx``): the live data of
   every asset page (and of the lineage graph's nodes), sent alongside ``AssetChecksQuery`` by the
   Checks tab; it too asks for ``partitionStatuses`` of every check.
+* ``LATEST_ASSET_PARTITIONS_QUERY`` and ``ASSET_PARTITION_EVENTS_QUERY``
+  (``ui-core/src/assets/useRecentAssetEvents.tsx``, used by ``AssetEventMetadataPlots.tsx``): the
+  asset's metadata **Plots** view by partition: the definition's newest 120 partition keys
+  (``partitionKeyConnection(limit: 120, ascending: false)``), then the latest materialisation of each
+  (``latestMaterializationByPartition``), whose Int/Float metadata entries it draws, one chart per label.
 """
 
 from __future__ import annotations
@@ -721,12 +726,203 @@ fragment AssetNodeLiveObservation on ObservationEvent {
   }
 """
 
+# ui-core/src/assets/useRecentAssetEvents.tsx
+LATEST_ASSET_PARTITIONS_QUERY = """
+query LatestAssetPartitionsQuery($assetKey: AssetKeyInput!, $limit: Int!) {
+    assetNodeOrError(assetKey: $assetKey) {
+      ... on AssetNode {
+        id
+        partitionKeyConnection(limit: $limit, ascending: false) {
+          results
+        }
+      }
+    }
+  }
+
+"""
+
+# ui-core/src/assets/useRecentAssetEvents.tsx
+ASSET_PARTITION_EVENTS_QUERY = """
+query AssetPartitionEventsQuery($assetKey: AssetKeyInput!, $partitions: [String!]!) {
+    assetNodeOrError(assetKey: $assetKey) {
+      ... on AssetNode {
+        id
+        latestMaterializationByPartition(partitions: $partitions) {
+          ...AssetSuccessfulMaterializationFragment
+        }
+      }
+    }
+  }
+fragment AssetLineageFragment on AssetLineageInfo {
+    assetKey {
+      path
+    }
+    partitions
+  }
+fragment AssetSuccessfulMaterializationFragment on MaterializationEvent {
+    partition
+    tags {
+      key
+      value
+    }
+    runOrError {
+      ... on PipelineRun {
+        id
+        mode
+        repositoryOrigin {
+          id
+          repositoryName
+          repositoryLocationName
+        }
+        status
+        pipelineName
+        pipelineSnapshotId
+      }
+    }
+    runId
+    timestamp
+    stepKey
+    label
+    description
+    metadataEntries {
+      ...MetadataEntryFragment
+    }
+    assetLineage {
+      ...AssetLineageFragment
+    }
+  }
+fragment ConstraintsForTableColumn on TableColumnConstraints {
+    nullable
+    unique
+    other
+  }
+fragment MetadataEntryFragment on MetadataEntry {
+    label
+    description
+    ... on PathMetadataEntry {
+      path
+    }
+    ... on NotebookMetadataEntry {
+      path
+    }
+    ... on JsonMetadataEntry {
+      jsonString
+    }
+    ... on UrlMetadataEntry {
+      url
+    }
+    ... on TextMetadataEntry {
+      text
+    }
+    ... on MarkdownMetadataEntry {
+      mdStr
+    }
+    ... on PythonArtifactMetadataEntry {
+      module
+      name
+    }
+    ... on FloatMetadataEntry {
+      floatValue
+    }
+    ... on TimestampMetadataEntry {
+      timestamp
+    }
+    ... on IntMetadataEntry {
+      intValue
+      intRepr
+    }
+    ... on BoolMetadataEntry {
+      boolValue
+    }
+    ... on PipelineRunMetadataEntry {
+      runId
+    }
+    ... on AssetMetadataEntry {
+      assetKey {
+        path
+      }
+    }
+    ... on JobMetadataEntry {
+      jobName
+      repositoryName
+      locationName
+    }
+    ... on TableColumnLineageMetadataEntry {
+      lineage {
+        columnName
+        columnDeps {
+          assetKey {
+            path
+          }
+          columnName
+        }
+      }
+    }
+    ... on TableMetadataEntry {
+      ...TableMetadataEntryFragment
+    }
+    ... on TableSchemaMetadataEntry {
+      ...TableSchemaForMetadataEntry
+    }
+    ... on CodeReferencesMetadataEntry {
+      codeReferences {
+        __typename
+        ... on LocalFileCodeReference {
+          filePath
+          lineNumber
+          label
+        }
+        ... on UrlCodeReference {
+          url
+          label
+        }
+      }
+    }
+    ... on PoolMetadataEntry {
+      pool
+    }
+  }
+fragment TableMetadataEntryFragment on TableMetadataEntry {
+    label
+    table {
+      records
+      schema {
+        ...TableSchemaFragment
+      }
+    }
+  }
+fragment TableSchemaForMetadataEntry on TableSchemaMetadataEntry {
+    schema {
+      ...TableSchemaFragment
+    }
+  }
+fragment TableSchemaFragment on TableSchema {
+    columns {
+      name
+      description
+      type
+      tags {
+        key
+        value
+      }
+      constraints {
+        ...ConstraintsForTableColumn
+      }
+    }
+    constraints {
+      other
+    }
+  }
+"""
+
 QUERIES = {
     "PartitionHealthQuery": PARTITION_HEALTH_QUERY,
     "AssetChecksQuery": ASSET_CHECKS_QUERY,
     "AssetCheckPartitionHealthQuery": ASSET_CHECK_PARTITION_HEALTH_QUERY,
     "AssetCheckDetailsQuery": ASSET_CHECK_DETAILS_QUERY,
     "AssetGraphLiveQuery": ASSET_GRAPH_LIVE_QUERY,
+    "LatestAssetPartitionsQuery": LATEST_ASSET_PARTITIONS_QUERY,
+    "AssetPartitionEventsQuery": ASSET_PARTITION_EVENTS_QUERY,
 }
 
 

@@ -345,22 +345,37 @@ def game_calendar(raw_dir: str | Path | None = None) -> GameCalendar:
     return dataclasses.replace(calendar, calendar_end=config.today() + dt.timedelta(days=LOOKAHEAD_DAYS))
 
 
-# with NBA_PRECOMPUTE_TODAY set (a replay of the raw data as of that morning), Dagster's calendar ends this
-# many days after it instead of at the clock's today
-@functools.cache
 def daily_partitions_from(first: dt.date, today: dt.date | None = None) -> DailyPartitionsDefinition:
-    """Daily partitions from ``first``: up to :data:`LOOKAHEAD_DAYS` days after the clock's today (no end
-    date, ``end_offset``), or, for a replay (``today`` given: ``NBA_PRECOMPUTE_TODAY``), up to
-    :data:`LOOKAHEAD_DAYS` days after that today (a fixed end), so the UI's newest partitions (its plots
-    draw the newest 120) are the replayed season's."""
+    """Daily partitions from ``first`` up to :data:`LOOKAHEAD_DAYS` days after the product's today, with
+    no end date: ``end_offset`` counts from the clock's today (US Eastern), so the definition grows with
+    the clock and tonight's partitions appear without a reload.
+
+    For a replay (``today`` given: ``NBA_PRECOMPUTE_TODAY``) the offset is shifted by the days between
+    the clock's today and ``today`` (negative when the replayed morning is more than a week ago), so the
+    last partition is ``today`` + :data:`LOOKAHEAD_DAYS`. Not a fixed ``end_date``: Dagster 1.13.27 pages
+    partition keys newest-first (``TimeWindowPartitionsDefinition.get_paginated_partition_keys``, the UI's
+    ``partitionKeyConnection(ascending: false)``) from the clock's now, ignoring an end date before it,
+    so the asset's Plots view (the newest 120 keys) listed days after the definition's end, none of them
+    materialised; with an offset it lists the replayed season's days. A code location loaded before
+    midnight keeps its offset, so its replay gains one partition per clock day until it is reloaded."""
+    offset = 1 + LOOKAHEAD_DAYS
+    if today is not None:
+        offset -= (_clock_today() - today).days
+    return _daily_partitions(first, offset)
+
+
+def _clock_today() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(PARTITIONS_TIMEZONE)).date()
+
+
+@functools.cache
+def _daily_partitions(first: dt.date, end_offset: int) -> DailyPartitionsDefinition:
     from dagster import DailyPartitionsDefinition
 
-    if today is None:
-        return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE,
-                                         end_offset=1 + LOOKAHEAD_DAYS)
-    end = today + dt.timedelta(days=LOOKAHEAD_DAYS + 1)  # exclusive
-    return DailyPartitionsDefinition(start_date=first.isoformat(), end_date=end.isoformat(),
-                                     timezone=PARTITIONS_TIMEZONE)
+    return DailyPartitionsDefinition(start_date=first.isoformat(), timezone=PARTITIONS_TIMEZONE,
+                                     end_offset=end_offset)
 
 
 def daily_partitions(raw_dir: str | Path | None = None) -> DailyPartitionsDefinition:

@@ -288,8 +288,9 @@ def test_check_keys_constant_matches_definitions():
 
 
 def test_materialisation_metadata_plots_the_rate_against_its_band(december_warehouse):
-    """Each partition's materialisation carries incomplete_rate and incomplete_rate_band_upper as float
-    metadata (what the asset's Plots tab draws across partitions), equal to the check's numbers; PCF and
+    """Each partition's materialisation carries incomplete_rate, incomplete_rate_band_upper and
+    incomplete_rate_over_band (rate - upper edge, > 0 exactly when the band check warns) as float
+    metadata (what the asset's Plots view draws across partitions), equal to the check's numbers; PCF and
     MLFS have no band, so no band line."""
     mats = december_warehouse.results[1].get_asset_materialization_events()
     for table in PHASE4_TABLES:
@@ -305,8 +306,15 @@ def test_materialisation_metadata_plots_the_rate_against_its_band(december_wareh
             if table.bands:
                 assert isinstance(md["incomplete_rate_band_upper"], FloatMetadataValue), (table.spec.name, day)
                 assert md["incomplete_rate_band_upper"].value == check["expected_band_upper"].value
+                if md["entities_total"].value == 0:  # nothing measured: no distance to the band
+                    assert "incomplete_rate_over_band" not in md
+                    continue
+                over = md["incomplete_rate_over_band"]
+                assert isinstance(over, FloatMetadataValue), (table.spec.name, day)
+                assert over.value == pytest.approx(md["incomplete_rate"].value - check["expected_band_upper"].value)
+                assert (over.value > 0) == (not evaluation(checks[day]).passed), (table.spec.name, day)
             else:
-                assert "incomplete_rate_band_upper" not in md
+                assert "incomplete_rate_band_upper" not in md and "incomplete_rate_over_band" not in md
     psza = {e.partition: e.materialization.metadata for e in mats if e.asset_key == PSZA_KEY}
     assert psza["2022-12-12"]["incomplete_rate_band_upper"].value == 0.40  # week 8
     assert psza["2022-12-13"]["incomplete_rate_band_upper"].value == 0.25  # week 9

@@ -166,10 +166,13 @@ def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame,
     """Per partition day: the numbers of that day's materialisation metadata (``day``,
     ``entities_total``, ``entities_below_minimum``, ``incomplete_rate`` 0-1, ``incomplete_rate_band_upper``
     (the upper edge 0-1 of the expected band for the day's season week; NULL, so not recorded, when the
-    table has no band), ``season_week``, ``failures_<category>``, ``true_failures``), with the formulas of
-    the ``minimum_games`` / ``incomplete_rate_within_band`` checks. The two rates are Float64, so each
-    day's materialisation records them as float metadata and the asset's Plots tab draws the rate
-    against its band across partitions."""
+    table has no band), ``incomplete_rate_over_band`` (rate minus that edge, in rate units: above 0
+    exactly on the days ``incomplete_rate_within_band`` warns; NULL without a band or without entities,
+    such as a day without games, so the plot has a gap there rather than a dip), ``season_week``,
+    ``failures_<category>``, ``true_failures``), with the formulas of the ``minimum_games`` /
+    ``incomplete_rate_within_band`` checks. The rates are Float64, so each day's materialisation records
+    them as float metadata and the asset's Plots view draws them across partitions (one chart per
+    label: Dagster cannot overlay two, so the distance to the band is its own chart)."""
     part = table.spec.partition_column
     frame = with_season(pl.DataFrame({"analysis_date": list(days)}, schema={"analysis_date": pl.Date}),
                         season_calendar(schedule)).join(
@@ -190,6 +193,8 @@ def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame,
         pl.col("incomplete").alias("entities_below_minimum"),
         pl.col("incomplete_rate").cast(pl.Float64),
         pl.col("band_upper").cast(pl.Float64).alias("incomplete_rate_band_upper"),
+        pl.when(pl.col("entities_total") > 0).then(pl.col("incomplete_rate") - pl.col("band_upper"))
+        .cast(pl.Float64).alias("incomplete_rate_over_band"),
         *[(pl.col(c) if c in res.columns else pl.lit(None, pl.UInt32)).fill_null(0).cast(pl.Int64)
           .alias(f"failures_{c.lower()}") for c in CATEGORIES],
         (pl.col("missing_dependency_entities") + pl.col("missing_dependency_date_level")
