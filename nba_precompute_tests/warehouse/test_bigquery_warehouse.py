@@ -42,13 +42,13 @@ from nba_precompute.warehouse.bigquery_warehouse import (
     BigQueryWarehouse,
     make_client,
 )
-from nba_precompute_tests.warehouse.bqemulator import emulator_venv, running_emulator
 from nba_precompute_tests.conftest import (
     DEC_END,
     DEC_START,
     HISTORY_START,
     PHASE4_SELECTION,
 )
+from nba_precompute_tests.warehouse.bqemulator import emulator_venv, running_emulator
 
 PROJECT = "nba-contract"
 REMAT_DAY = dt.date(2022, 12, 13)
