@@ -29,7 +29,7 @@ from nba_precompute.schemas import (
 )
 from nba_precompute.transforms.mlfs import SHOT_CHART_FEATURES
 from nba_precompute.transforms.tdza import LEAGUE_DEFAULTS
-from nba_precompute_tests.real_seasons import (
+from nba_precompute_tests.end_to_end.real_seasons import (
     assert_checks_pass,
     assert_phase4_invariants,
     build_season,

@@ -22,7 +22,7 @@ from nba_precompute.schemas import ML_FEATURE_STORE_V2, PARTITION_LOG, PLAYER_GA
 from nba_precompute.transforms.validation import slate_readiness
 from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TONIGHT = dt.date(2026, 2, 10)
 
 

@@ -17,7 +17,7 @@ import psutil
 
 from nba_precompute_tests.ui.services import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _alive(pids: set[int]) -> set[int]:

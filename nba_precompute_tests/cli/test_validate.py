@@ -467,7 +467,7 @@ def test_real_december_range(december_warehouse, capsys):
         assert d["expected_band_upper"] == (None if band.value == "none" else band.value), d
     # the console script is the CLI package's main (read from pyproject.toml: the installed metadata is
     # the last `pip install -e`'s)
-    scripts = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text().split("[project.scripts]")[1]
+    scripts = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text().split("[project.scripts]")[1]
     assert scripts.split("[")[0].strip() == 'nba-precompute = "nba_precompute.cli:main"'
 
 

@@ -1,6 +1,6 @@
 """BigQuery contract: the same assets, tables and replace-the-partition semantics on BigQuery as on
 DuckDB, exercised against the local emulator ``bqemulator`` (own venv and process, see
-``nba_precompute_tests/bqemulator.py`` and ``.ci/setup-bqemulator``).
+``nba_precompute_tests/warehouse/bqemulator.py`` and ``.ci/setup-bqemulator``).
 
 What runs through the emulator's REST API with the real ``google-cloud-bigquery`` client: dataset
 checks, table creation (partitioning, clustering, modes, descriptions), Parquet load jobs into staging
@@ -42,13 +42,13 @@ from nba_precompute.warehouse.bigquery_warehouse import (
     BigQueryWarehouse,
     make_client,
 )
-from nba_precompute_tests.bqemulator import emulator_venv, running_emulator
 from nba_precompute_tests.conftest import (
     DEC_END,
     DEC_START,
     HISTORY_START,
     PHASE4_SELECTION,
 )
+from nba_precompute_tests.warehouse.bqemulator import emulator_venv, running_emulator
 
 PROJECT = "nba-contract"
 REMAT_DAY = dt.date(2022, 12, 13)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 THREADS = (1, 2, 4, 8)
 SEEDS = (None, 11, 12)  # None: the frames as built
 PARALLEL = 4  # runs at a time (the machine has fewer cores: the runs compete for them)
@@ -28,7 +28,7 @@ def test_tables_are_identical_across_thread_counts_load_and_input_order(raw_data
     while jobs or running:
         while jobs and len(running) < PARALLEL:
             t, seed = job = jobs.pop(0)
-            cmd = [sys.executable, "-m", "nba_precompute_tests.determinism_worker", str(raw_data_dir),
+            cmd = [sys.executable, "-m", "nba_precompute_tests.end_to_end.determinism_worker", str(raw_data_dir),
                    *([str(seed)] if seed is not None else [])]
             running.append((job, subprocess.Popen(cmd, env={**env, "POLARS_MAX_THREADS": str(t)}, cwd=REPO_ROOT,
                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))

@@ -22,7 +22,7 @@ from nba_precompute.schemas import (
     PLAYER_GAME_SUMMARY,
     UPCOMING_PLAYER_GAME_CONTEXT,
 )
-from nba_precompute_tests.real_seasons import (
+from nba_precompute_tests.end_to_end.real_seasons import (
     HOOPR,
     assert_checks_pass,
     assert_phase4_invariants,

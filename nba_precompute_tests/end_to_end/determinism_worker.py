@@ -1,7 +1,7 @@
 """Compute the Phase 4 tables of a small real range with the project's transforms (no Dagster) and print
 one hash per output frame, as JSON: run by ``test_determinism.py`` under several ``POLARS_MAX_THREADS``.
 
-    python -m nba_precompute_tests.determinism_worker RAW_DIR [SEED]
+    python -m nba_precompute_tests.end_to_end.determinism_worker RAW_DIR [SEED]
 
 With ``SEED``, the Phase 3 frames the Phase 4 transforms read are shuffled and cut into chunks of
 random sizes first (what a warehouse may return: BigQuery guarantees no row order), which must not

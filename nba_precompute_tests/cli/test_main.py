@@ -17,7 +17,7 @@ from nba_precompute import runs
 from nba_precompute.cli import main
 from nba_precompute.cli.main import COMMANDS, build_parser
 
-PACKAGE = Path(__file__).resolve().parents[1] / "nba_precompute"
+PACKAGE = Path(__file__).resolve().parents[2] / "nba_precompute"
 REST = re.compile(r"`|:(func|mod|class|data|meth|attr|ref):")
 
 
@@ -107,7 +107,7 @@ def test_a_warehouse_error_is_the_first_and_only_line_on_stderr(tmp_path, raw_da
     env = {**os.environ, "NBA_RAW_DATA_DIR": str(raw_data_dir)}
     res = subprocess.run([sys.executable, "-m", "nba_precompute.cli", *command, "--duckdb-path",
                           str(tmp_path / "absent.duckdb")], env=env, capture_output=True, text=True, timeout=300,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=Path(__file__).resolve().parents[2])
     assert res.returncode == 3 and res.stdout == ""
     (line,) = res.stderr.splitlines()
     assert line.startswith(f"error: DuckDB warehouse {tmp_path / 'absent.duckdb'} does not exist")
