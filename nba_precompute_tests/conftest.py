@@ -26,7 +26,8 @@ def raw_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def raw_data_dir() -> Path:
-    path = raw_dir()
+    """The real data directory, absolute (tests change directory; NBA_RAW_DATA_DIR may be relative)."""
+    path = raw_dir().resolve()
     if not (path / "SOURCES.md").exists():
         pytest.fail(f"real NBA data not found at {path}: set NBA_RAW_DATA_DIR")
     return path

@@ -276,7 +276,8 @@ def test_floor_module_is_the_same_graph(tmp_path):
 
     real_assets, real_checks = graph(real)
     floor_assets, floor_checks = graph(floor)
-    assert len(real_assets) == 15 and len(real_checks) == 20  # 5 Phase 4 assets x 4 checks
+    # 11 tables and the raw files and input versions (external); 5 Phase 4 assets x 4 checks
+    assert len(real_assets) == 19 and len(real_checks) == 20
     assert floor_assets == real_assets
     assert floor_checks == real_checks
     assert {c.node_def.name for c in floor.asset_checks} == {c.node_def.name for c in real.asset_checks}
