@@ -32,9 +32,11 @@ DESCRIPTION = """\
 Rematerialise exactly the partitions whose raw inputs changed since they were written (stat
 corrections and late box scores). Every partition is stored with the data version of the raw rows it
 depends on. A night whose raw rows changed has its box-score tables and schedule run again first, then
-the pre-game tables of every later materialised day of its season, whose windows read that night. A
-partition written before data versions existed is run once to record its version. Partitions whose
-inputs did not change are not rewritten.
+the pre-game tables whose windows read that night: every later materialised day of its season, and in
+the next season the opening days' roster tables and 365 days of the ML feature store. A partition
+written before data versions existed is run once to record its version. Partitions whose inputs did not
+change are not rewritten. Before the runs, the changed versions are recorded in Dagster, whose UI then
+shows the partitions to refresh as Unsynced.
 
 Raw files that do not parse or break a domain rule, and a materialised night whose games are no longer
 in the raw data, are refused with nothing written.
