@@ -74,13 +74,16 @@ class RawInputs:
         hit = self.seasons.filter(pl.col("season_start_date") <= end, pl.col("span_end") >= start)
         return tuple(hit.get_column("season_year").sort().to_list())
 
-    def _once(self, key: tuple, compute):
-        if key not in self._kept:
+    def _once(self, key: tuple, compute, store: dict | None = None):
+        """``compute()`` once per ``key`` in ``store`` (default: what release() keeps), its result or its
+        ``RawDataError`` kept: asked again, the same result, or the same error raised again."""
+        store = self._kept if store is None else store
+        if key not in store:
             try:
-                self._kept[key] = compute()
+                store[key] = compute()
             except readers.RawDataError as exc:
-                self._kept[key] = exc
-        out = self._kept[key]
+                store[key] = exc
+        out = store[key]
         if isinstance(out, readers.RawDataError):
             raise readers.RawDataError(str(out)) from out
         return out
@@ -190,16 +193,7 @@ class RawInputs:
             RawDataError: a file is missing, corrupt or unparseable (the message names the file, line,
                 column and value).
         """
-        key = (start, end)
-        if key not in self._phase3:
-            try:
-                self._phase3[key] = self._read_phase3(start, end)
-            except readers.RawDataError as exc:
-                self._phase3[key] = exc
-        outcome = self._phase3[key]
-        if isinstance(outcome, readers.RawDataError):
-            raise readers.RawDataError(str(outcome)) from outcome
-        return outcome
+        return self._once((start, end), lambda: self._read_phase3(start, end), self._phase3)
 
     def _read_phase3(self, start: dt.date, end: dt.date) -> Phase3RawInputs:
         raw = self.sources
