@@ -9,7 +9,7 @@ warehouse reaches the horizon: tonight's slate), in a temporary directory:
 2. one legal correction of a game of ``--night`` (default 2026-01-01: one more made two for one
    player, his team's row to match; ``nba_precompute_tests.raw_copies.correct_made_two``);
 3. ``nba-precompute refresh --dry-run`` (timed: the planning alone), then ``nba-precompute refresh``
-   (timed; it launches its runs with ``dg launch``), then the partitions
+   (timed; it launches one run of the refresh job with ``dg launch --job nba_refresh``), then the partitions
    rewritten are counted from ``nba_processing.partition_log`` (rows whose ``written_at`` changed,
    the data tables only) and ``nba-precompute refresh --dry-run`` must say "up to date".
 
@@ -99,7 +99,7 @@ def main() -> int:
     days = sorted({d for _, d in rewritten})
     check = subprocess.run([*cli, "refresh", "--dry-run"], cwd=REPO, env=env, capture_output=True, text=True)
     plan_lines = [line for line in (work / "refresh.log").read_text().splitlines()
-                  if line.startswith(("  night", "refresh", "dg", " ")) or "partition(s)" in line][:6]
+                  if line.startswith(("  night", "  step", "refresh", "one run", "dg", " ")) or "partition(s)" in line][:8]
     print("refresh plan:\n" + "\n".join(plan_lines))
     print(f"rebuild the season (launch --season 2025-26, fresh warehouse): {build_s:7.1f} s  "
           f"({len(before):,} partitions written; load average before: {build_load})")
@@ -107,7 +107,7 @@ def main() -> int:
           f"({len(rewritten):,} partitions rewritten = {len(rewritten) / max(len(before), 1):.1%}, "
           f"days {days[0] if days else '-'}..{days[-1] if days else '-'}; load average before: {refresh_load})")
     print(f"  of which planning (refresh --dry-run: parse + check the raw files, versions, compare): {plan_s:.1f} s; "
-          f"each dg launch run also pays Dagster's start-up (the log: {work / 'refresh.log'})")
+          f"the run also pays Dagster's start-up (the log: {work / 'refresh.log'})")
     print(f"ratio refresh / rebuild: {refresh_s / build_s:.2f}; after refresh: "
           f"{'up to date' if 'up to date' in check.stdout else 'NOT up to date: ' + check.stdout[-300:]}; "
           f"load average now: {loadavg()}")

@@ -892,3 +892,47 @@ def store_runless_observations(instance: Any, observations: Sequence[Any]) -> No
         for observation in observations]
     if entries:
         instance.event_log_storage.store_event_batch(entries)
+
+
+def step_data_version_tags(instance: Any, parent_keys: Sequence[Any], code_version: str) -> dict[str, str]:
+    """The data-version tags Dagster puts on the materialisation an asset's own step records
+    (``dagster/_core/execution/plan/execute_step.py``: ``_get_input_provenance_data``,
+    ``_build_data_version_tags``), for an ``AssetMaterialization`` an op reports instead (the refresh job,
+    ``defs/refresh_job.py``).
+
+    ``parent_keys``: the asset's dependencies; for each, as Dagster's step does for a dependency that is
+    not an input (``deps=``), the latest materialisation of it (else its latest observation): its storage
+    id becomes the input's event pointer and its data version the input's data version (``INITIAL``
+    when it has none). ``code_version``: the asset's code version, the run id when it has none (as in a
+    step). The data version is Dagster's ``compute_logical_data_version`` of the two.
+
+    With these tags Dagster's stale-status resolver treats the partition exactly as one a step
+    materialised: a later observation of a version asset's partition makes it Unsynced again.
+    """
+    from dagster._core.definitions.data_version import (
+        CODE_VERSION_TAG,
+        DATA_VERSION_TAG,
+        DEFAULT_DATA_VERSION,
+        NULL_EVENT_POINTER,
+        compute_logical_data_version,
+        extract_data_version_from_entry,
+        get_input_data_version_tag,
+        get_input_event_pointer_tag,
+    )
+
+    records = {r.asset_entry.asset_key: r.asset_entry for r in instance.get_asset_records(list(parent_keys))}
+    observed_in_records = instance.event_log_storage.asset_records_have_last_observation
+    tags, versions = {CODE_VERSION_TAG: code_version}, {}
+    for key in parent_keys:  # as DataVersionCache._get_input_asset_event picks a dependency's event
+        entry = records.get(key)
+        event = entry.last_materialization_record if entry else None
+        if event is None and observed_in_records:
+            event = entry.last_observation_record if entry else None
+        elif event is None:
+            event = next(iter(instance.fetch_observations(key, limit=1).records), None)
+        version = (event and extract_data_version_from_entry(event.event_log_entry)) or DEFAULT_DATA_VERSION
+        versions[key] = version
+        tags[get_input_data_version_tag(key)] = version.value
+        tags[get_input_event_pointer_tag(key)] = str(event.storage_id) if event else NULL_EVENT_POINTER
+    tags[DATA_VERSION_TAG] = compute_logical_data_version(code_version, versions).value
+    return tags

@@ -21,10 +21,13 @@ Refused, with nothing written: raw files that do not parse or break a domain rul
 are no longer in the raw data (``MISSING_DEPENDENCY``: :class:`MissingNightError`, never a silent
 deletion).
 
-The runs are ``dg launch`` runs (:func:`nba_precompute.runs.dg_command`), one per contiguous range
-of days with the same tables. Before them, ``defs.data_versions.observe`` records the raw data's versions in Dagster
-(``defs/data_versions.py``: the UI's stale partitions). The morning sensor (``defs/automation.py``)
-requests the same runs and ``nba-precompute validate`` lists the same stale partitions.
+The refresh is one Dagster run of the op job ``nba_refresh`` (``defs/refresh_job.py``), launched with
+``dg launch --job nba_refresh --config-json ...`` (:func:`job_command`); its run config
+(:func:`run_config`) is the plan's steps, in order: each a set of tables on one contiguous range of
+days (box-score tables first, then the pre-game tables). Before it, ``defs.data_versions.observe``
+records the raw data's versions in Dagster (``defs/data_versions.py``: the UI's stale partitions). The
+morning sensor (``defs/automation.py``) requests the same run and ``nba-precompute validate`` lists the
+same stale partitions.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ class RefreshPlan:
     (:data:`CHANGED`: its own inputs changed; :data:`UNVERSIONED`: written before data versions; or
     :data:`DOWNSTREAM`: a pre-game partition after a changed night of its season) and ``night`` (the
     changed night it depends on, NULL for an unversioned partition).
-    ``runs``: ``(table names, days)`` in order: box-score tables first, then the pre-game tables.
+    ``runs``: the steps of the refresh run, ``(table names, days)`` in order: box-score tables first,
+    then the pre-game tables; each step one contiguous range of days.
     ``materialised``: how many versioned partitions were compared.
     ``versions``: the raw data's input version of every versioned table on every day compared
     (``table_name``, ``partition_date``, ``input_version``; what ``defs.data_versions.observe`` records in Dagster).
@@ -220,11 +224,6 @@ def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:
                                                   strategy="backward").drop("season_start_date", "span_end")
 
 
-def selection(tables: Sequence[str]) -> str:
-    """The ``dg launch --assets`` selection of ``tables`` (qualified names)."""
-    return " or ".join(f'key:"{"/".join(SPECS[t].asset_key_path)}"' for t in tables)
-
-
 def _names(stale: pl.DataFrame) -> str:
     return ", ".join(short_name(t) for t in VERSIONED_TABLES if t in set(stale.get_column("table_name").to_list()))
 
@@ -236,7 +235,8 @@ def describe(plan: RefreshPlan) -> list[str]:
         return [f"up to date: the {plan.materialised:,} materialised partition(s) compared have the input "
                 "versions of the raw data; nothing to refresh"]
     stale = plan.stale
-    lines = [f"{stale.height:,} stale partition(s) of {plan.materialised:,} materialised, in {len(plan.runs)} run(s):"]
+    lines = [f"{stale.height:,} stale partition(s) of {plan.materialised:,} materialised, refreshed in one run "
+             f"of {len(plan.runs)} step(s):"]
     for night in plan.changed_nights():
         mine = stale.filter(pl.col("night") == night)
         box = mine.filter(pl.col("table_name").is_in(BOX_VERSION_TABLES))
@@ -261,18 +261,33 @@ def describe(plan: RefreshPlan) -> list[str]:
     return lines
 
 
-def run_lines(plan: RefreshPlan) -> list[tuple[str, list[dt.date], str]]:
-    """``(selection, days, printable dg command)`` per run."""
-    import shlex
+REFRESH_JOB, REFRESH_OP = "nba_refresh", "refresh_partitions"  # defs/refresh_job.py (tested equal)
 
-    from nba_precompute.runs import dg_command
 
-    out = []
-    for tables, days in plan.runs:
-        sel = selection(tables)
-        out.append((sel, days, f"{len(tables)} table(s) x {len(days)} partition(s): "
-                               + shlex.join(["dg", *dg_command(sel, days)[1:]])))
-    return out
+def run_config(steps: Sequence[tuple[Sequence[str], Sequence[dt.date]]]) -> dict:
+    """The run config of the refresh job (``defs/refresh_job.py``, job ``nba_refresh``) for a plan's
+    steps (:attr:`RefreshPlan.runs`), in order: each a set of tables (qualified names) and one
+    contiguous range of days."""
+    return {"ops": {REFRESH_OP: {"config": {"steps": [
+        {"tables": list(tables), "first_day": days[0].isoformat(), "last_day": days[-1].isoformat()}
+        for tables, days in steps]}}}}
+
+
+def step_lines(plan: RefreshPlan) -> list[str]:
+    """One line per step of the refresh run: the tables and the days."""
+    return [f"  step {n}: {len(tables)} table(s) x {len(days)} partition(s): "
+            f"{', '.join(short_name(t) for t in tables)} on {_ranges(days)}"
+            for n, (tables, days) in enumerate(plan.runs, 1)]
+
+
+def job_command(plan: RefreshPlan) -> list[str]:
+    """``dg launch --job nba_refresh --config-json ...``: the refresh as one run."""
+    import json
+
+    from nba_precompute.runs import dg_executable
+
+    return [dg_executable(), "launch", "--job", REFRESH_JOB, "--config-json",
+            json.dumps(run_config(plan.runs), separators=(",", ":"))]
 
 
 def stale_summary_lines(plan: RefreshPlan) -> list[str]:

@@ -34,9 +34,13 @@ PROJECT_HOME = Path(".dagster_home")
 
 # PYTHONWARNINGS filters (``action:message``, the message matched at its start) for Dagster's warnings
 # that say nothing about the run: ``dg launch`` parses every ``--assets`` selection with a parameter in
-# beta and warns on each run, ahead of the run's own lines. Only this message is ignored.
+# beta and warns on each run, ahead of the run's own lines; loading the definitions warns that the
+# sensor's ``owners`` parameter is in beta (Dagster passes an empty list itself when it binds the
+# resources of a sensor's jobs, ``SensorDefinition.with_updated_jobs``; the project sets no owners).
+# Only these messages are ignored.
 DAGSTER_WARNING_FILTERS = (
     "ignore:Parameter `include_sources` of function `AssetSelection.all` is currently in beta",
+    "ignore:Parameter `owners` of initializer `SensorDefinition.__init__` is currently in beta",
 )
 
 

@@ -82,18 +82,10 @@ def latest_by_partition(instance: DagsterInstance, asset_key: AssetKey, name: st
 ALL_NAMES = CHECK_NAMES
 
 
-def execute_refresh_plan(plan, raw_dir: str | Path, duckdb_path: str, instance=None) -> list:
-    """Run a refresh plan's runs (``nba_precompute.refresh.RefreshPlan``) in this process with
-    ``materialize_range``; returns the results (``materialize_range`` raises on a failed run)."""
-    from dagster import AssetKey, AssetSelection
+def execute_refresh_plan(plan, raw_dir: str | Path, duckdb_path: str, instance=None):
+    """Run a refresh plan (``nba_precompute.refresh.RefreshPlan``) as ``nba-precompute refresh`` does, as
+    one run of the refresh job, in this process; returns its result (raises on a failed run)."""
+    from nba_precompute.pipeline import refresh_in_process
+    from nba_precompute.refresh import run_config
 
-    from nba_precompute.pipeline import materialize_range
-    from nba_precompute.refresh import SPECS
-
-    results = []
-    for tables, days in plan.runs:
-        keys = [AssetKey(SPECS[t].asset_key_path) for t in tables]
-        results.append(materialize_range(days[0].isoformat(), days[-1].isoformat(), raw_dir=str(raw_dir),
-                                         duckdb_path=duckdb_path, selection=AssetSelection.assets(*keys),
-                                         instance=instance))
-    return results
+    return refresh_in_process(run_config(plan.runs), raw_dir=str(raw_dir), duckdb_path=duckdb_path, instance=instance)

@@ -88,7 +88,10 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
     out, err = capsys.readouterr()
     assert err == ""  # the plan is on stdout
     assert f"night {NIGHT}: its raw rows changed" in out
-    assert f"--partition {NIGHT}" in out and "--partition-range 2026-01-26...2026-01-27" in out
+    assert "one run of the refresh job (2 step(s), in order):" in out
+    assert f"step 1: 4 table(s) x 1 partition(s): nba_schedule, " in out and f"on {NIGHT}\n" in out
+    assert "step 2: 7 table(s) x 2 partition(s): " in out and "on 2026-01-26..2026-01-27\n" in out
+    assert "dg launch --job nba_refresh --config-json" in out
     assert "dry run: nothing launched" in out
     assert fingerprints(str(db)) == before
 
@@ -102,8 +105,7 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
     sensor_runs, note = stale_runs(game_calendar(raw), RawDataResource(directory=str(raw)),
                                    WarehouseResource(kind="duckdb", duckdb_path=str(db)), DagsterInstance.ephemeral(),
                                    "test")
-    assert note == "" and sensor_runs == [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days)
-                                          for tables, days in plan.runs]
+    assert note == "" and sensor_runs == plan.runs
     # the box-score run alone (as if the pre-game run had failed): the pre-game partitions stay stale
     execute_refresh_plan(refresh.RefreshPlan(plan.stale, plan.runs[:1]), raw, str(db))
     again = refresh.plan_refresh(wh, raw, game_calendar(raw))
@@ -275,7 +277,16 @@ def test_a_shot_moved_to_another_zone_refreshes_the_zone_tables(tmp_path, raw_da
     assert stale.get_column("partition_date").min() == night
     assert stale.filter(pl.col("partition_date") == night).get_column("table_name").sort().to_list() == sorted(
         BOX_VERSION_TABLES)
-    execute_refresh_plan(plan, raw, str(db))
+    result = execute_refresh_plan(plan, raw, str(db))
+    # one run: every stale partition written by it (partition log), reported as materialised by it, and
+    # each Phase 4 partition checked in it (four checks), nothing else
+    keys = ["table_name", "partition_date"]
+    written = log_rows(db).join(stale.select(keys), on=keys)
+    assert written.height == stale.height and written.get_column("run_id").unique().to_list() == [result.run_id]
+    reported = {(tuple(e.asset_key.path), e.partition) for e in result.get_asset_materialization_events()}
+    assert reported == {(tuple(refresh.SPECS[t].asset_key_path), d.isoformat()) for t, d in stale.select(keys).iter_rows()}
+    phase4 = stale.filter(pl.col("table_name").str.starts_with("nba_pre"))
+    assert len(result.get_asset_check_evaluations()) == 4 * phase4.height
     assert refresh.plan_refresh(wh, raw, game_calendar(raw)).up_to_date
     clean = tmp_path / "clean.duckdb"
     build(raw, clean, ("2022-10-18", "2022-11-20"), ("2022-11-10", "2022-11-20"))

@@ -1,13 +1,15 @@
 """``nba-precompute refresh [--dry-run] [--season S] [--duckdb-path PATH]``: rematerialise the
 partitions whose raw inputs changed since they were written (the plan: :mod:`nba_precompute.refresh`).
 
-The plan (what is stale and why, and the ``dg launch`` commands) goes to stdout; the runs' own output
-(Dagster's logs) and the verdict to stderr.
+The plan (what is stale and why, the steps of the run and its ``dg launch --job nba_refresh`` command)
+goes to stdout; the run's own output (Dagster's logs) and the verdict to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,19 +37,20 @@ depends on. A night whose raw rows changed has its box-score tables and schedule
 the pre-game tables whose windows read that night: every later materialised day of its season, and in
 the next season the opening days' roster tables and 365 days of the ML feature store. A partition
 written before data versions existed is run once to record its version. Partitions whose inputs did not
-change are not rewritten. Before the runs, the changed versions are recorded in Dagster, whose UI then
-shows the partitions to refresh as Unsynced.
+change are not rewritten. Everything is one Dagster run of the job nba_refresh (steps in order, each
+table on its own days). Before it, the changed versions are recorded in Dagster, whose UI then shows
+the partitions to refresh as Unsynced.
 
 Raw files that do not parse or break a domain rule, and a materialised night whose games are no longer
 in the raw data, are refused with nothing written.
 
-The plan (what is stale and why, and the dg launch commands) is printed on standard output; the runs'
-logs and the verdict on standard error.
+The plan (what is stale and why, the steps of the run and its dg launch command) is printed on standard
+output; the run's logs and the verdict on standard error.
 """
 
 EPILOG = f"""\
 Exit status: {EXIT_OK} when everything is up to date or refreshed (or after a dry run); {EXIT_PROBLEMS} when
-the refresh is refused or a run fails; {EXIT_USAGE} on a usage or configuration error; {EXIT_WAREHOUSE} when
+the refresh is refused or its run fails; {EXIT_USAGE} on a usage or configuration error; {EXIT_WAREHOUSE} when
 the warehouse cannot be read.
 """
 
@@ -96,9 +99,11 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(observe(plan, env.get("DAGSTER_HOME")))
     if plan.up_to_date:
         return EXIT_OK
-    planned = refresh.run_lines(plan)
-    for _, _, text in planned:
-        print(text)
+    command = refresh.job_command(plan)
+    print(f"one run of the refresh job ({len(plan.runs)} step(s), in order):")
+    for line in refresh.step_lines(plan):
+        print(line)
+    print(shlex.join(["dg", *command[1:]]))
     if args.dry_run:
         print("dry run: nothing launched")
         return EXIT_OK
@@ -106,8 +111,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         env["NBA_PRECOMPUTE_DUCKDB_PATH"] = str(Path(args.duckdb_path).resolve())
         env["NBA_PRECOMPUTE_WAREHOUSE"] = "duckdb"
     sys.stdout.flush()
-    code = runs.run_commands([(sel, span) for sel, span, _ in planned], env)
+    code = subprocess.call(command, env=env)
     verdict = "succeeded" if code == 0 else f"FAILED (exit status {code}; the lines above say which step and why)"
-    print(f"refresh of {plan.stale.height} partition(s) in {len(planned)} run(s): {verdict}; check with: "
+    print(f"refresh of {plan.stale.height} partition(s) in one run: {verdict}; check with: "
           "nba-precompute validate", file=sys.stderr)
     return EXIT_OK if code == 0 else EXIT_PROBLEMS

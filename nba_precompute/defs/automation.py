@@ -8,10 +8,11 @@
 2. asks the instance which partitions of every table asset are materialised
    (``DagsterInstance.get_materialized_partitions``);
 3. requests, oldest first, one run per contiguous range of missing nights (every asset missing a
-   partition there, over that range: the nights whose box scores are in), the runs of ``nba-precompute
-   refresh`` (partitions whose raw inputs changed since they were written: a corrected night's
-   box-score tables, then the later pre-game partitions of its season; issue 18) and one run for tonight's
-   slate (the pre-game tables, without the box-score tables, which wait for tonight's box scores);
+   partition there, over that range: the nights whose box scores are in), the run of ``nba-precompute
+   refresh`` (one run of the refresh job ``nba_refresh``: partitions whose raw inputs changed since they
+   were written, a corrected night's box-score tables, then the later pre-game partitions of its season;
+   issue 18) and, when nothing else is due, one run for tonight's slate (the pre-game tables, without the
+   box-score tables, which wait for tonight's box scores);
 4. records the raw data's versions that changed in Dagster (runless ``AssetObservation`` events, stored
    before the tick returns its runs: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
@@ -56,6 +57,7 @@ from dagster import (
 )
 
 from nba_precompute import config
+from nba_precompute.defs.refresh_job import refresh_job
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import BOX_SCORE_TABLES, LOOKAHEAD_DAYS, GameCalendar, contiguous_spans
 from nba_precompute.raw.readers import RawDataError
@@ -80,22 +82,21 @@ slate_job = define_asset_job(
 
 
 def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
-         stale: list[tuple[list[str], list[dt.date]]] = ()) -> list[tuple[list[str], list[dt.date]]]:
-    """The runs that bring the warehouse up to the raw data, oldest first: ``(asset keys, days)``.
+         refreshing: bool = False) -> list[tuple[list[str], list[dt.date]]]:
+    """The asset runs that bring the warehouse up to the raw data, oldest first: ``(asset keys, days)``.
 
     ``materialized``: per table asset (``"schema/table"``), its materialised partition keys. Every day
     that may be materialised (:attr:`GameCalendar.partition_days`) and is missing for some asset is due;
     tonight's slate only for the assets that are not box-score tables. Nights are grouped into
     contiguous ranges; each range's run holds the assets missing a day of it.
 
-    ``stale``: the runs of the partitions whose raw inputs changed (``nba_precompute.refresh``: a
-    corrected night's box-score tables, then the later pre-game partitions of its season), requested
-    after the missing nights.
+    ``refreshing``: a refresh run (partitions whose raw inputs changed, ``nba_precompute.refresh``) is
+    requested after these runs on this tick.
 
-    Tonight's slate is requested only when nothing else is due: it reads every earlier night, so it
-    waits for a tick on which they are all in the warehouse (were it queued behind a nights run that
-    fails, it would be written over a hole). And only when tonight is already a partition of Dagster's
-    calendar (at most ``LOOKAHEAD_DAYS`` after today).
+    Tonight's slate is requested only when nothing else is due (no missing night, no refresh): it reads
+    every earlier night, so it waits for a tick on which they are all in the warehouse (were it queued
+    behind a run that fails, it would be written over a hole). And only when tonight is already a
+    partition of Dagster's calendar (at most ``LOOKAHEAD_DAYS`` after today).
     """
     every = [d for d in calendar.partition_days if d != calendar.tonight]
     missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
@@ -104,8 +105,7 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
         inside = set(span)
         keys = sorted(k for k, days in missing.items() if inside & set(days))
         runs.append((keys, span))
-    runs.extend((list(keys), list(days)) for keys, days in stale)
-    if not runs and calendar.tonight is not None and calendar.tonight in set(calendar.partition_days):
+    if not runs and not refreshing and calendar.tonight is not None and calendar.tonight in set(calendar.partition_days):
         tonight = calendar.tonight.isoformat()
         keys = sorted(k for k, parts in materialized.items() if k not in BOX_SCORE_TABLES and tonight not in parts)
         if keys:
@@ -133,7 +133,7 @@ def describe_wait(calendar: GameCalendar, day: dt.date) -> str:
 
 @sensor(
     name=SENSOR_NAME,
-    job=slate_job,
+    jobs=[slate_job, refresh_job],
     minimum_interval_seconds=TICK_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
     description="Materialises every night whose box scores are in and tonight's slate, as the raw data "
@@ -168,26 +168,29 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     recorded = record_versions(instance)
     if recorded:
         context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
-    runs = plan(calendar, materialized, stale)
+    runs = plan(calendar, materialized, refreshing=bool(stale))
     day = config.today()
-    if not runs:
+    if not runs and not stale:
         skip = ((f"{stale_note}; " if stale_note else "")
                 + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
         return SkipReason(skip)
-    requests = []
-    stale_spans = {(tuple(k), tuple(d)) for k, d in stale}
-    for asset_keys, days in runs:
-        tonight = days == [calendar.tonight]
-        refreshing = (tuple(asset_keys), tuple(days)) in stale_spans
-        requests.append(RunRequest(
-            asset_selection=[AssetKey.from_user_string(k) for k in asset_keys],
-            tags={TRIGGER_TAG: SENSOR_NAME, FINGERPRINT_TAG: fingerprint,
-                  RANGE_START_TAG: days[0].isoformat(), RANGE_END_TAG: days[-1].isoformat(),
-                  "nba_precompute/what": "refresh: raw inputs changed (corrections)" if refreshing
-                  else "tonight's slate (pre-game tables)" if tonight else "nights in the raw data"},
-        ))
-    context.log.info("; ".join(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
-                               f"{len(k)} asset(s)" for k, d in runs))
+    tags = {TRIGGER_TAG: SENSOR_NAME, FINGERPRINT_TAG: fingerprint}
+    requests = [RunRequest(
+        job_name=slate_job.name,
+        asset_selection=[AssetKey.from_user_string(k) for k in asset_keys],
+        tags={**tags, RANGE_START_TAG: days[0].isoformat(), RANGE_END_TAG: days[-1].isoformat(),
+              "nba_precompute/what": "tonight's slate (pre-game tables)" if days == [calendar.tonight]
+              else "nights in the raw data"},
+    ) for asset_keys, days in runs]
+    if stale:  # one run of the refresh job, after the missing nights (``defs/refresh_job.py``)
+        from nba_precompute.refresh import run_config
+
+        requests.append(RunRequest(job_name=refresh_job.name, run_config=run_config(stale),
+                                   tags={**tags, "nba_precompute/what": "refresh: raw inputs changed (corrections)"}))
+    context.log.info("; ".join([*(f"{'slate' if d == [calendar.tonight] else 'nights'} {d[0]}...{d[-1]}: "
+                                  f"{len(k)} asset(s)" for k, d in runs),
+                                *([f"refresh: {len(stale)} step(s), {sum(len(t) * len(d) for t, d in stale)} "
+                                   "partition(s)"] if stale else [])]))
     return SensorResult(run_requests=requests)
 
 
@@ -213,7 +216,7 @@ def record_versions(instance) -> int:
 
 def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,
                fingerprint: str) -> tuple[list[tuple[list[str], list[dt.date]]], str]:
-    """The refresh runs (``nba_precompute.refresh.plan_refresh``) as ``(asset keys, days)``, and a note
+    """The steps of the refresh run (``nba_precompute.refresh.plan_refresh``: ``(tables, days)``), and a note
     (empty, or why stale partitions could not be compared: the warehouse locked by another run, a raw
     night gone from the files, a raw file that breaks a rule). Computed again only when a raw file
     changed, a run was started or ended, or Dagster's calendar gained a day since the last tick."""
@@ -232,8 +235,7 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
         try:
             # the domain rules are left to the runs (a Phase 3 run checks them before it writes): cheaper per tick
             p = refresh.plan_refresh(warehouse.get(), raw_data.path, calendar, validate_raw=False)
-            runs = [(["/".join(refresh.SPECS[t].asset_key_path) for t in tables], days) for tables, days in p.runs]
-            result = (runs, "")
+            result = (p.runs, "")
             _PENDING_VERSIONS[:] = [p.versions] if p.versions is not None else []
         except (RawDataError, refresh.MissingNightError, WarehouseError) as exc:
             result = ([], f"stale partitions not checked: {exc}")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import polars as pl
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
     BackfillPolicy,
     Failure,
     MaterializeResult,
@@ -77,6 +79,30 @@ def table_asset_kwargs(table: TableSpec, *, deps: Sequence[AssetDep | object], g
         "deps": [*deps, *version_deps(table.qualified_name)],  # partition D on its input version of D
         "pool": WAREHOUSE_POOL,
     }
+
+
+class OpTableContext:
+    """What a table's computation (``defs/phase3.py`` ``PHASE3_COMPUTE``, ``defs/phase4/factory.py``
+    ``compute_phase4``) uses of its asset's execution context, when an op runs the computation instead
+    of the asset's own step (the refresh job, ``defs/refresh_job.py``).
+
+    ``asset_key``, ``partition_keys`` (one contiguous range of days, ISO dates), the op's ``log`` and
+    ``run`` (its run id goes to the partition log), ``resources.raw_data``; the per-partition metadata
+    the computation attaches (``write_range``) is kept in :attr:`partition_metadata` (partition key ->
+    metadata) for the op to report with each partition's ``AssetMaterialization``.
+    """
+
+    def __init__(self, op_context, asset_key: AssetKey, days: Sequence[dt.date], raw_data: RawDataResource):
+        self.asset_key = asset_key
+        self.partition_keys = [d.isoformat() for d in days]
+        self.log = op_context.log
+        self.run = op_context.run
+        self.resources = SimpleNamespace(raw_data=raw_data)
+        self.partition_metadata: dict[str, dict[str, object]] = {}
+
+    def add_asset_metadata(self, metadata: dict[str, object], partition_key: str) -> None:
+        """Keep ``metadata`` for the materialisation of ``partition_key`` (as the asset context's method)."""
+        self.partition_metadata.setdefault(partition_key, {}).update(metadata)
 
 
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:

@@ -86,13 +86,15 @@ def _child(code: str, env: dict[str, str]) -> str:
 
 def test_dg_runs_get_no_dagster_beta_warning_and_every_other_warning(monkeypatch):
     """The environment of the dg commands ignores the asset-selection parser's BetaWarning, which every
-    dg launch printed first, and nothing else."""
+    dg launch printed first, and the one on the sensor's owners, which loading the definitions printed,
+    and nothing else."""
     code = ("import warnings; from dagster import AssetSelection; AssetSelection.from_string('*'); "
-            "warnings.warn('another warning')")
+            "from nba_precompute.definitions import defs; defs(); warnings.warn('another warning')")
     monkeypatch.delenv("PYTHONWARNINGS", raising=False)
     env, _ = runs.project_env()
     plain = {k: v for k, v in env.items() if k != "PYTHONWARNINGS"}
-    assert "BetaWarning: Parameter `include_sources`" in _child(code, plain)  # what dg launch prints otherwise
+    printed = _child(code, plain)  # what dg launch prints otherwise
+    assert "BetaWarning: Parameter `include_sources`" in printed and "BetaWarning: Parameter `owners`" in printed
     err = _child(code, env)
     assert "BetaWarning" not in err and "UserWarning: another warning" in err
     # filters set by the user stay, ahead of the project's

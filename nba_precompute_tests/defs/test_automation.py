@@ -53,15 +53,15 @@ def test_plan_requests_missing_nights_oldest_first_and_tonight_without_box_score
     assert "are late" in describe_wait(cal, D(2025, 10, 28))
 
 
-def test_plan_requests_stale_partitions_after_missing_nights_and_before_tonight():
+def test_plan_defers_tonight_while_a_refresh_is_requested():
     cal = _calendar(["2025-10-21", "2025-10-22", "2025-10-24"], ["2025-10-25"])
     keys = ["nba_analytics/player_game_summary", "nba_predictions/ml_feature_store_v2"]
     done = {k: {f"2025-10-{d}" for d in range(21, 24)} for k in keys}
-    stale = [(["nba_analytics/player_game_summary"], [D(2025, 10, 22)]),
-             (["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 23)])]
-    assert plan(cal, done, stale) == [(keys, [D(2025, 10, 24)]), *stale]  # tonight on a later tick
-    done = {k: {f"2025-10-{d}" for d in range(21, 26)} for k in keys}
-    assert plan(cal, done, stale) == stale  # nothing missing: the refresh alone
+    # the missing night runs on this tick, the refresh run after it (the sensor appends it)
+    assert plan(cal, done, refreshing=True) == [(keys, [D(2025, 10, 24)])]
+    done = {k: {f"2025-10-{d}" for d in range(21, 25)} for k in keys}
+    assert plan(cal, done, refreshing=True) == []  # the refresh alone; tonight on a later tick
+    assert plan(cal, done) == [(["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
 
 
 def test_today_is_a_product_setting(monkeypatch, raw_data_dir):

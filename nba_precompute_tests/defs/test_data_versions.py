@@ -137,3 +137,18 @@ def test_the_ui_shows_exactly_the_partitions_refresh_rewrites_and_why(tmp_path, 
         services.stop()
     assert wh_plan().up_to_date
     assert dagster_stale(instance) == {}
+    # the refresh was one run, and its materialisations carry Dagster's data-version provenance: a second
+    # correction, of a later night, marks the partitions it rewrote Unsynced again, with the same cause
+    runs = {instance.get_latest_materialization_event(AssetKey(refresh.SPECS[t].asset_key_path)).run_id
+            for t, _ in planned}
+    assert len(runs) == 1 and instance.get_run_by_id(runs.pop()).job_name == "nba_refresh"
+    second = D(2025, 11, 19)
+    correct_made_two(raw, second)
+    plan = wh_plan()
+    report(instance, pending_observations(instance, plan.versions, set(days)))
+    stale = dagster_stale(instance)
+    assert set(stale) == {(t, d) for t, d in plan.stale.select("table_name", "partition_date").iter_rows()}
+    assert [c.reason for c in stale[("nba_precompute.player_daily_cache", D(2025, 11, 20))]] == [
+        "has a new dependency data version"]
+    execute_refresh_plan(plan, raw, str(db), instance=instance)
+    assert dagster_stale(instance) == {}

@@ -29,7 +29,7 @@ execute.
 """
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,6 +265,62 @@ def evaluations(asset_key: AssetKey, table: Phase4Table, results: pl.DataFrame, 
     return out
 
 
+def evaluate_range(decl: Phase4Table, wh, keys: Sequence[str], instance,
+                   selected: set[str], checks: tuple[CheckDecl, ...] = CHECKS) -> list[AssetCheckEvaluation]:
+    """Every selected check of ``decl`` on every partition of ``keys`` (a contiguous range of day keys):
+    reads what the asset wrote over the range (its rows, its ``precompute_failures`` rows, the partition
+    log) from ``wh``, computes every day in one Polars pass and returns one ``AssetCheckEvaluation`` per
+    check per day, each pointing at the partition's latest materialisation in ``instance``."""
+    table, processor = decl.spec, decl.processor
+    key = AssetKey(table.asset_key_path)
+    _, _, ident, _ = entity_columns(table)
+    start, end = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
+    schedule, _ = read_season_schedule(wh, start, end)
+    day_frame = pl.DataFrame({"analysis_date": [dt.date.fromisoformat(k) for k in keys]},
+                             schema={"analysis_date": pl.Date})
+    days = with_season(day_frame, season_calendar(schedule)).select(
+        "analysis_date", pl.when(pl.col("season_week") >= 1).then(pl.col("season_week")).alias("season_week"))
+    log = wh.partition_log(table, start, end).select(
+        pl.col("partition_date").alias("analysis_date"), pl.lit(True).alias("materialized"))
+    rows = wh.read(table, start, end)
+    counts = rows.group_by(table.partition_column).len().select(
+        pl.col(table.partition_column).alias("analysis_date"), pl.col("len").cast(pl.Int64).alias("rows_written"))
+    days = days.join(log, on="analysis_date", how="left").join(counts, on="analysis_date", how="left").with_columns(
+        pl.col("materialized").fill_null(False), pl.col("rows_written").fill_null(0))
+    failures = wh.read(PRECOMPUTE_FAILURES, start, end).filter(pl.col("processor") == processor)
+    invalid = value_violations(rows, table, range_rules(table, decl.ranges)).select(
+        pl.col(table.partition_column).alias("analysis_date"), ident.alias("entity_id"), "violations")
+    results = daily_check_results(days, failures, invalid, decl.bands)
+    return evaluations(key, decl, results, selected, latest_materialization_targets(instance, key, list(keys)),
+                       checks)
+
+
+def check_outcome(decl: Phase4Table, evals: Sequence[AssetCheckEvaluation],
+                  partitions: int) -> tuple[str, Failure | None]:
+    """The one-line summary of a range's evaluations, and the ``Failure`` to raise when a blocking check
+    failed on some day (``None`` otherwise): which checks, on which days."""
+    name = decl.spec.name
+    failed = [e for e in evals if not e.passed and e.blocking]
+    warned: dict[str, int] = {}
+    for e in evals:
+        if not e.passed and not e.blocking:
+            warned[e.check_name] = warned.get(e.check_name, 0) + 1
+    summary = (f"{name}: {len(evals)} check evaluations over {partitions} partition(s); "
+               f"{len(failed)} blocking failure(s); non-blocking WARN(s): "
+               + (", ".join(f"{n} on {k} day(s)" for n, k in warned.items()) or "none"))
+    if not failed:
+        return summary, None
+    by_check: dict[str, list[str]] = {}
+    for e in failed:
+        by_check.setdefault(e.check_name, []).append(str(e.partition))
+    return summary, Failure(
+        description=f"{name}: blocking check(s) failed with ERROR: " + "; ".join(
+            f"{c} on {len(d)} day(s): {', '.join(d[:10])}{' ...' if len(d) > 10 else ''}"
+            for c, d in by_check.items()),
+        metadata={c: MetadataValue.json(d) for c, d in by_check.items()},
+    )
+
+
 def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition,
                         checks: tuple[CheckDecl, ...] = CHECKS) -> AssetChecksDefinition:
     """The SPEC §6 checks (``checks``, default :data:`CHECKS`) of one Phase 4 table, as one
@@ -274,60 +330,23 @@ def build_phase4_checks(decl: Phase4Table, partitions_def: PartitionsDefinition,
     re-validated with the declared ranges), the processor (its ``precompute_failures`` rows), the
     minimum games (``None`` for PCF and MLFS: ``minimum_games`` then reports the INCOMPLETE_DATA rows the
     asset recorded, COMPLETE when there are none) and the incomplete-rate bands (none:
-    ``incomplete_rate_within_band`` always passes).
+    ``incomplete_rate_within_band`` always passes). The evaluation is :func:`evaluate_range`.
     """
-    table, processor, band_list = decl.spec, decl.processor, decl.bands
+    table = decl.spec
     key = AssetKey(table.asset_key_path)
-    rules = range_rules(table, decl.ranges)
     specs = [c.spec(key, decl, partitions_def) for c in checks]
-    _, _, ident, _ = entity_columns(table)
 
     @multi_asset_check(specs=specs, can_subset=True, name=f"{table.name}_checks", pool=WAREHOUSE_POOL,
                        description=f"SPEC §6 checks of {table.qualified_name}, one result per daily partition")
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         keys = list(context.op_execution_context.partition_keys)
-        start, end = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-        wh = warehouse.get()
-        schedule, _ = read_season_schedule(wh, start, end)
-        day_frame = pl.DataFrame({"analysis_date": [dt.date.fromisoformat(k) for k in keys]},
-                                 schema={"analysis_date": pl.Date})
-        days = with_season(day_frame, season_calendar(schedule)).select(
-            "analysis_date", pl.when(pl.col("season_week") >= 1).then(pl.col("season_week")).alias("season_week"))
-        log = wh.partition_log(table, start, end).select(
-            pl.col("partition_date").alias("analysis_date"), pl.lit(True).alias("materialized"))
-        rows = wh.read(table, start, end)
-        counts = rows.group_by(table.partition_column).len().select(
-            pl.col(table.partition_column).alias("analysis_date"), pl.col("len").cast(pl.Int64).alias("rows_written"))
-        days = days.join(log, on="analysis_date", how="left").join(counts, on="analysis_date", how="left").with_columns(
-            pl.col("materialized").fill_null(False), pl.col("rows_written").fill_null(0))
-        failures = wh.read(PRECOMPUTE_FAILURES, start, end).filter(pl.col("processor") == processor)
-        invalid = value_violations(rows, table, rules).select(
-            pl.col(table.partition_column).alias("analysis_date"), ident.alias("entity_id"), "violations")
-        results = daily_check_results(days, failures, invalid, band_list)
-
         selected = {k.name for k in context.selected_asset_check_keys}
-        evals = evaluations(key, decl, results, selected,
-                            latest_materialization_targets(context.instance, key, keys), checks)
+        evals = evaluate_range(decl, warehouse.get(), keys, context.instance, selected, checks)
         yield from evals  # one per check and day, stored by Dagster against this run's partitions
-        failed = [e for e in evals if not e.passed and e.blocking]
-        warned: dict[str, int] = {}
-        for e in evals:
-            if not e.passed and not e.blocking:
-                warned[e.check_name] = warned.get(e.check_name, 0) + 1
-        context.log.info(
-            f"{table.name}: {len(evals)} check evaluations over {len(keys)} partition(s); "
-            f"{len(failed)} blocking failure(s); non-blocking WARN(s): "
-            + (", ".join(f"{n} on {k} day(s)" for n, k in warned.items()) or "none"))
-        if failed:
-            by_check: dict[str, list[str]] = {}
-            for e in failed:
-                by_check.setdefault(e.check_name, []).append(str(e.partition))
-            raise Failure(
-                description=f"{table.name}: blocking check(s) failed with ERROR: " + "; ".join(
-                    f"{c} on {len(d)} day(s): {', '.join(d[:10])}{' ...' if len(d) > 10 else ''}"
-                    for c, d in by_check.items()),
-                metadata={c: MetadataValue.json(d) for c, d in by_check.items()},
-            )
+        summary, failure = check_outcome(decl, evals, len(keys))
+        context.log.info(summary)
+        if failure is not None:
+            raise failure
         for spec in specs:
             if spec.name in selected:
                 yield Output(None, output_name=spec.get_python_identifier())

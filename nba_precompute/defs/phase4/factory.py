@@ -202,52 +202,66 @@ def daily_counts(table: Phase4Table, rows: pl.DataFrame, failures: pl.DataFrame,
     )
 
 
+def compute_phase4(table: Phase4Table, context, warehouse: WarehouseResource,
+                   raw_data: RawDataResource) -> MaterializeResult:
+    """Compute and write ``table`` over the context's partition range (steps 1-4 of the module
+    docstring). ``context``: the asset's execution context, or the refresh job's stand-in for it
+    (``defs.common.OpTableContext``).
+
+    Raises:
+        dagster.Failure: a partition the raw data cannot serve or that reads a quarantined raw row
+            (``defs.common.require_ready``).
+        WarehouseError: the warehouse cannot be read or written (nothing of the range is written).
+    """
+    spec = table.spec
+    rules = range_rules(spec, table.ranges)
+    require_ready(context, raw_data)
+    start, end = partition_dates(context)
+    wh = warehouse.get()
+    schedule, history_start = read_season_schedule(wh, start, end)
+    days = partition_days(context)
+    # the transform computes game dates only: a day without games (All-Star break, off-season) is
+    # written as an empty partition with no_games: true
+    on_game_days = sorted(set(days) & game_dates(schedule))
+    rows, failures = table.transform(**read_inputs(wh, table, schedule, history_start, start, end),
+                                     start=start, end=end, dates=on_game_days)
+    rows, invalid = split_invalid_rows(rows, spec, table.processor, rules)  # withheld, recorded
+    if invalid.height:
+        context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
+                          "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
+    gaps = upstream_gaps(wh, table, schedule, days, history_start, start, end)
+    rows, held = withhold_blocked(rows, spec, table.processor, table.minimum_games, schedule,
+                                  gaps.same_day_bad, gaps.team_gaps)
+    if gaps.date_level.height or held.height:
+        reasons = gaps.date_level.get_column("reason").unique().sort().head(2).to_list()
+        context.log.error(
+            f"{table.processor}: MISSING_DEPENDENCY on {gaps.date_level.get_column('analysis_date').n_unique()} "
+            f"date(s), {held.height} row(s) withheld" + (": " + " | ".join(reasons) if reasons else "")
+            + (f"; e.g. {held.item(0, 'reason')}" if held.height else ""))
+    failures = pl.concat([failures, gaps.date_level, held, invalid]).sort(
+        "analysis_date", "failure_category", "entity_id", "entity_name")
+    daily = daily_counts(table, rows, failures, schedule, days)
+    below = int(daily.get_column("entities_below_minimum").sum())
+    true_failures = int(daily.get_column("true_failures").sum())
+    minimum = (f"the {table.minimum_games}-game minimum" if table.minimum_games is not None
+               else "an upstream minimum")
+    return write_range(
+        context, warehouse, spec, rows, start, end, schedule,
+        extra_writes=[PartitionWrite(PRECOMPUTE_FAILURES, failures, scope={"processor": table.processor})],
+        daily_metadata=daily,
+        summary=f"; {below} entity-days below {minimum} (INCOMPLETE_DATA, expected), "
+                f"{true_failures} true failures",
+    )
+
+
 def build_phase4_asset(table: Phase4Table, partitions_def: PartitionsDefinition,
                        warehouse_kind: str) -> AssetsDefinition:
     """The daily-partitioned, single-run-backfill asset of ``table`` (see the module docstring)."""
-    spec = table.spec
-    rules = range_rules(spec, table.ranges)
 
-    @asset(**table_asset_kwargs(spec, deps=upstream_deps(table), group=table.group, partitions_def=partitions_def,
-                                warehouse_kind=warehouse_kind))
+    @asset(**table_asset_kwargs(table.spec, deps=upstream_deps(table), group=table.group,
+                                partitions_def=partitions_def, warehouse_kind=warehouse_kind))
     def _phase4_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
                       raw_data: RawDataResource) -> MaterializeResult:
-        require_ready(context, raw_data)
-        start, end = partition_dates(context)
-        wh = warehouse.get()
-        schedule, history_start = read_season_schedule(wh, start, end)
-        days = partition_days(context)
-        # the transform computes game dates only: a day without games (All-Star break, off-season) is
-        # written as an empty partition with no_games: true
-        on_game_days = sorted(set(days) & game_dates(schedule))
-        rows, failures = table.transform(**read_inputs(wh, table, schedule, history_start, start, end),
-                                         start=start, end=end, dates=on_game_days)
-        rows, invalid = split_invalid_rows(rows, spec, table.processor, rules)  # withheld, recorded
-        if invalid.height:
-            context.log.error(f"{table.processor}: {invalid.height} row(s) with invalid values withheld "
-                              "(PROCESSING_ERROR): " + " | ".join(invalid.get_column("reason").head(3).to_list()))
-        gaps = upstream_gaps(wh, table, schedule, days, history_start, start, end)
-        rows, held = withhold_blocked(rows, spec, table.processor, table.minimum_games, schedule,
-                                      gaps.same_day_bad, gaps.team_gaps)
-        if gaps.date_level.height or held.height:
-            reasons = gaps.date_level.get_column("reason").unique().sort().head(2).to_list()
-            context.log.error(
-                f"{table.processor}: MISSING_DEPENDENCY on {gaps.date_level.get_column('analysis_date').n_unique()} "
-                f"date(s), {held.height} row(s) withheld" + (": " + " | ".join(reasons) if reasons else "")
-                + (f"; e.g. {held.item(0, 'reason')}" if held.height else ""))
-        failures = pl.concat([failures, gaps.date_level, held, invalid]).sort(
-            "analysis_date", "failure_category", "entity_id", "entity_name")
-        daily = daily_counts(table, rows, failures, schedule, days)
-        below = int(daily.get_column("entities_below_minimum").sum())
-        true_failures = int(daily.get_column("true_failures").sum())
-        minimum = (f"the {table.minimum_games}-game minimum" if table.minimum_games is not None
-                   else "an upstream minimum")
-        return write_range(
-            context, warehouse, spec, rows, start, end, schedule,
-            extra_writes=[PartitionWrite(PRECOMPUTE_FAILURES, failures, scope={"processor": table.processor})],
-            daily_metadata=daily,
-            summary=f"; {below} entity-days below {minimum} (INCOMPLETE_DATA, expected), "
-                    f"{true_failures} true failures",
-        )
+        return compute_phase4(table, context, warehouse, raw_data)
 
     return _phase4_asset
