@@ -900,14 +900,19 @@ def step_data_version_tags(instance: Any, parent_keys: Sequence[Any], code_versi
     ``_build_data_version_tags``), for an ``AssetMaterialization`` an op reports instead (the refresh job,
     ``defs/refresh_job.py``).
 
-    ``parent_keys``: the asset's dependencies; for each, as Dagster's step does for a dependency that is
-    not an input (``deps=``), the latest materialisation of it (else its latest observation): its storage
-    id becomes the input's event pointer and its data version the input's data version (``INITIAL``
-    when it has none). ``code_version``: the asset's code version, the run id when it has none (as in a
-    step). The data version is Dagster's ``compute_logical_data_version`` of the two.
+    ``parent_keys``: the asset's dependencies; for each, as Dagster's step picks it
+    (``DataVersionCache._get_input_asset_event``), the latest materialisation of it, else its latest
+    observation: its storage id becomes the input's event pointer, and its data version the input's
+    data version (``INITIAL`` when it has none; Dagster itself does this for a dependency mapping to 100
+    or more partitions, and hashes the mapped partitions' versions for a smaller window).
+    ``code_version``: the asset's code version, the run id when it has none (as in a step). The output's
+    data version is Dagster's ``compute_logical_data_version`` of the two.
 
-    With these tags Dagster's stale-status resolver treats the partition exactly as one a step
-    materialised: a later observation of a version asset's partition makes it Unsynced again.
+    Dagster's stale-status resolver reads, for a partitioned dependency (every dependency of the
+    project's tables), the code version and the event pointer (``_is_dep_updated``): with these tags a
+    partition the op reported is Unsynced again after a later observation of its version asset's
+    partition, exactly as one a step materialised (``defs/test_refresh_job.py`` compares the tags with
+    a step's, ``defs/test_data_versions.py`` the resolver's verdicts).
     """
     from dagster._core.definitions.data_version import (
         CODE_VERSION_TAG,
