@@ -89,7 +89,7 @@ def test_dg_runs_get_no_dagster_beta_warning_and_every_other_warning(monkeypatch
     dg launch printed first, and the one on the sensor's owners, which loading the definitions printed,
     and nothing else."""
     code = ("import warnings; from dagster import AssetSelection; AssetSelection.from_string('*'); "
-            "from nba_precompute.definitions import defs; defs(); warnings.warn('another warning')")
+            "from nba_precompute.definitions import defs; defs().resolve_all_job_defs(); warnings.warn('another warning')")
     monkeypatch.delenv("PYTHONWARNINGS", raising=False)
     env, _ = runs.project_env()
     plain = {k: v for k, v in env.items() if k != "PYTHONWARNINGS"}
