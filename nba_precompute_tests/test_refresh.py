@@ -12,11 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, build_sensor_context
 
 from nba_precompute import refresh
 from nba_precompute.cli import main as cli_main
-from nba_precompute.defs.automation import stale_runs
+from nba_precompute.defs.automation import morning_slate_sensor, stale_runs
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import game_calendar
 from nba_precompute.pipeline import materialize_range
@@ -106,6 +106,13 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
                                    WarehouseResource(kind="duckdb", duckdb_path=str(db)), DagsterInstance.ephemeral(),
                                    "test")
     assert note == "" and sensor_runs == plan.runs
+    # ... as one run of the refresh job, after the runs of the nights its instance lacks
+    with build_sensor_context(instance=DagsterInstance.ephemeral(), resources={
+            "raw_data": RawDataResource(directory=str(raw)),
+            "warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(db))}) as context:
+        requests = morning_slate_sensor(context).run_requests
+    assert requests[-1].job_name == "nba_refresh" and requests[-1].run_config == refresh.run_config(plan.runs)
+    assert all(r.job_name == "slate_job" for r in requests[:-1])
     # the box-score run alone (as if the pre-game run had failed): the pre-game partitions stay stale
     execute_refresh_plan(refresh.RefreshPlan(plan.stale, plan.runs[:1]), raw, str(db))
     again = refresh.plan_refresh(wh, raw, game_calendar(raw))
