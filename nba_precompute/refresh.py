@@ -261,7 +261,7 @@ def describe(plan: RefreshPlan) -> list[str]:
     return lines
 
 
-REFRESH_JOB, REFRESH_OP = "nba_refresh", "refresh_partitions"  # defs/refresh_job.py (tested equal)
+REFRESH_JOB, REFRESH_OP = "nba_refresh", "refresh_partitions"  # the job and op of defs/refresh_job.py
 
 
 def run_config(steps: Sequence[tuple[Sequence[str], Sequence[dt.date]]]) -> dict:

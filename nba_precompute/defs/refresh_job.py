@@ -49,12 +49,8 @@ from nba_precompute.defs.phase4.factory import compute_phase4
 from nba_precompute.defs.phase4.tables import PHASE4_TABLES
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.raw.versions import VERSIONED_TABLES
-from nba_precompute.schemas import PHASE3_TABLES, PHASE4_TABLES as PHASE4_SPECS
+from nba_precompute.refresh import REFRESH_JOB, REFRESH_OP, SPECS
 
-REFRESH_JOB = "nba_refresh"
-REFRESH_OP = "refresh_partitions"
-
-SPECS = {t.qualified_name: t for t in (*PHASE3_TABLES, *PHASE4_SPECS)}
 PHASE4_BY_TABLE = {t.spec.qualified_name: t for t in PHASE4_TABLES}
 
 

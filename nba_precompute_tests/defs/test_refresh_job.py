@@ -33,7 +33,7 @@ D = dt.date
 
 
 def test_the_plan_is_the_jobs_config():
-    assert (refresh.REFRESH_JOB, refresh.REFRESH_OP) == (REFRESH_JOB, REFRESH_OP)
+    assert (refresh_job.name, refresh_job.nodes[0].name) == (REFRESH_JOB, REFRESH_OP)
     steps = [(["nba_analytics.nba_schedule"], [D(2026, 1, 1)]),
              (["nba_precompute.player_daily_cache", "nba_analytics.upcoming_team_game_context"],
               [D(2026, 1, 2), D(2026, 1, 3)])]
