@@ -104,13 +104,25 @@ def without(assets: str, keys: Sequence[str]) -> str:
     return f"({assets}) and not ({names})"
 
 
+def same_day_upstream() -> dict[str, list[str]]:
+    """Per Phase 4 table (qualified name), the tables whose partition of the same day D its partition D
+    reads from the warehouse (its declared upstreams with a ``same_day`` or ``through`` window,
+    ``defs/phase4/tables.py``): a blocked partition of one of those blocks it too. The Phase 3 tables
+    read the raw files, not the warehouse."""
+    from nba_precompute.defs.phase4.tables import PHASE4_TABLES, SAME_DAY, THROUGH
+
+    return {t.spec.qualified_name: [u.table.qualified_name for u in t.upstream if u.window in (SAME_DAY, THROUGH)]
+            for t in PHASE4_TABLES}
+
+
 def around_blocked(planned: Sequence[tuple[str, Sequence[dt.date]]], tables: Collection[str],
                    tonight: dt.date | None, quarantine: Quarantine) -> tuple[list[tuple[str, list[dt.date]]], pl.DataFrame]:
     """The runs of ``planned`` (:func:`plan_runs`) without the partitions a quarantined raw row blocks.
 
     ``tables``: the table asset keys (``"schema/table"``) the selection of ``planned`` selects (tonight's
     run, ``[tonight]`` alone, selects them without the box-score tables). Each run is split into ranges
-    of consecutive days with the same blocked tables (``raw.quarantine.plan_around``); a range's run
+    of consecutive days with the same blocked tables (``raw.quarantine.plan_around``; a partition reading
+    a blocked partition of its own day is blocked too: :func:`same_day_upstream`); a range's run
     leaves its blocked tables out of the selection (``(SEL) and not (key:"..." ...)``), and a range on
     which every table of the run is blocked has no run.
 
@@ -124,10 +136,10 @@ def around_blocked(planned: Sequence[tuple[str, Sequence[dt.date]]], tables: Col
     if quarantine.is_empty:
         return [(assets, list(span)) for assets, span in planned], pl.DataFrame(schema=BLOCKED_SCHEMA)
     out: list[tuple[str, list[dt.date]]] = []
-    hits = []
+    hits, upstream = [], same_day_upstream()
     for assets, span in planned:  # a few runs
         keys = sorted(t for t in tables if not (list(span) == [tonight] and t in BOX_SCORE_TABLES))
-        plan = plan_around(quarantine, [k.replace("/", ".") for k in keys], span)
+        plan = plan_around(quarantine, [k.replace("/", ".") for k in keys], span, upstream)
         hits.append(plan.blocked)
         for keep, days in plan.runs:
             kept = {t.replace(".", "/") for t in keep}

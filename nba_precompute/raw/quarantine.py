@@ -32,7 +32,7 @@ own files the same way (a broken row there refuses every run touching 2020-21).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -218,8 +218,28 @@ class RunsAround:
     blocked: pl.DataFrame
 
 
-def plan_around(q: Quarantine, tables: Collection[str], days: Sequence[dt.date]) -> RunsAround:
-    """The runs that compute the partitions ``tables`` x ``days`` except those a row of ``q`` blocks.
+def through_upstream(blocked: pl.DataFrame, same_day_upstream: Mapping[str, Collection[str]]) -> pl.DataFrame:
+    """``blocked`` (:data:`BLOCKED_SCHEMA`) with every partition that reads a blocked partition of the same
+    day from the warehouse: table T on D is blocked by each row that blocks an upstream of T
+    (``same_day_upstream[T]``, qualified names) on D, transitively. (A partition reading an upstream's
+    earlier days reads their raw nights too, so the quarantine's read windows block it already.)"""
+    edges = pl.DataFrame([(u, t) for t, ups in same_day_upstream.items() for u in ups],
+                         schema={"table_name": pl.String, "__down": pl.String}, orient="row")
+    out = blocked
+    while True:  # one pass per level of the table graph (a handful)
+        more = (out.join(edges, on="table_name").drop("table_name").rename({"__down": "table_name"})
+                .select(list(BLOCKED_SCHEMA)))
+        grown = pl.concat([out, more]).unique()
+        if grown.height == out.height:
+            return out.sort("row", "partition_date", "table_name")
+        out = grown
+
+
+def plan_around(q: Quarantine, tables: Collection[str], days: Sequence[dt.date],
+                same_day_upstream: Mapping[str, Collection[str]] | None = None) -> RunsAround:
+    """The runs that compute the partitions ``tables`` x ``days`` except those a row of ``q`` blocks
+    (and, with ``same_day_upstream``, those reading a blocked partition of the same day:
+    :func:`through_upstream`).
 
     ``tables``: qualified table names (``nba_analytics.player_game_summary``); ``days``: any order, each
     counted once. Days are grouped into ranges of consecutive calendar days on which the same requested
@@ -228,8 +248,10 @@ def plan_around(q: Quarantine, tables: Collection[str], days: Sequence[dt.date])
     are the contiguous ranges of ``days``, each with every table. Pure Polars; no error raised."""
     wanted = sorted(set(tables))
     day_frame = pl.DataFrame({"day": sorted(set(days))}, schema={"day": pl.Date})
-    hit = q.blocked.filter(pl.col("table_name").is_in(pl.Series(wanted, dtype=pl.String).implode()),
-                           pl.col("partition_date").is_in(day_frame.get_column("day").implode()))
+    blocked = q.blocked.filter(pl.col("partition_date").is_in(day_frame.get_column("day").implode()))
+    if same_day_upstream:
+        blocked = through_upstream(blocked, same_day_upstream)
+    hit = blocked.filter(pl.col("table_name").is_in(pl.Series(wanted, dtype=pl.String).implode()))
     per_day = hit.group_by("partition_date").agg(pl.col("table_name").unique().sort().str.join("\n").alias("off"))
     grouped = (day_frame.join(per_day, left_on="day", right_on="partition_date", how="left")
                .with_columns(pl.col("off").fill_null("")).sort("day")

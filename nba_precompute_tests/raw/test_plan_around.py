@@ -61,3 +61,16 @@ def test_a_day_blocked_for_every_table_has_no_run_and_unrequested_tables_do_not_
     assert plan.runs == [([PCF], [D(2024, 11, 5), D(2024, 11, 6)])]
     plan = plan_around(Quarantine.empty(), [PCF], [D(2024, 11, 1), D(2024, 11, 3)])
     assert plan.runs == [([PCF], [D(2024, 11, 1)]), ([PCF], [D(2024, 11, 3)])]
+
+
+def test_a_partition_reading_a_blocked_partition_of_its_own_day_is_blocked_too():
+    # PCF of D reads the schedule of D (and PGS of D, to show a chain: SCHED -> PGS -> PCF); the row blocks
+    # the schedule on 11-02 only
+    q = quarantine((0, SCHED, D(2024, 11, 2)))
+    upstream = {PCF: [PGS], PGS: [SCHED]}
+    plan = plan_around(q, [PCF], days(D(2024, 11, 1), D(2024, 11, 3)), upstream)
+    assert plan.runs == [([PCF], [D(2024, 11, 1)]), ([PCF], [D(2024, 11, 3)])]
+    assert plan.blocked.select("row", "line", "table_name", "partition_date").rows() == [(0, 41, PCF, D(2024, 11, 2))]
+    plan = plan_around(q, [SCHED, PCF], days(D(2024, 11, 1), D(2024, 11, 3)), {PCF: [SCHED]})
+    assert plan.runs == [([SCHED, PCF], [D(2024, 11, 1)]), ([SCHED, PCF], [D(2024, 11, 3)])]
+    assert plan_around(q, [PCF], [D(2024, 11, 2)]).runs == [([PCF], [D(2024, 11, 2)])]  # without the upstreams
