@@ -133,7 +133,7 @@ def around_blocked(planned: Sequence[tuple[str, Sequence[dt.date]]], tables: Col
 
     from nba_precompute.raw.quarantine import BLOCKED_SCHEMA, plan_around
 
-    if quarantine.is_empty:
+    if quarantine.blocked.is_empty():
         return [(assets, list(span)) for assets, span in planned], pl.DataFrame(schema=BLOCKED_SCHEMA)
     out: list[tuple[str, list[dt.date]]] = []
     hits, upstream = [], same_day_upstream()
