@@ -12,7 +12,9 @@
    refresh`` (one run of the refresh job ``nba_refresh``: partitions whose raw inputs changed since they
    were written, a corrected night's box-score tables, then the later pre-game partitions of its season;
    issue 18) and, when nothing else is due, one run for tonight's slate (the pre-game tables, without the
-   box-score tables, which wait for tonight's box scores);
+   box-score tables, which wait for tonight's box scores); a partition that reads a raw row breaking a
+   domain rule (the quarantine, computed when something is due, once per raw-file fingerprint) is left out
+   of them, and the tick logs it as an error (and gives it in its skip reason when nothing else is due);
 4. records the raw data's versions that changed in Dagster (runless ``AssetObservation`` events, stored
    before the tick returns its runs: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
