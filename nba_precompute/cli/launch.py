@@ -73,7 +73,7 @@ there, so the runs show in the UI (nba-precompute ui).
 
 EPILOG = """\
 Exit status: 0 when every run succeeded (or after a dry run); 1 when partitions were blocked by quarantined
-raw rows and every other run succeeded (or a raw file cannot be read: nothing launched); 2 on a usage error
+raw rows and every other run succeeded (a dry run too), or a raw file cannot be read (nothing launched); 2 on a usage error
 (a bad date, season, asset selection or raw data directory); otherwise the exit status of the dg launch run
 that failed.
 """
