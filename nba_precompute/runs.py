@@ -8,6 +8,8 @@ in its own process), so a command that only plans runs starts in a fraction of a
 * :func:`plan_runs`: one run per contiguous range of partitions (a season missing from the raw data
   splits a range); tonight's slate as a run of its own without the box-score tables, which wait for
   its box scores;
+* :func:`around_blocked`: those runs without the partitions that read a quarantined raw row (issue 18:
+  a bad row blocks only what reads it), split where the set of blocked tables changes;
 * :func:`dg_command`: ``dg launch --assets SEL --partition D`` or ``--partition-range A...B`` (one
   single-run backfill of every selected asset over the range; Dagster does the work);
 * :func:`project_env`: ``DAGSTER_HOME`` defaults to the project's instance ``./.dagster_home`` (when it
@@ -25,10 +27,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, contiguous_spans
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from nba_precompute.raw.quarantine import Quarantine
 
 PROJECT_HOME = Path(".dagster_home")
 
@@ -86,6 +94,57 @@ def plan_runs(calendar: GameCalendar, days: Sequence[dt.date], assets: str,
         if calendar.tonight in span and not box_scores_only:
             runs.append((box_score_free(assets), [calendar.tonight]))
     return runs
+
+
+def without(assets: str, keys: Sequence[str]) -> str:
+    """``assets`` without the asset keys ``keys`` (``"schema/table"``); ``assets`` itself when ``keys`` is empty."""
+    if not keys:
+        return assets
+    names = " or ".join(f'key:"{k}"' for k in keys)
+    return f"({assets}) and not ({names})"
+
+
+def same_day_upstream() -> dict[str, list[str]]:
+    """Per Phase 4 table (qualified name), the tables whose partition of the same day D its partition D
+    reads from the warehouse (its declared upstreams with a ``same_day`` or ``through`` window,
+    ``defs/phase4/tables.py``): a blocked partition of one of those blocks it too. The Phase 3 tables
+    read the raw files, not the warehouse."""
+    from nba_precompute.defs.phase4.tables import PHASE4_TABLES, SAME_DAY, THROUGH
+
+    return {t.spec.qualified_name: [u.table.qualified_name for u in t.upstream if u.window in (SAME_DAY, THROUGH)]
+            for t in PHASE4_TABLES}
+
+
+def around_blocked(planned: Sequence[tuple[str, Sequence[dt.date]]], tables: Collection[str],
+                   tonight: dt.date | None, quarantine: Quarantine) -> tuple[list[tuple[str, list[dt.date]]], pl.DataFrame]:
+    """The runs of ``planned`` (:func:`plan_runs`) without the partitions a quarantined raw row blocks.
+
+    ``tables``: the table asset keys (``"schema/table"``) the selection of ``planned`` selects (tonight's
+    run, ``[tonight]`` alone, selects them without the box-score tables). Each run is split into ranges
+    of consecutive days with the same blocked tables (``raw.quarantine.plan_around``; a partition reading
+    a blocked partition of its own day is blocked too: :func:`same_day_upstream`); a range's run
+    leaves its blocked tables out of the selection (``(SEL) and not (key:"..." ...)``), and a range on
+    which every table of the run is blocked has no run.
+
+    Returns the runs, in order, and the blocked partitions of the request (rows of
+    ``Quarantine.blocked``; empty when nothing requested is blocked, and then the runs are ``planned``).
+    """
+    import polars as pl
+
+    from nba_precompute.raw.quarantine import BLOCKED_SCHEMA, plan_around
+
+    if quarantine.blocked.is_empty():
+        return [(assets, list(span)) for assets, span in planned], pl.DataFrame(schema=BLOCKED_SCHEMA)
+    out: list[tuple[str, list[dt.date]]] = []
+    hits, upstream = [], same_day_upstream()
+    for assets, span in planned:  # a few runs
+        keys = sorted(t for t in tables if not (list(span) == [tonight] and t in BOX_SCORE_TABLES))
+        plan = plan_around(quarantine, [k.replace("/", ".") for k in keys], span, upstream)
+        hits.append(plan.blocked)
+        for keep, days in plan.runs:
+            kept = {t.replace(".", "/") for t in keep}
+            out.append((without(assets, [k for k in keys if k not in kept]), days))
+    return out, pl.concat(hits).unique().sort("row", "partition_date", "table_name")
 
 
 def run_commands(runs: Sequence[tuple[str, Sequence[dt.date]]], env: dict[str, str]) -> int:

@@ -12,7 +12,9 @@
    refresh`` (one run of the refresh job ``nba_refresh``: partitions whose raw inputs changed since they
    were written, a corrected night's box-score tables, then the later pre-game partitions of its season;
    issue 18) and, when nothing else is due, one run for tonight's slate (the pre-game tables, without the
-   box-score tables, which wait for tonight's box scores);
+   box-score tables, which wait for tonight's box scores); a partition that reads a raw row breaking a
+   domain rule (the quarantine, computed when something is due, once per raw-file fingerprint) is left out
+   of them, and the tick logs it as an error (and gives it in its skip reason when nothing else is due);
 4. records the raw data's versions that changed in Dagster (runless ``AssetObservation`` events, stored
    before the tick returns its runs: ``defs/data_versions.py``), so that the UI shows stale partitions.
    The runs queue behind one another (the instance runs one run of the code location at a time), so
@@ -40,6 +42,7 @@ import datetime as dt
 import hashlib
 import time
 
+import polars as pl
 from dagster import (
     AssetKey,
     AssetSelection,
@@ -60,8 +63,11 @@ from nba_precompute import config
 from nba_precompute.defs.refresh_job import refresh_job
 from nba_precompute.defs.resources import RawDataResource, WarehouseResource
 from nba_precompute.partitions import BOX_SCORE_TABLES, LOOKAHEAD_DAYS, GameCalendar, contiguous_spans
+from nba_precompute.raw.inputs import RawInputs
+from nba_precompute.raw.quarantine import BLOCKED_SCHEMA, Quarantine, plan_around
 from nba_precompute.raw.readers import RawDataError
 from nba_precompute.raw.sources import raw_fingerprint
+from nba_precompute.runs import same_day_upstream
 
 SENSOR_NAME = "morning_slate_sensor"
 TICK_SECONDS = 15
@@ -81,8 +87,8 @@ slate_job = define_asset_job(
 )
 
 
-def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
-         refreshing: bool = False) -> list[tuple[list[str], list[dt.date]]]:
+def plan(calendar: GameCalendar, materialized: dict[str, set[str]], refreshing: bool = False,
+         quarantine: Quarantine | None = None) -> list[tuple[list[str], list[dt.date]]]:
     """The asset runs that bring the warehouse up to the raw data, oldest first: ``(asset keys, days)``.
 
     ``materialized``: per table asset (``"schema/table"``), its materialised partition keys. Every day
@@ -93,24 +99,58 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]],
     ``refreshing``: a refresh run (partitions whose raw inputs changed, ``nba_precompute.refresh``) is
     requested after these runs on this tick.
 
+    ``quarantine``: the partitions that read a quarantined raw row (:func:`blocked_nights`) are not due,
+    and no run holds one: a range is split where its blocked assets change
+    (``raw.quarantine.plan_around``), and a run leaves out the assets blocked on its days.
+
     Tonight's slate is requested only when nothing else is due (no missing night, no refresh): it reads
     every earlier night, so it waits for a tick on which they are all in the warehouse (were it queued
-    behind a run that fails, it would be written over a hole). And only when tonight is already a
-    partition of Dagster's calendar (at most ``LOOKAHEAD_DAYS`` after today).
+    behind a run that fails, it would be written over a hole; a blocked night blocks the partitions of
+    tonight that read it). And only when tonight is already a partition of Dagster's calendar (at most
+    ``LOOKAHEAD_DAYS`` after today).
     """
+    blocked = blocked_nights(calendar, materialized, quarantine)
+    off = {(k.replace(".", "/"), d) for k, d in blocked.select("table_name", "partition_date").iter_rows()}
     every = [d for d in calendar.partition_days if d != calendar.tonight]
-    missing = {key: [d for d in every if d.isoformat() not in parts] for key, parts in materialized.items()}
+    missing = {key: [d for d in every if d.isoformat() not in parts and (key, d) not in off]
+               for key, parts in materialized.items()}
     runs = []
     for span in contiguous_spans({d for days in missing.values() for d in days}):
         inside = set(span)
         keys = sorted(k for k, days in missing.items() if inside & set(days))
-        runs.append((keys, span))
+        runs.extend(_around(quarantine, keys, span))
     if not runs and not refreshing and calendar.tonight is not None and calendar.tonight in set(calendar.partition_days):
         tonight = calendar.tonight.isoformat()
-        keys = sorted(k for k, parts in materialized.items() if k not in BOX_SCORE_TABLES and tonight not in parts)
+        keys = sorted(k for k, parts in materialized.items()
+                      if k not in BOX_SCORE_TABLES and tonight not in parts and (k, calendar.tonight) not in off)
         if keys:
             runs.append((keys, [calendar.tonight]))
     return runs
+
+
+def _around(quarantine: Quarantine | None, keys: list[str], span: list[dt.date]) -> list[tuple[list[str], list[dt.date]]]:
+    if quarantine is None or quarantine.blocked.is_empty():
+        return [(keys, span)]
+    around = plan_around(quarantine, [k.replace("/", ".") for k in keys], span, same_day_upstream())
+    return [([t.replace(".", "/") for t in tables], days) for tables, days in around.runs]
+
+
+def blocked_nights(calendar: GameCalendar, materialized: dict[str, set[str]],
+                   quarantine: Quarantine | None) -> pl.DataFrame:
+    """The partitions the sensor would request but a quarantined raw row blocks (rows of
+    ``Quarantine.blocked``, a partition reading a blocked partition of its own day included:
+    ``nba_precompute.runs.same_day_upstream``): among the partitions not materialised of every day that may
+    be (tonight's: not of the box-score tables). Empty without a quarantine."""
+    if quarantine is None or quarantine.blocked.is_empty():
+        return pl.DataFrame(schema=BLOCKED_SCHEMA)
+    hit = plan_around(quarantine, [k.replace("/", ".") for k in materialized], calendar.partition_days,
+                      same_day_upstream()).blocked
+    pairs = hit.with_columns(pl.col("table_name").str.replace(".", "/", literal=True).alias("__key"))
+    done = pl.DataFrame([(k, dt.date.fromisoformat(p)) for k, parts in materialized.items() for p in parts],
+                        schema={"__key": pl.String, "partition_date": pl.Date}, orient="row")
+    tonight_box = (pl.col("partition_date") == calendar.tonight) & pl.col("__key").is_in(list(BOX_SCORE_TABLES))
+    return (pairs.join(done, on=["__key", "partition_date"], how="anti")
+            .filter(~tonight_box if calendar.tonight is not None else pl.lit(True)).drop("__key"))
 
 
 def _fingerprint(raw_dir: str) -> str:
@@ -169,9 +209,21 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
     if recorded:
         context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
     runs = plan(calendar, materialized, refreshing=bool(stale))
+    blocked_note = ""
+    if runs:  # something is due: leave out the partitions that read a quarantined raw row (issue 18)
+        quarantine, blocked_note = quarantined(raw_data, calendar, fingerprint)
+        blocked = blocked_nights(calendar, materialized, quarantine)
+        if blocked.height:
+            runs = plan(calendar, materialized, refreshing=bool(stale), quarantine=quarantine)
+            n = blocked.select("table_name", "partition_date").unique().height
+            blocked_note = (f"{n} partition(s) not requested: they read raw rows that break a domain rule "
+                            f"(quarantined): {quarantine.partitions(blocked)}: " + " | ".join(quarantine.lines(blocked))
+                            + "; correct the raw row(s): they are requested on the tick after")
+        if blocked_note:
+            context.log.error(blocked_note)
     day = config.today()
     if not runs and not stale:
-        skip = ((f"{stale_note}; " if stale_note else "")
+        skip = ((f"{stale_note}; " if stale_note else "") + (f"{blocked_note}; " if blocked_note else "")
                 + f"up to date through {calendar.horizon}: {describe_wait(calendar, day)}")
         return SkipReason(skip)
     tags = {TRIGGER_TAG: SENSOR_NAME, FINGERPRINT_TAG: fingerprint}
@@ -192,6 +244,28 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
                                 *([f"refresh: {len(stale)} step(s), {sum(len(t) * len(d) for t, d in stale)} "
                                    "partition(s)"] if stale else [])]))
     return SensorResult(run_requests=requests)
+
+
+# the quarantine of the last raw files seen (their fingerprint): parsed and checked again only when a file changed
+_QUARANTINE_CACHE: dict[tuple, tuple[Quarantine | None, str]] = {}
+
+
+def quarantined(raw_data: RawDataResource, calendar: GameCalendar, fingerprint: str) -> tuple[Quarantine | None, str]:
+    """The quarantine of every partition of Dagster's calendar (``RawInputs.quarantine``: the hoopR files and
+    shot charts parsed and checked against the domain rules, about 1 s a season), computed again only when
+    a raw file changed; and a note (empty, or why it could not be computed: a raw file missing or corrupt,
+    whose runs then fail naming it)."""
+    days = calendar.partition_days
+    key = (fingerprint, str(raw_data.path), days[0], days[-1])
+    if key not in _QUARANTINE_CACHE:
+        try:
+            inputs = RawInputs(raw_data.path, calendar.seasons)
+            result: tuple[Quarantine | None, str] = (inputs.quarantine(days[0], days[-1]), "")
+        except RawDataError as exc:
+            result = (None, f"quarantined raw rows not checked: {exc}")
+        _QUARANTINE_CACHE.clear()
+        _QUARANTINE_CACHE[key] = result
+    return _QUARANTINE_CACHE[key]
 
 
 # the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed

@@ -32,7 +32,7 @@ own files the same way (a broken row there refuses every run touching 2020-21).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -171,6 +171,17 @@ class Quarantine:
             out.append(f"... and {per_row.height - limit} more quarantined row(s) (nba-precompute validate lists them)")
         return out
 
+    def partitions(self, of: pl.DataFrame) -> str:
+        """The partitions of ``of`` (rows of :attr:`blocked`), grouped: ``<tables> on <days>; ...`` (days as
+        ranges of consecutive days, tables without their schema)."""
+        tables: dict[str, list[dt.date]] = {}
+        for t, d in of.select("table_name", "partition_date").unique().sort("table_name").iter_rows():
+            tables.setdefault(t, []).append(d)
+        by_days: dict[str, list[str]] = {}
+        for t, ds in tables.items():  # a few tables
+            by_days.setdefault(_ranges(ds), []).append(_short(t))
+        return "; ".join(f"{', '.join(ts)} on {days}" for days, ts in by_days.items())
+
     def refuse(self, table_name: str, days: Sequence[dt.date]) -> str | None:
         """``None`` when no partition of ``table_name`` on ``days`` reads a quarantined row; else the
         refusal: how many partitions, and each quarantined row they read (file, line, rule, value, the
@@ -192,3 +203,64 @@ def quarantine(violations: pl.DataFrame, schedule: pl.DataFrame, seasons: pl.Dat
         return Quarantine.empty()
     rows = locate(violations, schedule, seasons, sources)
     return Quarantine(rows, blocked_partitions(rows, windows, seasons))
+
+
+@dataclass(frozen=True)
+class RunsAround:
+    """The runs of a request that leave out the partitions a quarantined row blocks (:func:`plan_around`).
+
+    ``runs``: ``(tables, days)`` in day order: ``tables`` the requested tables (sorted) that no
+    quarantined row blocks on any of ``days``, ``days`` consecutive calendar days (ascending).
+    ``blocked``: the rows of :attr:`Quarantine.blocked` on the requested (table, day) partitions
+    (:data:`BLOCKED_SCHEMA`; empty when nothing requested is blocked)."""
+
+    runs: list[tuple[list[str], list[dt.date]]]
+    blocked: pl.DataFrame
+
+
+def through_upstream(blocked: pl.DataFrame, same_day_upstream: Mapping[str, Collection[str]]) -> pl.DataFrame:
+    """``blocked`` (:data:`BLOCKED_SCHEMA`) with every partition that reads a blocked partition of the same
+    day from the warehouse: table T on D is blocked by each row that blocks an upstream of T
+    (``same_day_upstream[T]``, qualified names) on D, transitively. (A partition reading an upstream's
+    earlier days reads their raw nights too, so the quarantine's read windows block it already.)"""
+    edges = pl.DataFrame([(u, t) for t, ups in same_day_upstream.items() for u in ups],
+                         schema={"table_name": pl.String, "__down": pl.String}, orient="row")
+    out = blocked
+    while True:  # one pass per level of the table graph (a handful)
+        more = (out.join(edges, on="table_name").drop("table_name").rename({"__down": "table_name"})
+                .select(list(BLOCKED_SCHEMA)))
+        grown = pl.concat([out, more]).unique()
+        if grown.height == out.height:
+            return out.sort("row", "partition_date", "table_name")
+        out = grown
+
+
+def plan_around(q: Quarantine, tables: Collection[str], days: Sequence[dt.date],
+                same_day_upstream: Mapping[str, Collection[str]] | None = None) -> RunsAround:
+    """The runs that compute the partitions ``tables`` x ``days`` except those a row of ``q`` blocks
+    (and, with ``same_day_upstream``, those reading a blocked partition of the same day:
+    :func:`through_upstream`).
+
+    ``tables``: qualified table names (``nba_analytics.player_game_summary``); ``days``: any order, each
+    counted once. Days are grouped into ranges of consecutive calendar days on which the same requested
+    tables are blocked; each range is one run of the tables not blocked there (a gap in ``days`` starts a
+    new run). A day on which every requested table is blocked has no run. With nothing blocked the runs
+    are the contiguous ranges of ``days``, each with every table. Pure Polars; no error raised."""
+    wanted = sorted(set(tables))
+    day_frame = pl.DataFrame({"day": sorted(set(days))}, schema={"day": pl.Date})
+    blocked = q.blocked.filter(pl.col("partition_date").is_in(day_frame.get_column("day").implode()))
+    if same_day_upstream:
+        blocked = through_upstream(blocked, same_day_upstream)
+    hit = blocked.filter(pl.col("table_name").is_in(pl.Series(wanted, dtype=pl.String).implode()))
+    per_day = hit.group_by("partition_date").agg(pl.col("table_name").unique().sort().str.join("\n").alias("off"))
+    grouped = (day_frame.join(per_day, left_on="day", right_on="partition_date", how="left")
+               .with_columns(pl.col("off").fill_null("")).sort("day")
+               .with_columns(((pl.col("day").diff() != pl.duration(days=1)) | (pl.col("off") != pl.col("off").shift()))
+                             .fill_null(True).cum_sum().alias("__run"))
+               .group_by("__run", maintain_order=True).agg(pl.col("day"), pl.col("off").first()))
+    runs = []
+    for span, off in grouped.select("day", "off").iter_rows():  # one row per run
+        keep = [t for t in wanted if t not in set(off.split("\n"))]
+        if keep:
+            runs.append((keep, list(span)))
+    return RunsAround(runs, hit.sort("row", "partition_date", "table_name"))

@@ -15,8 +15,9 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from nba_precompute.config import today
-from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, describe_wait, plan
+from nba_precompute.defs.automation import SENSOR_NAME, TRIGGER_TAG, blocked_nights, describe_wait, plan
 from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar, daily_partitions, game_calendar
+from nba_precompute.raw.quarantine import BLOCKED_SCHEMA, Quarantine
 from nba_precompute_tests.raw_copies import season_copy
 from nba_precompute_tests.ui.services import DagsterServices, ServiceError, prepare_home
 
@@ -62,6 +63,38 @@ def test_plan_defers_tonight_while_a_refresh_is_requested():
     done = {k: {f"2025-10-{d}" for d in range(21, 25)} for k in keys}
     assert plan(cal, done, refreshing=True) == []  # the refresh alone; tonight on a later tick
     assert plan(cal, done) == [(["nba_predictions/ml_feature_store_v2"], [D(2025, 10, 25)])]
+
+
+def _quarantine(*blocked: tuple[str, str]) -> Quarantine:
+    """One quarantined row (line 7 of a box-score file) blocking each (table, day)."""
+    return Quarantine(pl.DataFrame(), pl.DataFrame(
+        [{"row": 0, "file": "player_game_logs1.csv.gz", "line": 7, "rule": "one row per player and game",
+          "value": "game_id = '1'", "table_name": t, "partition_date": D.fromisoformat(d)} for t, d in blocked],
+        schema=BLOCKED_SCHEMA))
+
+
+def test_plan_leaves_out_the_partitions_a_quarantined_row_blocks():
+    cal = _calendar(["2025-10-21", "2025-10-22", "2025-10-24"], ["2025-10-25"])
+    pgs, mlfs, sched = "nba_analytics/player_game_summary", "nba_predictions/ml_feature_store_v2", "nba_analytics/nba_schedule"
+    q = _quarantine(("nba_analytics.player_game_summary", "2025-10-22"),
+                    *[("nba_predictions.ml_feature_store_v2", f"2025-10-{d}") for d in (23, 24, 25)])
+    done = {pgs: {"2025-10-21"}, mlfs: {"2025-10-21"}}
+    # due: PGS on 10-23, 10-24 and MLFS on 10-22; one range, split where the blocked tables change
+    assert plan(cal, done, quarantine=q) == [([mlfs], [D(2025, 10, 22)]), ([pgs], [D(2025, 10, 23), D(2025, 10, 24)])]
+    assert plan(cal, done) == [([pgs, mlfs], [D(2025, 10, 22), D(2025, 10, 23), D(2025, 10, 24)])]
+    assert sorted(blocked_nights(cal, done, q).select("table_name", "partition_date").iter_rows()) == [
+        ("nba_analytics.player_game_summary", D(2025, 10, 22)),
+        *[("nba_predictions.ml_feature_store_v2", D(2025, 10, d)) for d in (23, 24, 25)]]  # tonight's too
+    # only blocked partitions missing: nothing due, and tonight's slate has no unblocked asset either
+    done = {pgs: {"2025-10-21", "2025-10-23", "2025-10-24"}, mlfs: {"2025-10-21", "2025-10-22"}}
+    assert plan(cal, done, quarantine=q) == []
+    # the schedule blocked on 10-24: MLFS of 10-24 reads it (same day) and is blocked too; tonight runs
+    q = _quarantine(("nba_analytics.nba_schedule", "2025-10-24"))
+    done = {sched: {"2025-10-21", "2025-10-22", "2025-10-23"}, mlfs: {"2025-10-21", "2025-10-22", "2025-10-23"}}
+    assert plan(cal, done, quarantine=q) == [([sched, mlfs], [D(2025, 10, 25)])]  # the schedule: not a box-score table
+    assert plan(cal, done) == [([sched, mlfs], [D(2025, 10, 24)])]
+    assert blocked_nights(cal, done, q).get_column("table_name").to_list() == [
+        "nba_analytics.nba_schedule", "nba_predictions.ml_feature_store_v2"]
 
 
 def test_today_is_a_product_setting(monkeypatch, raw_data_dir):
