@@ -89,7 +89,7 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
     assert err == ""  # the plan is on stdout
     assert f"night {NIGHT}: its raw rows changed" in out
     assert "one run of the refresh job (2 step(s), in order):" in out
-    assert f"step 1: 4 table(s) x 1 partition(s): nba_schedule, " in out and f"on {NIGHT}\n" in out
+    assert "step 1: 4 table(s) x 1 partition(s): nba_schedule, " in out and f"on {NIGHT}\n" in out
     assert "step 2: 7 table(s) x 2 partition(s): " in out and "on 2026-01-26..2026-01-27\n" in out
     assert "dg launch --job nba_refresh --config-json" in out
     assert "dry run: nothing launched" in out
