@@ -105,14 +105,19 @@ def without(assets: str, keys: Sequence[str]) -> str:
 
 
 def same_day_upstream() -> dict[str, list[str]]:
-    """Per Phase 4 table (qualified name), the tables whose partition of the same day D its partition D
-    reads from the warehouse (its declared upstreams with a ``same_day`` or ``through`` window,
-    ``defs/phase4/tables.py``): a blocked partition of one of those blocks it too. The Phase 3 tables
-    read the raw files, not the warehouse."""
+    """Per table (qualified name), the tables whose partition of the same day D its partition D reads
+    from the warehouse: a blocked partition of one of those blocks it too. The Phase 4 tables: their
+    declared upstreams with a ``same_day`` or ``through`` window (``defs/phase4/tables.py``); the two
+    upcoming contexts: the schedule through D (``defs/phase3.py``). The box-score tables read the raw
+    files only. (``nba_precompute_tests/test_runs.py`` checks this against the asset graph's partition
+    mappings.)"""
     from nba_precompute.defs.phase4.tables import PHASE4_TABLES, SAME_DAY, THROUGH
+    from nba_precompute.schemas import NBA_SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT, UPCOMING_TEAM_GAME_CONTEXT
 
-    return {t.spec.qualified_name: [u.table.qualified_name for u in t.upstream if u.window in (SAME_DAY, THROUGH)]
-            for t in PHASE4_TABLES}
+    upcoming = {t.qualified_name: [NBA_SCHEDULE.qualified_name]
+                for t in (UPCOMING_TEAM_GAME_CONTEXT, UPCOMING_PLAYER_GAME_CONTEXT)}
+    return {**upcoming, **{t.spec.qualified_name: [u.table.qualified_name for u in t.upstream
+                                                   if u.window in (SAME_DAY, THROUGH)] for t in PHASE4_TABLES}}
 
 
 def around_blocked(planned: Sequence[tuple[str, Sequence[dt.date]]], tables: Collection[str],

@@ -153,6 +153,23 @@ def blocked_nights(calendar: GameCalendar, materialized: dict[str, set[str]],
             .filter(~tonight_box if calendar.tonight is not None else pl.lit(True)).drop("__key"))
 
 
+def refresh_around(steps: list[tuple[list[str], list[dt.date]]],
+                   quarantine: Quarantine | None) -> tuple[list[tuple[list[str], list[dt.date]]], pl.DataFrame]:
+    """The refresh run's steps (``(tables, days)``, in order) without the stale partitions that read a
+    quarantined raw row (``raw.quarantine.plan_around``, a partition reading a blocked partition of its
+    own day included), and those blocked partitions (rows of ``Quarantine.blocked``). Unchanged, and
+    nothing blocked, without a quarantine."""
+    if quarantine is None or quarantine.blocked.is_empty() or not steps:
+        return steps, pl.DataFrame(schema=BLOCKED_SCHEMA)
+    kept, hits = [], [pl.DataFrame(schema=BLOCKED_SCHEMA)]
+    upstream = same_day_upstream()
+    for tables, days in steps:  # a few steps; each split where the blocked tables change
+        around = plan_around(quarantine, tables, days, upstream)
+        kept.extend((sorted(keep, key=list(tables).index), span) for keep, span in around.runs)
+        hits.append(around.blocked)
+    return kept, pl.concat(hits)
+
+
 def _fingerprint(raw_dir: str) -> str:
     return hashlib.sha1(repr(raw_fingerprint(raw_dir)).encode()).hexdigest()[:16]
 
@@ -210,9 +227,10 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
         context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
     runs = plan(calendar, materialized, refreshing=bool(stale))
     blocked_note = ""
-    if runs:  # something is due: leave out the partitions that read a quarantined raw row (issue 18)
+    if runs or stale:  # something is due: leave out the partitions that read a quarantined raw row (issue 18)
         quarantine, blocked_note = quarantined(raw_data, calendar, fingerprint)
-        blocked = blocked_nights(calendar, materialized, quarantine)
+        stale, held = refresh_around(stale, quarantine)
+        blocked = pl.concat([blocked_nights(calendar, materialized, quarantine), held]).unique()
         if blocked.height:
             runs = plan(calendar, materialized, refreshing=bool(stale), quarantine=quarantine)
             n = blocked.select("table_name", "partition_date").unique().height
