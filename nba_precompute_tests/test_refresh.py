@@ -101,11 +101,10 @@ def test_a_correction_refreshes_exactly_what_reads_the_night(built_2025, tmp_pat
                      | {(t, d) for t in PRE_GAME_TABLES for d in (D(2026, 1, 26), D(2026, 1, 27))})
     assert plan.changed_nights() == [NIGHT]
     assert [set(tables) for tables, _ in plan.runs] == [set(BOX_VERSION_TABLES), set(PRE_GAME_TABLES)]
-    # the morning sensor requests the same runs
-    sensor_runs, note = stale_runs(game_calendar(raw), RawDataResource(directory=str(raw)),
-                                   WarehouseResource(kind="duckdb", duckdb_path=str(db)), DagsterInstance.ephemeral(),
-                                   "test")
-    assert note == "" and sensor_runs == plan.runs
+    # the morning sensor plans the same steps
+    sensor = stale_runs(game_calendar(raw), RawDataResource(directory=str(raw)),
+                        WarehouseResource(kind="duckdb", duckdb_path=str(db)), DagsterInstance.ephemeral(), "test")
+    assert sensor.note == "" and sensor.steps == plan.runs
     # ... as one run of the refresh job, after the runs of the nights its instance lacks
     with build_sensor_context(instance=DagsterInstance.ephemeral(), resources={
             "raw_data": RawDataResource(directory=str(raw)),

@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from dataclasses import dataclass
 
 import polars as pl
 from dagster import (
@@ -218,11 +219,12 @@ def morning_slate_sensor(context: SensorEvaluationContext, raw_data: RawDataReso
                 f"{dt.datetime.fromtimestamp(retry_at, dt.timezone.utc):%H:%M} UTC or as soon as a raw file changes")
     keys = [AssetKey(list(k.asset_key_path)) for k in _table_assets()]
     materialized = {k.to_user_string(): set(instance.get_materialized_partitions(k)) for k in keys}
-    stale, stale_note = stale_runs(calendar, raw_data, warehouse, instance, fingerprint)
+    stale_plan = stale_runs(calendar, raw_data, warehouse, instance, fingerprint)
+    stale, stale_note = stale_plan.steps, stale_plan.note
     if stale_note:
         context.log.error(stale_note)
     # the raw data's versions into Dagster (defs/data_versions.py), stored before the requested runs start
-    recorded = record_versions(instance)
+    recorded = record_versions(instance, stale_plan)
     if recorded:
         context.log.info(f"data versions: {recorded} partition(s) of the raw/*_inputs assets have a new version")
     runs = plan(calendar, materialized, refreshing=bool(stale))
@@ -286,39 +288,49 @@ def quarantined(raw_data: RawDataResource, calendar: GameCalendar, fingerprint: 
     return _QUARANTINE_CACHE[key]
 
 
+@dataclass
+class StalePlan:
+    """What :func:`stale_runs` found: the refresh run's ``steps`` (``(tables, days)``, in order), a
+    ``note`` (empty, or why stale partitions could not be compared) and the raw data's input ``versions``
+    (``refresh.RefreshPlan.versions``) until a tick records them in Dagster (then ``None``)."""
+
+    steps: list[tuple[list[str], list[dt.date]]]
+    note: str = ""
+    versions: pl.DataFrame | None = None
+
+
 # the last stale plan, per (raw files, newest run of the instance): recomputed only when either changed
-_STALE_CACHE: dict[tuple, tuple[list, str]] = {}
-# the versions of the last plan computed, until a tick records them in Dagster
-_PENDING_VERSIONS: list = []
+_STALE_CACHE: dict[tuple, StalePlan] = {}
 
 
-def record_versions(instance) -> int:
-    """Record in the instance the data versions of the last stale plan computed (by :func:`stale_runs`)
-    that it does not have yet, as runless observations in one batch (``defs/data_versions.py``); each
-    plan's versions are recorded once. Returns how many partitions got a new version."""
+def record_versions(instance, plan: StalePlan) -> int:
+    """Record in the instance the data versions of ``plan`` that it does not have yet, as runless
+    observations in one batch (``defs/data_versions.py``); each plan's versions are recorded once.
+    Returns how many partitions got a new version."""
     from nba_precompute.defs.data_versions import pending_observations, report
 
-    if not _PENDING_VERSIONS:
+    if plan.versions is None:
         return 0
-    versions = _PENDING_VERSIONS.pop()
+    versions, plan.versions = plan.versions, None
     observations = pending_observations(instance, versions, set(versions.get_column("partition_date").to_list()))
     report(instance, observations)
     return len(observations)
 
 
 def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: WarehouseResource, instance,
-               fingerprint: str) -> tuple[list[tuple[list[str], list[dt.date]]], str]:
-    """The steps of the refresh run (``nba_precompute.refresh.plan_refresh``: ``(tables, days)``), and a note
+               fingerprint: str) -> StalePlan:
+    """The steps of the refresh run (``nba_precompute.refresh.plan_refresh``: ``(tables, days)``), a note
     (empty, or why stale partitions could not be compared: the warehouse locked by another run, a raw
-    night gone from the files, a raw file that breaks a rule). Computed again only when a raw file
-    changed, a run was started or ended, or Dagster's calendar gained a day since the last tick."""
+    night gone from the files, a raw file that breaks a rule) and the versions to record. Computed again
+    only when a raw file changed, a run was started or ended, or Dagster's calendar gained a day since
+    the last tick (the same :class:`StalePlan` otherwise, its versions recorded already)."""
     from nba_precompute import refresh
     from nba_precompute.warehouse.base import WarehouseError
 
     if instance.get_run_records(RunsFilter(statuses=ACTIVE), limit=1):
         # any run of the instance queued or in progress (a UI backfill, `nba-precompute launch`) may be
         # about to open the embedded warehouse for writing: do not hold it open for reading now
-        return [], ""
+        return StalePlan([])
     newest = instance.get_run_records(limit=1)
     key = (fingerprint, str(raw_data.path), warehouse.kind, warehouse.duckdb_path,
            (newest[0].dagster_run.run_id, newest[0].dagster_run.status.value) if newest else None,
@@ -327,10 +339,9 @@ def stale_runs(calendar: GameCalendar, raw_data: RawDataResource, warehouse: War
         try:
             # the domain rules are left to the runs (a Phase 3 run checks them before it writes): cheaper per tick
             p = refresh.plan_refresh(warehouse.get(), raw_data.path, calendar, validate_raw=False)
-            result = (p.runs, "")
-            _PENDING_VERSIONS[:] = [p.versions] if p.versions is not None else []
+            result = StalePlan(p.runs, "", p.versions)
         except (RawDataError, refresh.MissingNightError, WarehouseError) as exc:
-            result = ([], f"stale partitions not checked: {exc}")
+            result = StalePlan([], f"stale partitions not checked: {exc}")
         _STALE_CACHE.clear()
         _STALE_CACHE[key] = result
     return _STALE_CACHE[key]

@@ -41,7 +41,7 @@ def test_the_sensor_plans_around_a_quarantined_row(tmp_path, monkeypatch, raw_da
     instance = DagsterInstance.ephemeral()
     resources = {"raw_data": RawDataResource(directory=str(raw)),
                  "warehouse": WarehouseResource(kind="duckdb", duckdb_path=str(tmp_path / "w.duckdb"))}
-    monkeypatch.setattr(automation, "stale_runs", lambda *a: ([], ""))  # no warehouse to compare here
+    monkeypatch.setattr(automation, "stale_runs", lambda *a: automation.StalePlan([]))  # no warehouse to compare here
 
     def tick():
         with build_sensor_context(instance=instance, resources=resources) as context:
