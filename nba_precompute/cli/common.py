@@ -56,6 +56,21 @@ def parse_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
 
 
+def add_range_arguments(parser: argparse.ArgumentParser, *, everything_by_default: bool) -> None:
+    """The partitions a command covers, as ``launch`` and ``validate`` take them: ``START [END]``, or
+    ``--season S``, or ``--all-seasons`` (the last two exclusive). ``everything_by_default``: without any
+    of them the command covers every partition (``validate``) rather than asking for one (``launch``)."""
+    everything = "; default: every partition" if everything_by_default else ""
+    parser.add_argument("start", type=parse_date, nargs="?",
+                        help=f"a partition, or the first day of a range (YYYY-MM-DD{everything})")
+    parser.add_argument("end", type=parse_date, nargs="?",
+                        help="the last day of the range (YYYY-MM-DD; default: START alone)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
+    which.add_argument("--all-seasons", action="store_true", help="every partition of every season"
+                       + (" (the default without dates)" if everything_by_default else ""))
+
+
 def calendar() -> GameCalendar:
     """The raw data's calendar (``nba_precompute.partitions.game_calendar``).
 

@@ -40,9 +40,9 @@ from nba_precompute.cli.common import (
     EXIT_USAGE,
     HelpFormatter,
     UsageError,
+    add_range_arguments,
     calendar,
     error,
-    parse_date,
 )
 from nba_precompute.partitions import BOX_SCORE_TABLES, GameCalendar
 from nba_precompute.raw.readers import RawDataError
@@ -83,11 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``launch`` on the ``nba-precompute`` parser."""
     p = sub.add_parser("launch", help="Materialise assets over seasons or dates (runs dg launch).",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
-    p.add_argument("start", type=parse_date, nargs="?", help="a partition, or the first day of a range (YYYY-MM-DD)")
-    p.add_argument("end", type=parse_date, nargs="?", help="the last day of the range (YYYY-MM-DD)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--season", help="one season, e.g. 2023-24")
-    which.add_argument("--all-seasons", action="store_true", help="every partition of every season")
+    add_range_arguments(p, everything_by_default=False)
     p.add_argument("--assets", default="*", help="Dagster asset selection (default '*': every asset)")
     p.add_argument("--dry-run", action="store_true", help="print the dg launch commands, do not run them")
 

@@ -50,9 +50,9 @@ from nba_precompute.cli.common import (
     EXIT_WAREHOUSE,
     HelpFormatter,
     UsageError,
+    add_range_arguments,
     error,
     open_warehouse,
-    parse_date,
     quiet_dagster_warnings,
     warehouse_help,
 )
@@ -340,12 +340,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``validate`` on the ``nba-precompute`` parser."""
     v = sub.add_parser("validate", help="Print the validation report of the Phase 3 and Phase 4 partitions.",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
-    v.add_argument("start", type=parse_date, nargs="?", help="first partition (YYYY-MM-DD; default: every partition)")
-    v.add_argument("end", type=parse_date, nargs="?", help="last date of the range (default: START alone)")
-    which = v.add_mutually_exclusive_group()
-    which.add_argument("--season", help="one season's partitions, e.g. 2023-24")
-    which.add_argument("--all-seasons", action="store_true",
-                       help="every partition of every season (the default without dates)")
+    add_range_arguments(v, everything_by_default=True)
     v.add_argument("--details", action="store_true", help="print every (date, table) row and every week")
     v.add_argument("--format", choices=("terminal", "json"), default="terminal",
                    help="terminal: the report as text (default); json: everything as one JSON document")
