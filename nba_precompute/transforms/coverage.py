@@ -116,6 +116,24 @@ def missing_upstream_dates(schedule: pl.DataFrame, present_dates: pl.Series, dat
         "game dates scheduled before D with no rows in {}: {}", pl.lit(upstream), _joined_days(pl.col("missing"))))
 
 
+_DATE_LEVEL_SOURCE = r" \((scheduled games|partitions)\)$"  # the suffix of a DATE_LEVEL row's entity_name
+
+
+def one_date_level_row_per_upstream(found_in_data: pl.DataFrame, found_in_log: pl.DataFrame) -> pl.DataFrame:
+    """``found_in_data`` (a transform's failure rows) without its DATE_LEVEL rows for a (D, upstream)
+    that ``found_in_log`` (:func:`upstream_gap_failures` rows) already names: one missing upstream
+    partition is then one DATE_LEVEL row per D (the partition log's, whose reason carries the command
+    that fixes it), not two. Every other row is kept; both frames have FAILURE_COLUMNS."""
+    if found_in_log.is_empty() or found_in_data.is_empty():
+        return found_in_data
+    upstream = pl.col("entity_name").str.replace(_DATE_LEVEL_SOURCE, "")
+    named = found_in_log.select("analysis_date", upstream.alias("__upstream")).unique()
+    is_date = pl.col("entity_id") == "DATE_LEVEL"
+    dates = found_in_data.filter(is_date).with_columns(upstream.alias("__upstream")).join(
+        named, on=["analysis_date", "__upstream"], how="anti").drop("__upstream")
+    return pl.concat([found_in_data.filter(~is_date), dates])
+
+
 def window_condition(day: pl.Expr, analysis_date: pl.Expr, window: str) -> pl.Expr:
     """True where upstream ``day`` lies in the window of ``analysis_date`` (D): ``before`` (day < D, the
     as-of rule), ``through`` (day <= D) or ``same_day`` (day = D), the windows of

@@ -10,6 +10,8 @@ from nba_precompute.schemas import PLAYER_COMPOSITE_FACTORS, empty_failures
 from nba_precompute.transforms.coverage import (
     blocked_entities,
     missing_team_games,
+    missing_upstream_dates,
+    one_date_level_row_per_upstream,
     partition_gaps,
     summarize_days,
     upstream_gap_failures,
@@ -140,3 +142,27 @@ def test_withhold_blocked_names_what_each_withheld_row_misses():
     ]
     # nothing missing: the rows pass untouched
     assert withhold_blocked(rows, PLAYER_COMPOSITE_FACTORS, "p", None, schedule, set(), [])[0] is rows
+
+
+def test_one_date_level_row_per_missing_upstream_partition():
+    """The transform's "scheduled games" DATE_LEVEL row of a (D, upstream) is dropped when the partition
+    log's row names the same upstream on D; other days, other upstreams and entity rows stay."""
+    sched = pl.DataFrame({"game_id": ["0022200001", "0022200002"], "game_date": [D[0], D[1]],
+                          "season_year": [2022, 2022], "home_team_abbr": ["A", "C"], "away_team_abbr": ["B", "D"]})
+    dates = pl.DataFrame({"analysis_date": [D[2], D[3]], "season_year": [2022, 2022]})
+    # no rows of 11-02 upstream: the transform names it for D = 11-03 and D = 11-04
+    in_data = missing_upstream_dates(sched, pl.Series([D[0]]), dates, "player_shot_zone_analysis", PGS)
+    other = missing_upstream_dates(sched, pl.Series([D[0]]), dates, "player_shot_zone_analysis", "nba_analytics.x")
+    entity = in_data.filter(pl.col("analysis_date") == D[2]).with_columns(pl.lit("player").alias("entity_type"), pl.lit("7").alias("entity_id"))
+    assert sorted(in_data.get_column("analysis_date").to_list()) == [D[2], D[3]]
+    # the partition log names PGS on 11-03 only
+    in_log = upstream_gap_failures(pl.DataFrame({"analysis_date": [D[2]]}),
+                                   pl.DataFrame({"partition_date": [D[1]], "problem": ["never materialised"]}),
+                                   PGS, PGS_KEY, "before", "player_shot_zone_analysis")
+    kept = one_date_level_row_per_upstream(pl.concat([in_data, other, entity]), in_log)
+    assert sorted(kept.select("analysis_date", "entity_id", "entity_name").rows()) == [
+        (D[2], "7", f"{PGS} (scheduled games)"),
+        (D[2], "DATE_LEVEL", "nba_analytics.x (scheduled games)"),
+        (D[3], "DATE_LEVEL", f"{PGS} (scheduled games)"),
+        (D[3], "DATE_LEVEL", "nba_analytics.x (scheduled games)")]
+    assert one_date_level_row_per_upstream(in_data, empty_failures()).equals(in_data)

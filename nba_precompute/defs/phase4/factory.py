@@ -59,6 +59,7 @@ from nba_precompute.transforms.common import season_calendar, with_season
 from nba_precompute.transforms.coverage import (
     CATEGORIES,
     missing_team_games,
+    one_date_level_row_per_upstream,
     partition_gaps,
     upstream_gap_failures,
     withhold_blocked,
@@ -238,7 +239,8 @@ def compute_phase4(table: Phase4Table, context, warehouse: WarehouseResource,
             f"{table.processor}: MISSING_DEPENDENCY on {gaps.date_level.get_column('analysis_date').n_unique()} "
             f"date(s), {held.height} row(s) withheld" + (": " + " | ".join(reasons) if reasons else "")
             + (f"; e.g. {held.item(0, 'reason')}" if held.height else ""))
-    failures = pl.concat([failures, gaps.date_level, held, invalid]).sort(
+    failures = pl.concat([one_date_level_row_per_upstream(failures, gaps.date_level), gaps.date_level, held,
+                          invalid]).sort(
         "analysis_date", "failure_category", "entity_id", "entity_name")
     daily = daily_counts(table, rows, failures, schedule, days)
     below = int(daily.get_column("entities_below_minimum").sum())

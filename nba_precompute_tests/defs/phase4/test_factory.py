@@ -96,6 +96,11 @@ def test_failure_rows_name_the_affected_entities(gap_run):
     assert f.get_column("is_failure").all()
     date_level = f.filter(pl.col("entity_id") == "DATE_LEVEL")
     assert date_level.get_column("reason").str.contains(LEFT_OUT).all()
+    # one row per day and upstream (the partition log's, with the command that fixes it), not a second
+    # one from the transform's own look at the scheduled games
+    upstream = pl.col("entity_name").str.replace(r" \(.*\)$", "")
+    assert date_level.group_by("processor", "analysis_date", upstream).len().get_column("len").max() == 1
+    assert date_level.get_column("entity_name").str.ends_with("(partitions)").all()
     teams = f.filter((pl.col("processor") == "team_defense_zone_analysis") & (pl.col("entity_type") == "team"))
     # the teams that played on the left-out date are named on every later day
     played = wh.query("SELECT home_team_abbr, away_team_abbr FROM nba_analytics.nba_schedule "
