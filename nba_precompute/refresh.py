@@ -161,15 +161,20 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
         MissingNightError: a materialised night's games are no longer in the raw data.
         WarehouseError: the warehouse cannot be read.
     """
-    days = sorted(days if days is not None else calendar.partition_days)
+    requested = sorted(days if days is not None else calendar.partition_days)
     empty = RefreshPlan(pl.DataFrame(schema=STALE_SCHEMA))
-    if not days:
+    if not requested:
         return empty
+    raw = RawInputs(raw_dir, calendar.seasons)
+    # the earlier partition days the requested ones read (another season's rosters, MLFS's 365 days): their
+    # box-score tables are compared too, and a changed night among them is refreshed with them (the
+    # pre-game tables read it from the warehouse); nothing else outside ``requested`` is
+    read_before = _earlier_nights(raw, calendar, requested)
+    days = sorted([*read_before, *requested])
     seasons = calendar.seasons.filter(pl.col("season_year").is_in(calendar.seasons_between(days[0], days[-1])))
     # the whole of the seasons concerned: a night truncated from the files moves the horizon back
     start, end = seasons.get_column("season_start_date").min(), seasons.get_column("span_end").max()
     log = _materialised(warehouse, start, end)
-    raw = RawInputs(raw_dir, calendar.seasons)
     in_days = pl.Series(days, dtype=pl.Date).implode()
     if log.is_empty():  # nothing to compare; the versions still go to Dagster (observe) before the first runs
         return RefreshPlan(empty.stale, versions=raw.input_versions(days[0], days[-1]).filter(
@@ -213,8 +218,24 @@ def plan_refresh(warehouse: Warehouse, raw_dir: str | Path, calendar: GameCalend
         .when(pl.col("table_name").is_in(BOX_VERSION_TABLES) | (own & earlier.is_null()))
         .then(pl.col("partition_date")).otherwise(earlier).alias("night"),
     ).select(list(STALE_SCHEMA)).cast(STALE_SCHEMA).sort("partition_date", "table_name")
+    if read_before:  # of the earlier days, only the box-score tables of a changed night a requested partition reads
+        asked = pl.col("partition_date").is_in(pl.Series(requested, dtype=pl.Date).implode())
+        read = stale.filter(asked).get_column("night").drop_nulls().unique().implode()
+        stale = stale.filter(asked | (pl.col("table_name").is_in(BOX_VERSION_TABLES)
+                                      & pl.col("partition_date").is_in(read)))
     return RefreshPlan(stale, plan_runs(stale), compared.height,
                        expected.filter(pl.col("partition_date").is_in(in_days)))
+
+
+def _earlier_nights(raw: RawInputs, calendar: GameCalendar, days: Sequence[dt.date]) -> list[dt.date]:
+    """The partition days before ``days[0]`` that a partition of ``days`` reads (``raw/versions.read_windows``:
+    the previous season's nights while a team has not played, MLFS's 365 days); empty when ``days``
+    starts at the calendar's first day."""
+    first = raw.windows(days[0], days[-1]).filter(
+        pl.col("partition_date").is_between(days[0], days[-1])).get_column("first_night").min()
+    if first is None or first >= days[0]:
+        return []
+    return [d for d in calendar.partition_days if first <= d < days[0]]
 
 
 def _with_season(frame: pl.DataFrame, seasons: pl.DataFrame) -> pl.DataFrame:
