@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``refresh`` on the ``nba-precompute`` parser."""
     r = sub.add_parser("refresh", help="Rematerialise the partitions whose raw inputs changed (corrections).",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter)
-    r.add_argument("--season", help="only the partitions of one season, e.g. 2025-26")
+    r.add_argument("--season", help="only the partitions of one season, e.g. 2025-26 (and the box-score tables "
+                                    "of a changed night of the season before that they read)")
     r.add_argument("--dry-run", action="store_true", help="print the plan (what is stale and why), launch nothing")
     r.add_argument("--duckdb-path", default=None, help=warehouse_help())
 
