@@ -366,3 +366,54 @@ def test_configuration_defaults_to_duckdb_and_parses_bigquery_settings(monkeypat
     monkeypatch.setenv("NBA_PRECOMPUTE_BQ_DATASETS", "nba_analytics")
     with pytest.raises(ValueError, match="expected schema=dataset"):
         warehouse_from_env()
+
+
+# --------------------------------------------------------------------------- corrections (issue 18)
+
+
+def test_refresh_on_bigquery_rewrites_exactly_the_stale_partitions(bq_endpoint, raw_data_dir, tmp_path):
+    """A correction on BigQuery: the refresh plan reads the stored versions from the emulator, the refresh
+    job rewrites exactly the stale partitions in one run, and every data table then equals a clean DuckDB
+    rebuild on the corrected files (a copy of the first days of 2025-26; own datasets)."""
+    from nba_precompute import refresh
+    from nba_precompute.pipeline import refresh_in_process
+    from nba_precompute.raw.versions import BOX_VERSION_TABLES, PRE_GAME_TABLES
+    from nba_precompute_tests.raw_copies import correct_made_two, season_copy
+
+    raw = tmp_path / "raw"
+    season_copy(raw_data_dir, raw, 2025, dt.date(2025, 11, 1))
+    phase3, phase4, night = ("2025-10-21", "2025-10-31"), ("2025-10-29", "2025-10-31"), dt.date(2025, 10, 29)
+    resource = bq_resource(bq_endpoint, bq_dataset_prefix="refresh_")
+    wh = resource.get()
+    wh.create_datasets()
+    duck = tmp_path / "clean.duckdb"
+
+    def build(**target) -> None:
+        instance = DagsterInstance.ephemeral()
+        for (first, last), selection in ((phase3, "group:phase3_analytics"), (phase4, PHASE4_SELECTION)):
+            assert materialize_range(first, last, raw_dir=str(raw), selection=selection, instance=instance,
+                                     **target).success
+
+    build(warehouse=resource)
+    calendar = game_calendar(raw)
+    assert refresh.plan_refresh(wh, raw, calendar).up_to_date
+    log_before = wh.query(f"SELECT table_name, partition_date, run_id FROM `{wh.table_id(schemas.PARTITION_LOG)}`")
+    correct_made_two(raw, night)
+    plan = refresh.plan_refresh(wh, raw, calendar)
+    stale = {(t, d) for t, d in plan.stale.select("table_name", "partition_date").iter_rows()}
+    assert stale == ({(t, night) for t in BOX_VERSION_TABLES}
+                     | {(t, dt.date(2025, 10, 30) + dt.timedelta(days=i)) for t in PRE_GAME_TABLES for i in range(2)})
+    result = refresh_in_process(refresh.run_config(plan.runs), raw_dir=str(raw), warehouse=resource)
+    assert result.success and refresh.plan_refresh(wh, raw, calendar).up_to_date
+    log_after = wh.query(f"SELECT table_name, partition_date, run_id FROM `{wh.table_id(schemas.PARTITION_LOG)}`")
+    rewritten = log_after.join(log_before, on=list(log_after.columns), how="anti")
+    assert set(rewritten.get_column("run_id").to_list()) == {result.run_id}
+    data_tables = rewritten.filter(pl.col("table_name").is_in(list(refresh.SPECS)))  # not their side tables
+    assert {(t, d) for t, d in data_tables.select("table_name", "partition_date").iter_rows()} == stale
+    build(duckdb_path=str(duck))
+    from nba_precompute.warehouse.duckdb_warehouse import DuckDBWarehouse
+
+    clean = DuckDBWarehouse(str(duck))
+    for table in (*schemas.PHASE3_TABLES, *schemas.PHASE4_TABLES, PRECOMPUTE_FAILURES):
+        assert_frame_equal(_normalise(wh.read(table), table), _normalise(clean.read(table), table),
+                           check_column_order=False), table.qualified_name
