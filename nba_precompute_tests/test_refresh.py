@@ -169,6 +169,9 @@ def test_a_night_gone_from_the_files_is_a_loud_missing_dependency(built_2025, tm
     assert cli_main(["refresh", "--dry-run", "--duckdb-path", str(db)]) == 1
     assert f"{gone}" in capsys.readouterr().err
     assert cli_main(["validate", *VALIDATE_RANGE, "--duckdb-path", str(db)]) == 1
+    # its verdict does not send the user to a refresh that would refuse
+    (result,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Result:")]
+    assert "fix the raw files first (nba-precompute refresh refuses until then)" in result
     assert fingerprints(str(db)) == before
 
 
@@ -309,3 +312,27 @@ def test_a_shot_moved_to_another_zone_refreshes_the_zone_tables(tmp_path, raw_da
     # the moved shot changed PSZA rows of its shooter, and of nobody else
     assert changed.height > 0 and set(changed.get_column("player_id").to_list()) == {int(busiest)}, changed
 
+
+
+def test_a_correction_next_to_a_quarantined_row_asks_for_the_raw_fix_first(built_2025, tmp_path, monkeypatch,
+                                                                            capsys):
+    """A correction (stale partitions) and, on another night, a box-score row written twice (quarantined):
+    `refresh` refuses naming the row and writes nothing; `validate` lists both and its verdict asks for the
+    raw fix before the refresh."""
+    from nba_precompute_tests.raw_copies import duplicate_player_row
+
+    raw, db = copy_built(built_2025, tmp_path)
+    monkeypatch.setenv("NBA_RAW_DATA_DIR", str(raw))
+    before = fingerprints(str(db))
+    correct_made_two(raw, NIGHT)
+    _, _, _, line = duplicate_player_row(raw, D(2026, 1, 20))
+    assert cli_main(["refresh", "--duckdb-path", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "refresh refused, nothing written" in err and f"line {line}" in err
+    assert fingerprints(str(db)) == before
+    assert cli_main(["validate", *VALIDATE_RANGE, "--duckdb-path", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "Stale partitions" in out and "Quarantined raw rows" in out
+    (result,) = [ln for ln in out.splitlines() if ln.startswith("Result:")]
+    assert result == ("Result: PROBLEMS FOUND (exit 1): stale partitions and quarantined raw rows (see above); fix the "
+                      "raw files first (nba-precompute refresh refuses until then), then: nba-precompute refresh")

@@ -49,8 +49,8 @@ output; the run's logs and the verdict on standard error.
 """
 
 EPILOG = f"""\
-Exit status: {EXIT_OK} when everything is up to date or refreshed (or after a dry run); {EXIT_PROBLEMS} when
-the refresh is refused or its run fails; {EXIT_USAGE} on a usage or configuration error; {EXIT_WAREHOUSE} when
+Exit status: {EXIT_OK} when everything is up to date or refreshed, or a dry run printed its plan; {EXIT_PROBLEMS}
+when the refresh is refused (a dry run too) or its run fails; {EXIT_USAGE} on a usage or configuration error; {EXIT_WAREHOUSE} when
 the warehouse cannot be read.
 """
 

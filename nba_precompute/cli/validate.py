@@ -227,7 +227,8 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
         lines += ["", "To fix, run from the project directory, in this order (then validate again):"]
         lines += [f"  {c}" for c in fixes.get_column("command")]
     else:
-        lines.append("Problems: none (every partition materialised and whole, no true failure)")
+        later = " (stale partitions or quarantined raw rows: below)" if (report.get("stale") or report.get("quarantine")) else ""
+        lines.append(f"Problems: none (every partition materialised and whole, no true failure){later}")
     lines.append("")
     lines += _warning_lines(report["warnings"], report["phase4"], labels, details)  # type: ignore[arg-type]
     lines += _slate_lines(report.get("tonight"), report.get("slate"))  # type: ignore[arg-type]
@@ -262,9 +263,14 @@ def render_terminal(report: dict[str, object], warehouse: str, details: bool = F
     elif s["ok"] and not stale:
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): quarantined raw rows (see above); "
                      "fix the raw files")
-    elif s["ok"]:
+    elif s["ok"] and not quarantined and not stale[0].startswith(CANNOT_COMPARE):
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): stale partitions (see above); "
                      "fix: nba-precompute refresh")
+    elif s["ok"]:  # refresh refuses until the raw files are fixed: say so, not just "refresh"
+        lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): "
+                     + ("stale partitions and quarantined raw rows" if quarantined else "raw data that cannot be "
+                        "compared") + " (see above); fix the raw files first (nba-precompute refresh refuses "
+                     "until then), then: nba-precompute refresh")
     else:
         lines.append(f"Result: PROBLEMS FOUND (exit {EXIT_PROBLEMS}): {s['phase4_problem_pairs']:,} Phase 4 and "
                      f"{s['phase3_problem_pairs']:,} Phase 3 (date, table) pairs MISSING / FAILED / PHASE3_HOLE")
@@ -386,6 +392,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return code
 
 
+CANNOT_COMPARE = "Data versions: cannot compare the partitions with the raw data"
+
+
 def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt.date]) -> list[str]:
     """The report's lines on stale partitions (issue 18: raw inputs changed since the write; empty when
     none); a raw night gone from the files or unreadable raw files are reported here too."""
@@ -394,7 +403,7 @@ def _stale_lines(warehouse: Warehouse, calendar: GameCalendar, days: Sequence[dt
     try:
         plan = refresh.plan_refresh(warehouse, config.raw_data_dir(), calendar, days, validate_raw=False)
     except (RawDataError, refresh.MissingNightError) as exc:
-        return [f"Data versions: cannot compare the partitions with the raw data: {exc}"]
+        return [f"{CANNOT_COMPARE}: {exc}"]
     return refresh.stale_summary_lines(plan)
 
 

@@ -91,6 +91,8 @@ def _validated(config: RefreshConfig) -> list[tuple[list[str], list[dt.date]]]:
     """The steps as (tables in dependency order, days); refuses an unknown table before anything runs."""
     steps = []
     for step in config.steps:
+        if not step.tables:
+            raise ValueError(f"refresh step {step.first_day}..{step.last_day}: no tables")
         unknown = sorted(set(step.tables) - set(VERSIONED_TABLES))
         if unknown:
             raise ValueError(f"refresh step {step.first_day}..{step.last_day}: unknown table(s) {unknown}; "
@@ -105,6 +107,9 @@ def _validated(config: RefreshConfig) -> list[tuple[list[str], list[dt.date]]]:
 def refresh_partitions(context: OpExecutionContext, config: RefreshConfig, warehouse: WarehouseResource,
                        raw_data: RawDataResource) -> Iterator:
     steps = _validated(config)
+    if not steps:
+        context.log.info("refresh: the run config has no steps; nothing to rewrite")
+        return
     from nba_precompute.definitions import defs  # the code location's asset graph: each table's dependencies
 
     graph = defs().resolve_asset_graph()  # (a job executed in process has no repository on its context)

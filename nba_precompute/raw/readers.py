@@ -110,6 +110,43 @@ def read_raw_bytes(path: Path) -> bytes:
         raise RawDataError(f"{path}: truncated or corrupt file ({type(exc).__name__}: {exc})") from exc
 
 
+def first_malformed_record(data: bytes) -> tuple[int, str, str] | None:
+    """The first record of the CSV ``data`` that breaks its shape: ``(line, what is wrong, the line's
+    text up to 120 characters)``, lines 1-based (the header is line 1); ``None`` when every record has
+    the header's number of fields on one line. A record spanning several lines is a stray quote (the
+    raw files have no multi-line fields). Python's ``csv`` module, once, on the error path only."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return None
+    start = reader.line_num + 1
+    try:
+        for record in reader:  # the error path of a file polars could not read: locate its first bad line
+            end = reader.line_num
+            line = lines[start - 1][:120] if start <= len(lines) else ""
+            if end != start:
+                return start, f"a quote opened on this line is not closed on it (the record runs to line {end})", line
+            if len(record) != len(header):
+                return start, f"{len(record)} field(s) where the header has {len(header)}", line
+            start = end + 1
+    except csv.Error as exc:
+        return start, f"unreadable ({exc})", lines[start - 1][:120] if start <= len(lines) else ""
+    return None
+
+
+def malformed_csv_message(path: Path, data: bytes, exc: Exception) -> str:
+    """One short line for a CSV polars could not read: the file, the first malformed line (what is
+    wrong, its text) when one is found, and the first line of polars' own message (which may quote
+    thousands of rows)."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    found = first_malformed_record(data)
+    where = f" at line {found[0]}: {found[1]}; the line reads {found[2]!r}" if found else ""
+    return f"{path}: malformed CSV{where} (polars: {reason})"
+
+
 def _read_text_csv(path: Path) -> pl.DataFrame:
     """Read a ``.csv``, ``.csv.gz`` or single-CSV ``.zip`` file with every column as a string, plus
     ``source_line`` (Int64, the 1-based line of each record; header = line 1)."""
@@ -117,7 +154,7 @@ def _read_text_csv(path: Path) -> pl.DataFrame:
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False, null_values=[""])
     except pl.exceptions.PolarsError as exc:
-        raise RawDataError(f"{path}: malformed CSV ({exc})") from exc
+        raise RawDataError(malformed_csv_message(path, data, exc)) from exc
     if SOURCE_LINE in df.columns:
         raise RawDataError(f"{path}: unexpected column {SOURCE_LINE!r} (reserved for the line number)")
     return df.with_columns(_source_lines(data, df.height, path))

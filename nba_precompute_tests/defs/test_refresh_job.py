@@ -66,6 +66,8 @@ def test_the_tables_order_is_a_dependency_order(raw_data_dir, monkeypatch):
      "refresh step 2026-01-03..2026-01-01: the last day is before the first"),
     (RefreshStep(tables=["nba_analytics.nba_schedule"], first_day="Jan 1", last_day="2026-01-01"),
      "refresh step Jan 1..2026-01-01: not ISO dates"),
+    (RefreshStep(tables=[], first_day="2026-01-01", last_day="2026-01-01"),
+     "refresh step 2026-01-01..2026-01-01: no tables"),
 ])
 def test_a_malformed_step_is_refused_before_anything_runs(step, message):
     good = RefreshStep(tables=["nba_analytics.nba_schedule"], first_day="2026-01-01", last_day="2026-01-01")

@@ -117,3 +117,33 @@ def test_fractional_count_is_unparseable_not_truncated_and_the_line_is_named(tmp
     with pytest.raises(RawDataError, match=r"column 'field_goals_made' has 1 unparseable value\(s\), e\.g\. "
                                            r"\['2\.5'\] \(first at line\(s\) \[4\]\)"):
         readers.read_player_boxscores(tmp_path)
+
+
+def _real_team_logs_with(raw_data_dir: Path, tmp_path: Path, line: int, change) -> tuple[Path, str]:
+    """A copy of the real team game logs with line ``line`` (1-based, header = 1) replaced by
+    ``change(its text)``; returns the copy's directory and the new line."""
+    src = raw_data_dir / readers.TEAM_GAME_LOG_FILE
+    with gzip.open(src, "rt") as fh:
+        lines = fh.read().splitlines()
+    assert len(lines) > 2000
+    lines[line - 1] = change(lines[line - 1])
+    _write_gz(tmp_path / readers.TEAM_GAME_LOG_FILE, "\n".join(lines) + "\n")
+    return tmp_path, lines[line - 1]
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("change, what", [
+    (lambda line: '"oops', "a quote opened on this line is not closed on it"),
+    (lambda line: line + ",7,8", "field(s) where the header has"),
+], ids=["stray quote", "extra fields"])
+def test_a_malformed_line_is_named_in_one_short_line(tmp_path, raw_data_dir, change, what):
+    """A stray quote (polars' own error quotes thousands of rows) or a record with more fields than the
+    header in a mutated copy of the real team game logs: one short message naming the file, the line,
+    what is wrong and the line's text."""
+    raw, text = _real_team_logs_with(raw_data_dir, tmp_path, 1001, change)
+    with pytest.raises(RawDataError) as err:
+        readers.read_team_game_logs(raw)
+    message = str(err.value)
+    assert message.startswith(f"{raw / readers.TEAM_GAME_LOG_FILE}: malformed CSV at line 1001: ")
+    assert what in message and f"the line reads {text[:120]!r}" in message
+    assert "\n" not in message and len(message) < 800
