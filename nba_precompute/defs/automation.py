@@ -130,10 +130,9 @@ def plan(calendar: GameCalendar, materialized: dict[str, set[str]], refreshing: 
 
 
 def _around(quarantine: Quarantine | None, keys: list[str], span: list[dt.date]) -> list[tuple[list[str], list[dt.date]]]:
-    if quarantine is None or quarantine.blocked.is_empty():
-        return [(keys, span)]
-    around = plan_around(quarantine, [k.replace("/", ".") for k in keys], span, same_day_upstream())
-    return [([t.replace(".", "/") for t in tables], days) for tables, days in around.runs]
+    """The runs of ``keys`` (``"schema/table"``) over ``span`` around the quarantine (:func:`refresh_around`)."""
+    kept, _ = refresh_around([([k.replace("/", ".") for k in keys], span)], quarantine)
+    return [([t.replace(".", "/") for t in tables], days) for tables, days in kept]
 
 
 def blocked_nights(calendar: GameCalendar, materialized: dict[str, set[str]],
